@@ -1,0 +1,39 @@
+/** Builds the project's images from the repository root, on the base images of base-images.ts. */
+import { dirname, join } from 'node:path';
+import { ensureBaseImages, type BaseImages } from './base-images.ts';
+import { prepareExtraCaCerts } from './certs.ts';
+import { run } from './run.ts';
+
+export const REPO_ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..');
+
+let prepared: Promise<BaseImages> | undefined;
+
+/** Base images and CA certificates, made ready once per process. */
+export function prepareBuild(log: (line: string) => void = console.log): Promise<BaseImages> {
+  prepared ??= prepareExtraCaCerts(REPO_ROOT).then(() => ensureBaseImages(log));
+  return prepared;
+}
+
+export type BuildOptions = {
+  /** Dockerfile path relative to the repository root, e.g. `agent/Dockerfile`. */
+  dockerfile: string;
+  tag: string;
+  /** Build context; the repository root unless given (it holds bun.lock and certs/). */
+  context?: string;
+  quiet?: boolean;
+};
+
+export async function buildImage({ dockerfile, tag, context = REPO_ROOT, quiet = false }: BuildOptions): Promise<void> {
+  const { bunImage, nodeImage } = await prepareBuild();
+  await run(
+    [
+      'docker', 'build',
+      ...(quiet ? ['-q'] : []),
+      '-f', join(REPO_ROOT, dockerfile),
+      '--build-arg', `BUN_IMAGE=${bunImage}`,
+      '--build-arg', `NODE_IMAGE=${nodeImage}`,
+      '-t', tag,
+      context,
+    ],
+  );
+}

@@ -1,0 +1,16 @@
+/** What setup and down share: where things are and how the stack is named. */
+import { join } from 'node:path';
+import { REPO_ROOT } from './images.ts';
+import { readDotenv } from './dotenv.ts';
+
+export const ENV_PATH = join(REPO_ROOT, '.env');
+
+/** Settings from `.env`, with the process environment taking precedence. */
+export function stackSetting(name: string, fallback: string): string {
+  return process.env[name] || readDotenv(ENV_PATH).get(name) || fallback;
+}
+
+export const agentLabelFilters = () => [
+  '--filter', 'label=nanobot.managed=true',
+  '--filter', `label=nanobot.instance=${stackSetting('GATEWAY_INSTANCE', 'default')}`,
+];

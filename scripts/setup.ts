@@ -1,0 +1,131 @@
+/**
+ * `bun run setup`: from a fresh clone to a running stack. Safe to run again: it never overwrites
+ * `.env`, `config.json` or anything under `data/`, and rebuilds only what changed.
+ *
+ *   --agent-context <dir>   build `nanobot-tutor` from this folder (e.g. your nanobot fork)
+ */
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { addMissing, readDotenv } from './lib/dotenv.ts';
+import { buildImage, prepareBuild, REPO_ROOT } from './lib/images.ts';
+import { findCompose } from './lib/compose.ts';
+import { capture, run } from './lib/run.ts';
+import { ENV_PATH, stackSetting } from './lib/stack.ts';
+
+const MIN_BUN = [1, 2];
+const { values: flags } = parseArgs({ options: { 'agent-context': { type: 'string' } } });
+const say = (line: string) => console.log(`\x1b[1m▸ ${line}\x1b[0m`);
+
+function fail(message: string): never {
+  console.error(`\n✖ ${message}`);
+  process.exit(1);
+}
+
+async function checkPrerequisites(): Promise<string[]> {
+  const [major = 0, minor = 0] = Bun.version.split('.').map(Number);
+  if (major < MIN_BUN[0]! || (major === MIN_BUN[0] && minor < MIN_BUN[1]!)) {
+    fail(`Bun ${Bun.version} is too old: install Bun ${MIN_BUN.join('.')} or newer (npm install -g bun).`);
+  }
+  if (!Bun.which('docker')) fail('The docker command is missing: install Docker Engine (https://docs.docker.com/engine/install/).');
+  const info = await capture(['docker', 'info', '--format', '{{.ServerVersion}}'], { timeoutMs: 20_000 });
+  if (info.code !== 0) {
+    fail(`The Docker Engine is not reachable (${info.stderr.trim().split('\n')[0] ?? 'no answer'}).\n  Start it (e.g. sudo systemctl start docker), check that your user may use it, or set DOCKER_HOST.`);
+  }
+  const compose = await findCompose();
+  if (!compose) fail('Docker Compose is missing: install the compose plugin (docker compose) or docker-compose 1.29.');
+  return compose;
+}
+
+function secret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** `.env` and `config.json`, created or completed, never overwritten. */
+function writeConfiguration(images: { bunImage: string; nodeImage: string }): void {
+  const configPath = join(REPO_ROOT, 'config.json');
+  if (!existsSync(configPath)) {
+    copyFileSync(join(REPO_ROOT, 'config.example.json'), configPath);
+    say('Created config.json from config.example.json');
+  }
+  mkdirSync(join(REPO_ROOT, 'data'), { recursive: true });
+  const added = addMissing(ENV_PATH, {
+    GATEWAY_TOKEN: secret(),
+    AGENT_TOKEN_SECRET: secret(),
+    SESSION_SECRET: secret(),
+    LOCAL_AUTH_PASSWORD: randomBytes(12).toString('base64url'),
+    HOST_DATA_DIR: join(REPO_ROOT, 'data'),
+    HOST_CONFIG_PATH: configPath,
+    BUN_IMAGE: images.bunImage,
+    NODE_IMAGE: images.nodeImage,
+  });
+  if (added.length > 0) say(`Wrote ${added.join(', ')} to .env`);
+}
+
+async function buildImages(): Promise<void> {
+  const agentContext = flags['agent-context'] ?? process.env.AGENT_BUILD_CONTEXT;
+  const agentImage = stackSetting('AGENT_IMAGE', 'nanobot-tutor');
+  if (agentContext) {
+    say(`Building ${agentImage} from ${resolve(agentContext)}`);
+    const { bunImage } = await prepareBuild(say);
+    await run(['docker', 'build', '--build-arg', `BUN_IMAGE=${bunImage}`, '-t', agentImage, resolve(agentContext)]);
+  } else {
+    say(`Building ${agentImage} (agent/)`);
+    await buildImage({ dockerfile: 'agent/Dockerfile', tag: agentImage });
+  }
+  say('Building nanobot-gateway (gateway/)');
+  await buildImage({ dockerfile: 'gateway/Dockerfile', tag: 'nanobot-gateway' });
+  say('Building nanobot-web (web/)');
+  await buildImage({ dockerfile: 'web/Dockerfile', tag: 'nanobot-web' });
+}
+
+async function ensureNetwork(): Promise<void> {
+  const name = stackSetting('NETWORK_NAME', 'nanobot-net');
+  if ((await capture(['docker', 'network', 'inspect', name])).code === 0) return;
+  await run(['docker', 'network', 'create', name]);
+}
+
+async function waitUntilUp(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const status = await fetch(url, { redirect: 'manual' }).then((r) => r.status, () => 0);
+    if (status >= 200 && status < 500) return true;
+    await Bun.sleep(1000);
+  }
+  return false;
+}
+
+const compose = await checkPrerequisites();
+say('Installing dependencies');
+await run(['bun', 'install'], { cwd: REPO_ROOT });
+const images = await prepareBuild(say);
+if (!images.local) say(`Base images: ${images.bunImage}, ${images.nodeImage}`);
+else say(`No registry reachable: built on local base images ${images.bunImage} and ${images.nodeImage}`);
+writeConfiguration(images);
+await buildImages();
+await ensureNetwork();
+say('Starting the stack');
+await run([...compose, 'up', '-d', '--no-build', '--remove-orphans'], { cwd: REPO_ROOT });
+
+const gatewayUrl = `http://127.0.0.1:${stackSetting('GATEWAY_PORT', '8080')}`;
+const webUrl = `http://localhost:${stackSetting('WEB_PORT', '3000')}`;
+say('Waiting for the gateway and the web app');
+if (!(await waitUntilUp(`${gatewayUrl}/readyz`, 120_000))) {
+  fail(`The gateway did not become ready at ${gatewayUrl}/readyz. See: ${compose.join(' ')} logs gateway`);
+}
+if (!(await waitUntilUp(`${webUrl}/login`, 120_000))) {
+  fail(`The web app did not answer at ${webUrl}. See: ${compose.join(' ')} logs web-ui`);
+}
+
+const env = readDotenv(ENV_PATH);
+console.log(`
+✔ nanobot stack is up: ${webUrl}
+
+  Sign in with any email address and the local password: ${env.get('LOCAL_AUTH_PASSWORD')}
+  (set SUPABASE_URL and SUPABASE_ANON_KEY in .env to use Supabase instead; see README.md)
+
+  Tutors need an LLM key: put it in config.json (providers.<name>.apiKey, and
+  agents.defaults.model), then run bun run setup again or restart the agents (bun run down --agents).
+  Stop everything with: bun run down
+`);

@@ -1,0 +1,158 @@
+/**
+ * The whole product as a newcomer gets it: `bun run setup` on a copy of this repository (offline
+ * base images here), a fake OpenAI-compatible LLM on the stack's network, and two students in a
+ * real Chromium. Slow by nature (three image builds); everything else in the suite is faster.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { prepareBuild, REPO_ROOT } from '../scripts/lib/images.ts';
+import { capture, run } from '../scripts/lib/run.ts';
+import { createStack, eventually, waitForUrl, type Stack } from './stack.ts';
+
+const MINUTE = 60_000;
+const FAKE_LLM_PORT = 4010;
+const students = ['ada@example.edu', 'ada.example@edu.org'] as const;
+
+let stack: Stack;
+let browser: Browser;
+const pages = new Map<string, Page>();
+let llmContainer = '';
+
+async function startFakeLlm(network: string): Promise<string> {
+  const { bunImage } = await prepareBuild();
+  const name = `${network}-llm`;
+  await run(['docker', 'network', 'create', network]);
+  await run([
+    'docker', 'run', '-d', '--name', name, '--network', network,
+    '-v', `${join(REPO_ROOT, 'agent/test/fake-llm.ts')}:/fake-llm.ts:ro`,
+    bunImage, 'bun', '/fake-llm.ts', '--port', String(FAKE_LLM_PORT), '--host', '0.0.0.0',
+  ]);
+  return name;
+}
+
+async function signIn(page: Page, email: string, password: string): Promise<void> {
+  await page.goto(`${stack.webUrl}/login`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith('/login'), { timeout: MINUTE });
+}
+
+async function ask(page: Page, message: string): Promise<string> {
+  const answers = page.locator('[data-role="assistant"]');
+  const before = await answers.count();
+  await page.getByLabel('Message').fill(message);
+  await page.getByRole('button', { name: 'Send' }).click();
+  await eventually(async () => expect(await answers.count()).toBeGreaterThan(before), 2 * MINUTE);
+  const answer = answers.nth(before);
+  // The answer is complete when the Stop button has gone away again.
+  await page.getByRole('button', { name: 'Stop' }).waitFor({ state: 'detached', timeout: 2 * MINUTE });
+  return answer.innerText();
+}
+
+async function filesListed(page: Page): Promise<string> {
+  return page.getByRole('region', { name: 'Files' }).innerText();
+}
+
+function passwordOf(stack: Stack): string {
+  const line = readFileSync(join(stack.dir, '.env'), 'utf8').split('\n').find((l) => l.startsWith('LOCAL_AUTH_PASSWORD='));
+  if (!line) throw new Error('setup did not write LOCAL_AUTH_PASSWORD to .env');
+  return line.slice('LOCAL_AUTH_PASSWORD='.length);
+}
+
+beforeAll(async () => {
+  const network = `nbstack-${Date.now().toString(36)}-net`;
+  llmContainer = await startFakeLlm(network);
+  stack = await createStack(
+    {
+      providers: { custom: { apiKey: 'test-key', apiBase: `http://${llmContainer}:${FAKE_LLM_PORT}/v1` } },
+      agents: { defaults: { model: 'fake-tutor', maxTokens: 512, temperature: 0.2, memoryWindow: 50, maxToolIterations: 4 } },
+    },
+    { NETWORK_NAME: network },
+  );
+  await run(['bun', 'scripts/setup.ts'], { cwd: stack.dir });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+      '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+  const password = passwordOf(stack);
+  for (const email of students) {
+    const page = await (await browser.newContext()).newPage();
+    await signIn(page, email, password);
+    pages.set(email, page);
+  }
+}, 30 * MINUTE);
+
+afterAll(async () => {
+  await browser?.close();
+  if (llmContainer) await capture(['docker', 'rm', '-f', llmContainer]);
+  await stack?.destroy();
+}, 5 * MINUTE);
+
+const page = (email: string) => pages.get(email)!;
+
+describe('the whole stack after bun run setup', () => {
+  test('each student chats with their own tutor and sees the answer streamed in', async () => {
+    for (const email of students) {
+      const answer = await ask(page(email), `Hello, I am ${email}. Explain energy.`);
+      expect(answer).toContain('E = mc');
+    }
+    expect(await stack.agentContainers()).toHaveLength(2);
+  }, 5 * MINUTE);
+
+  test('each student uploads a file and sees only their own files', async () => {
+    for (const email of students) {
+      const name = `${email.split('@')[0]}-notes.txt`;
+      await page(email).getByLabel('Upload files').setInputFiles({ name, mimeType: 'text/plain', buffer: Buffer.from(`notes of ${email}`) });
+      await eventually(async () => expect(await filesListed(page(email))).toContain(name), MINUTE);
+    }
+    const [ada, other] = students;
+    expect(await filesListed(page(ada))).not.toContain('ada.example-notes.txt');
+    expect(await filesListed(page(other))).not.toContain('ada-notes.txt');
+  }, 3 * MINUTE);
+
+  test('a restarted gateway adopts the running agents instead of creating new ones', async () => {
+    const before = await stack.agentContainers();
+    await stack.compose('restart', 'gateway');
+    await waitForUrl(`${stack.gatewayUrl}/readyz`);
+    for (const email of students) {
+      expect(await ask(page(email), 'Still there after the restart?')).toContain('E = mc');
+    }
+    expect(await stack.agentContainers()).toEqual(before);
+  }, 5 * MINUTE);
+
+  test('bringing the stack down and up again keeps every chat, memory and file', async () => {
+    const before = await stack.agentContainers();
+    await run(['bun', 'scripts/down.ts', '--agents'], { cwd: stack.dir });
+    const running = await capture(['docker', 'ps', '-q', '--filter', `label=nanobot.instance=${stack.instance}`]);
+    expect(running.stdout.trim()).toBe('');
+    await stack.compose('up', '-d', '--no-build');
+    await waitForUrl(`${stack.webUrl}/login`);
+    for (const email of students) {
+      const p = page(email);
+      await p.reload();
+      const transcript = page(email).locator('[data-role="user"]');
+      await eventually(async () => expect(await transcript.allInnerTexts()).toContain('Still there after the restart?'), 2 * MINUTE);
+      expect(await filesListed(p)).toContain(`${email.split('@')[0]}-notes.txt`);
+      const memory = await p.request.get(`${stack.webUrl}/api/memory`);
+      expect(memory.status()).toBe(200);
+      expect(typeof (await memory.json()).memory).toBe('string');
+      const sessions = await (await p.request.get(`${stack.webUrl}/api/sessions`)).json();
+      const contents = sessions.sessions.flatMap((s: { messages: { content: string }[] }) => s.messages.map((m) => m.content));
+      expect(contents).toContain(`Hello, I am ${email}. Explain energy.`);
+    }
+    expect(await stack.agentContainers()).toEqual(before);
+  }, 8 * MINUTE);
+});
+
+describe('the README', () => {
+  test('opens with the two commands, and CI runs the second one', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const commands = /```sh\n([\s\S]*?)```/.exec(readme)?.[1]?.split('\n').filter(Boolean).map((l) => l.replace(/\s+#.*$/, '').trim());
+    expect(commands).toEqual(['bun run setup', 'bun run test']);
+    expect(readFileSync(join(REPO_ROOT, '.ci/run'), 'utf8')).toContain('\nbun run test ');
+  });
+});

@@ -1,0 +1,102 @@
+/** A throwaway copy of the repository brought up with `bun run setup`, for the full-stack test. */
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { findCompose } from '../scripts/lib/compose.ts';
+import { REPO_ROOT } from '../scripts/lib/images.ts';
+import { capture, run } from '../scripts/lib/run.ts';
+
+export type Stack = {
+  dir: string;
+  name: string;
+  webUrl: string;
+  gatewayUrl: string;
+  network: string;
+  instance: string;
+  compose: (...args: string[]) => Promise<void>;
+  /** Names of the agent containers this stack's gateway has created, running or not. */
+  agentContainers: () => Promise<string[]>;
+  destroy: () => Promise<void>;
+};
+
+async function freePort(): Promise<number> {
+  const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });
+  const port = server.port!;
+  await server.stop(true);
+  return port;
+}
+
+/** Copies the files git knows (committed or not, minus ignored ones) into a new folder. */
+async function copyRepository(target: string): Promise<void> {
+  const listed = await capture(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO_ROOT });
+  for (const file of listed.stdout.split('\0').filter(Boolean)) {
+    mkdirSync(dirname(join(target, file)), { recursive: true });
+    cpSync(join(REPO_ROOT, file), join(target, file), { errorOnExist: false });
+  }
+}
+
+export async function createStack(config: object, preset: Record<string, string> = {}): Promise<Stack> {
+  const compose = await findCompose();
+  if (!compose) throw new Error('Docker Compose is missing: the full-stack test needs docker compose or docker-compose.');
+  const name = `nbstack${Date.now().toString(36)}`;
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  await copyRepository(dir);
+  const [webPort, gatewayPort] = [await freePort(), await freePort()];
+  const network = `${name}-net`;
+  const instance = name;
+  const env = {
+    COMPOSE_PROJECT_NAME: name,
+    WEB_PORT: String(webPort),
+    WEB_BIND: '127.0.0.1',
+    GATEWAY_PORT: String(gatewayPort),
+    NETWORK_NAME: network,
+    GATEWAY_INSTANCE: instance,
+    ...preset,
+  };
+  writeFileSync(join(dir, '.env'), Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  const labels = ['--filter', 'label=nanobot.managed=true', '--filter', `label=nanobot.instance=${instance}`];
+
+  return {
+    dir,
+    name,
+    network,
+    instance,
+    webUrl: `http://127.0.0.1:${webPort}`,
+    gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
+    compose: (...args) => run([...compose, ...args], { cwd: dir }),
+    agentContainers: async () =>
+      (await capture(['docker', 'ps', '-a', '--format', '{{.Names}}', ...labels])).stdout.split('\n').filter(Boolean).sort(),
+    destroy: async () => {
+      await capture([...compose, 'down', '--timeout', '2'], { cwd: dir });
+      const ids = (await capture(['docker', 'ps', '-aq', ...labels])).stdout.split('\n').filter(Boolean);
+      if (ids.length > 0) await capture(['docker', 'rm', '-f', ...ids]);
+      await capture(['docker', 'network', 'rm', network]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls a URL until it answers below 500 (redirects count as up). */
+export async function waitForUrl(url: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const status = await fetch(url, { redirect: 'manual' }).then((r) => r.status, () => 0);
+    if (status >= 200 && status < 500) return;
+    await Bun.sleep(500);
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+/** Retries an assertion until it passes or the time is up, then throws its last error. */
+export async function eventually(assertion: () => Promise<void>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await assertion();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await Bun.sleep(250);
+    }
+  }
+}

@@ -1,0 +1,5 @@
+import { signOut } from '@/lib/auth/routes.ts';
+import { authMode } from '@/lib/settings.ts';
+
+export const dynamic = 'force-dynamic';
+export const POST = (request: Request) => signOut(request, authMode());

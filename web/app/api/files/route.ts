@@ -1,0 +1,5 @@
+import { handleFiles } from '@/lib/api/files.ts';
+import { apiRoute } from '@/lib/api/route.ts';
+
+export const dynamic = 'force-dynamic';
+export const GET = apiRoute(handleFiles);

@@ -1,0 +1,6 @@
+import { apiRoute } from '@/lib/api/route.ts';
+import { handleDeleteSession, handleListSessions } from '@/lib/api/sessions.ts';
+
+export const dynamic = 'force-dynamic';
+export const GET = apiRoute(handleListSessions);
+export const DELETE = apiRoute(handleDeleteSession);

@@ -1,0 +1,5 @@
+import { authCallback } from '@/lib/auth/routes.ts';
+import { authMode } from '@/lib/settings.ts';
+
+export const dynamic = 'force-dynamic';
+export const GET = (request: Request) => authCallback(request, authMode());

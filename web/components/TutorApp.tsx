@@ -1,0 +1,140 @@
+'use client';
+
+import { useCallback, useState } from 'react';
+import { Brand } from './Brand.tsx';
+import { ChatView } from './ChatView.tsx';
+import { FilesPanel } from './FilesPanel.tsx';
+import { MemoryPanel } from './MemoryPanel.tsx';
+import { SessionTabs } from './SessionTabs.tsx';
+import { StartingTutor } from './StartingTutor.tsx';
+import { useTutor } from './useTutor.ts';
+
+type Props = { email: string; localAuth: boolean };
+
+export function TutorApp({ email, localAuth }: Props) {
+  const [workspaceVersion, setWorkspaceVersion] = useState(0);
+  const [panelOpen, setPanelOpen] = useState(false);
+  const [notice, setNotice] = useState<string>();
+  const refreshWorkspace = useCallback(() => setWorkspaceVersion((v) => v + 1), []);
+  const tutor = useTutor({ onAnswered: refreshWorkspace });
+  const active = tutor.sessions.find((s) => s.id === tutor.activeId);
+  const ready = tutor.connection.phase === 'ready';
+
+  async function signOut() {
+    await fetch('/api/auth/logout', { method: 'POST' }).catch(() => undefined);
+    window.location.assign('/login');
+  }
+
+  async function act(action: () => Promise<void>) {
+    setNotice(undefined);
+    try {
+      await action();
+    } catch (error) {
+      setNotice(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  async function clearConversation() {
+    if (!active || !window.confirm('Clear this conversation? Your tutor keeps what it learned in its memory.')) return;
+    await act(async () => {
+      await tutor.clearConversation(active.id);
+      refreshWorkspace();
+    });
+  }
+
+  async function closeSession(id: string) {
+    const session = tutor.sessions.find((s) => s.id === id);
+    if (session?.messages.length && !window.confirm(`Close “${session.title}”? Its conversation will be deleted.`)) return;
+    await act(() => tutor.closeSession(id));
+  }
+
+  return (
+    <div className="app">
+      <a href="#chat-panel" className="skip-link">
+        Skip to chat
+      </a>
+      <header className="topbar">
+        <Brand />
+        <div className="topbar-right">
+          {localAuth && (
+            <span className="badge" title="Signed in with the shared local password. Configure Supabase for per-user accounts.">
+              Local sign-in
+            </span>
+          )}
+          <span className="user-email" title="Signed in as">
+            {email}
+          </span>
+          <button type="button" className="button button-ghost panel-toggle" aria-expanded={panelOpen} aria-controls="side-panel" onClick={() => setPanelOpen((o) => !o)}>
+            Files &amp; memory
+          </button>
+          <button type="button" className="button button-ghost" onClick={signOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main className="workspace">
+        <section className="chat-column" aria-label="Chat">
+          <SessionTabs
+            sessions={tutor.sessions}
+            activeId={tutor.activeId}
+            busyIds={Object.keys(tutor.pending)}
+            onActivate={tutor.activate}
+            onClose={(id) => void closeSession(id)}
+            onNew={tutor.newSession}
+          />
+          {notice && (
+            <p className="notice notice-error banner" role="alert">
+              {notice}
+            </p>
+          )}
+          {!ready && (
+            <div className="connection">
+              {tutor.connection.phase === 'failed' ? (
+                <div className="message-error" role="alert">
+                  <span>{tutor.connection.error}</span>
+                  <button type="button" className="button button-small" onClick={() => void tutor.restore()}>
+                    Retry
+                  </button>
+                </div>
+              ) : tutor.connection.phase === 'starting' ? (
+                <StartingTutor since={tutor.connection.since} />
+              ) : (
+                <p className="muted" role="status">
+                  Connecting to your tutor…
+                </p>
+              )}
+            </div>
+          )}
+          {ready && active && (
+            <>
+              <ChatView
+                key={active.id}
+                session={active}
+                pending={tutor.pending[active.id]}
+                disabled={!ready}
+                onSend={(text) => void tutor.ask(active.id, text)}
+                onStop={() => tutor.stop(active.id)}
+                onRetry={(message) => tutor.retry(active.id, message)}
+              />
+              <div className="chat-actions">
+                <button type="button" className="link-button" onClick={() => void clearConversation()} disabled={active.messages.length === 0 || Boolean(tutor.pending[active.id])}>
+                  Clear conversation
+                </button>
+              </div>
+            </>
+          )}
+        </section>
+        <aside id="side-panel" className={`side${panelOpen ? ' side-open' : ''}`} aria-label="Files and memory">
+          {ready ? (
+            <>
+              <FilesPanel version={workspaceVersion} onChanged={refreshWorkspace} />
+              <MemoryPanel version={workspaceVersion} />
+            </>
+          ) : (
+            <p className="muted side-waiting">Your files and memory appear once your tutor is ready.</p>
+          )}
+        </aside>
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { callGateway, sessionIdOf } from '../gateway.ts';
+import { fromGateway, jsonError } from './errors.ts';
+import type { ApiHandler } from './handler.ts';
+
+const chatBody = z.object({ message: z.string().trim().min(1).max(100_000) });
+
+const SSE_HEADERS = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-transform',
+  // Reverse proxies (nginx) would otherwise hold the stream back until it ends.
+  'X-Accel-Buffering': 'no',
+};
+
+function sse(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * Streams the tutor's answer to the browser as it arrives. The browser's abort (the Stop button)
+ * travels on to the gateway through the request's signal.
+ */
+export const handleChat: ApiHandler = async (request, user, gateway) => {
+  const body = chatBody.safeParse(await request.json().catch(() => null));
+  if (!body.success) return jsonError(400, { error: 'Type a message first.', code: 'bad_request' });
+  const upstream = await callGateway(gateway, user, '/chat', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+    body: JSON.stringify({ message: body.data.message }),
+    sessionId: sessionIdOf(request),
+    signal: request.signal,
+  });
+  if (!upstream.ok) return fromGateway(upstream);
+  if (upstream.headers.get('content-type')?.includes('text/event-stream') && upstream.body) {
+    return new Response(upstream.body, { headers: SSE_HEADERS });
+  }
+  // An agent that ignores Accept answers {"response"} in one piece; the browser still gets one stream format.
+  const { response } = (await upstream.json()) as { response?: string };
+  const text = response ?? '';
+  return new Response(sse('delta', { text }) + sse('done', { response: text }), { headers: SSE_HEADERS });
+};

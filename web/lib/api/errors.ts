@@ -1,0 +1,52 @@
+/** Gateway failures turned into short sentences a student understands, as JSON. */
+
+export type StudentErrorCode = 'starting' | 'too_large' | 'not_found' | 'bad_request' | 'unavailable' | 'misconfigured' | 'failed' | 'unauthenticated';
+
+export type StudentError = { error: string; code: StudentErrorCode; retryAfter?: number };
+
+export const MESSAGES = {
+  starting: 'Your tutor is starting… This can take a few seconds the first time. Please try again.',
+  tooLarge: 'That file is larger than 5 MB.',
+  notFound: 'That item could not be found.',
+  badRequest: 'That request could not be understood.',
+  unavailable: 'Your tutor stopped responding. Please try again.',
+  misconfigured: 'The tutor service refused this app. Please tell your administrator (check GATEWAY_TOKEN).',
+  unreachable: 'The tutor service cannot be reached right now. Please try again in a moment.',
+  failed: 'Something went wrong. Please try again.',
+  unauthenticated: 'Please sign in again.',
+} as const;
+
+export function jsonError(status: number, body: StudentError, headers: Record<string, string> = {}): Response {
+  return Response.json(body, { status, headers: { 'Cache-Control': 'no-store', ...headers } });
+}
+
+export function unauthenticated(): Response {
+  return jsonError(401, { error: MESSAGES.unauthenticated, code: 'unauthenticated' });
+}
+
+/** Maps a failed gateway response; the gateway's own wording is meant for operators, not students. */
+export function fromGateway(response: Response): Response {
+  const retryAfter = Number(response.headers.get('retry-after')) || undefined;
+  switch (response.status) {
+    case 503:
+    case 504:
+      return jsonError(503, { error: MESSAGES.starting, code: 'starting', retryAfter: retryAfter ?? 2 }, { 'Retry-After': String(retryAfter ?? 2) });
+    case 413:
+      return jsonError(413, { error: MESSAGES.tooLarge, code: 'too_large' });
+    case 404:
+      return jsonError(404, { error: MESSAGES.notFound, code: 'not_found' });
+    case 400:
+      return jsonError(400, { error: MESSAGES.badRequest, code: 'bad_request' });
+    case 401:
+    case 403:
+      return jsonError(502, { error: MESSAGES.misconfigured, code: 'misconfigured' });
+    case 502:
+      return jsonError(502, { error: MESSAGES.unavailable, code: 'unavailable' });
+    default:
+      return jsonError(502, { error: MESSAGES.failed, code: 'failed' });
+  }
+}
+
+export function unreachable(): Response {
+  return jsonError(503, { error: MESSAGES.unreachable, code: 'unavailable', retryAfter: 3 }, { 'Retry-After': '3' });
+}

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/** The signed-in student, as verified on the server. */
+export type User = { email: string };
+
+/** The same normalisation the gateway applies, so the UI shows the identity the tutor is keyed by. */
+export const emailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email());
+
+export type CookieJar = { name: string; value: string }[];
+
+export function parseCookieHeader(header: string | null): CookieJar {
+  if (!header) return [];
+  return header.split(';').flatMap((part) => {
+    const index = part.indexOf('=');
+    if (index < 0) return [];
+    const name = part.slice(0, index).trim();
+    const raw = part.slice(index + 1).trim();
+    try {
+      return [{ name, value: decodeURIComponent(raw) }];
+    } catch {
+      return [{ name, value: raw }];
+    }
+  });
+}

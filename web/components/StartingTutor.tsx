@@ -13,7 +13,7 @@ export function StartingTutor({ since, label = 'Starting your tutor…' }: { sin
     return () => clearInterval(timer);
   }, []);
   const elapsed = Math.max(0, now - since);
-  const percent = Math.round(95 * (1 - Math.exp(-elapsed / (EXPECTED_MS / 2))));
+  const percent = Math.round(5 + 90 * (1 - Math.exp(-elapsed / (EXPECTED_MS / 2))));
   return (
     <div className="starting" role="status">
       <p className="starting-title">{label}</p>

@@ -54,7 +54,8 @@ export function useTutor({ onAnswered }: { onAnswered: () => void }) {
       while (true) {
         try {
           const { sessions } = await getJson<{ sessions: StoredSession[] }>('/api/sessions');
-          const restored = sessions.map(fromStored);
+          // The gateway lists newest first; tabs read left to right, oldest first, like newly opened ones.
+          const restored = sessions.map(fromStored).reverse();
           if (restored.length === 0) restored.push({ id: newSessionId(), title: NEW_SESSION_TITLE, messages: [] });
           const stored = (() => {
             try {
@@ -63,7 +64,7 @@ export function useTutor({ onAnswered }: { onAnswered: () => void }) {
               return null;
             }
           })();
-          const active = restored.find((s) => s.id === stored) ?? restored[0]!;
+          const active = restored.find((s) => s.id === stored) ?? restored.at(-1)!;
           dispatch({ type: 'restore', sessions: restored, activeId: active.id });
           setConnection({ phase: 'ready', since: Date.now() });
           return;

@@ -4,7 +4,8 @@
  * sessions and files in memory. Tests can queue failures and read what was received.
  */
 export type Received = { method: string; path: string; headers: Headers; body: string };
-export type Failure = { status: number; headers?: Record<string, string> };
+/** A failure for the next request to `path` (any path when left out). */
+export type Failure = { status: number; headers?: Record<string, string>; path?: string };
 
 type StoredMessage = { id: string; role: 'user' | 'assistant'; content: string };
 type UserState = {
@@ -82,7 +83,8 @@ export function startFakeGateway({ token = 'test-gateway-token', pieceDelayMs = 
       if (request.headers.get('authorization') !== `Bearer ${token}`) return error(401, 'Missing or wrong token.', 'unauthorized');
       const email = request.headers.get('x-user-email');
       if (!email) return error(400, 'Missing X-User-Email.', 'bad_identity');
-      const failure = failures.shift();
+      const index = failures.findIndex((f) => !f.path || f.path === url.pathname);
+      const failure = index >= 0 ? failures.splice(index, 1)[0] : undefined;
       if (failure) return error(failure.status, 'Injected failure.', 'injected', failure.headers);
       const state = userState(users, email);
       const sessionId = request.headers.get('x-session-id') ?? DEFAULT_SESSION;

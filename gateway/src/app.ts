@@ -1,0 +1,66 @@
+/** The gateway's HTTP chain, top to bottom: who is asking, for which agent, then the proxy. */
+import { Hono } from 'hono';
+import { requestId } from 'hono/request-id';
+import type { Env } from './env.ts';
+import { notFoundResponse, toErrorResponse, GatewayError } from './errors.ts';
+import { auth } from './middleware/auth.ts';
+import { bodyLimit } from './middleware/body-limit.ts';
+import { ensureAgent } from './middleware/ensure-agent.ts';
+import { identity } from './middleware/identity.ts';
+import { jsonLog, type Log } from './log.ts';
+import { logger } from './middleware/logger.ts';
+import { proxyToAgent } from './middleware/proxy.ts';
+import { safePath } from './middleware/safe-path.ts';
+import { RouteTable } from './runtime/route-table.ts';
+import type { AgentRuntime } from './runtime/types.ts';
+import type { Settings } from './settings.ts';
+
+/** The agent endpoints of DESIGN.md; only `/files` has paths below it. */
+export const PROXIED_PATHS = ['/chat', '/files', '/files/*', '/uploads', '/memory', '/health', '/conversations', '/sessions'];
+
+export type AppOptions = {
+  settings: Settings;
+  runtime: AgentRuntime;
+  /** Where running agents listen; pass one that follows the runtime's events (see index.ts). */
+  routes?: RouteTable;
+  /** Used to reach agents; injectable for tests. */
+  fetch?: typeof fetch;
+  log?: Log;
+};
+
+export function createApp({ settings, runtime, routes = new RouteTable(), fetch: fetchImpl = fetch, log = jsonLog }: AppOptions) {
+  const app = new Hono<Env>();
+  app.onError(toErrorResponse);
+  app.notFound(notFoundResponse);
+
+  app.use(requestId());
+  app.use(logger({ log }));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    try {
+      await runtime.checkReady();
+    } catch (err) {
+      throw new GatewayError(503, 'not_ready', `The Docker Engine or the agent image ${settings.agentImage} is not available.`);
+    }
+    return c.json({ status: 'ready', agents: routes.size });
+  });
+
+  app.use(auth({ token: settings.gatewayToken }));
+
+  app.on('ALL', PROXIED_PATHS,
+    safePath(),
+    bodyLimit({ maxBytes: settings.maxBodyBytes }),
+    identity(),
+    ensureAgent({ runtime, routes, startTimeoutMs: settings.startTimeoutMs, fetch: fetchImpl }),
+    proxyToAgent({
+      routes,
+      agentTokenSecret: settings.agentTokenSecret,
+      maxBodyBytes: settings.maxBodyBytes,
+      upstreamTimeoutMs: settings.upstreamTimeoutMs,
+      fetch: fetchImpl,
+    }),
+  );
+
+  return app;
+}

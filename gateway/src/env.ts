@@ -1,0 +1,13 @@
+/** The typed context every middleware and handler of the gateway shares. */
+import type { AgentIdentity } from './identity.ts';
+import type { RunningAgent } from './runtime/types.ts';
+
+export type Env = {
+  /** Bun.serve passes its server as the second argument of fetch; absent under app.request(). */
+  Bindings: { requestIP?: (req: Request) => { address: string } | null } | undefined;
+  Variables: {
+    requestId: string;
+    identity: AgentIdentity;
+    agent: RunningAgent;
+  };
+};

@@ -1,0 +1,64 @@
+/** Streams the request to the caller's agent and its answer back, neither buffered. */
+import type { Context } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import { proxy } from 'hono/proxy';
+import type { Env } from '../env.ts';
+import { GatewayError } from '../errors.ts';
+import { downstreamHeaders, upstreamHeaders } from '../headers.ts';
+import { agentToken } from '../identity.ts';
+import type { RouteTable } from '../runtime/route-table.ts';
+import { countBytes, tooLarge } from './body-limit.ts';
+
+export type ProxyOptions = {
+  routes: RouteTable;
+  agentTokenSecret: string;
+  maxBodyBytes: number;
+  /** Bounds the wait for the agent's response headers, not the body: SSE chats may stream for minutes. */
+  upstreamTimeoutMs?: number;
+  fetch?: typeof fetch;
+};
+
+const clientIp = (c: Context<Env>): string | undefined => c.env?.requestIP?.(c.req.raw)?.address;
+
+export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, upstreamTimeoutMs = 300_000, fetch: fetchImpl = fetch }: ProxyOptions) =>
+  createMiddleware<Env>(async function proxyToAgent(c) {
+    const { agent, identity, requestId } = c.var;
+    const url = new URL(c.req.url);
+    const upstream = new AbortController();
+    const abortUpstream = () => upstream.abort();
+    c.req.raw.signal.addEventListener('abort', abortUpstream, { once: true });
+    let timedOut = false;
+    let bodyTooLarge = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      upstream.abort();
+    }, upstreamTimeoutMs);
+
+    const body = c.req.raw.body ? countBytes(c.req.raw.body, maxBodyBytes, () => (bodyTooLarge = true)) : null;
+    try {
+      const res = await proxy(`${agent.url}${url.pathname}${url.search}`, {
+        method: c.req.method,
+        headers: upstreamHeaders(c.req.raw.headers, {
+          agentToken: agentToken(agentTokenSecret, identity.containerName),
+          userId: identity.id,
+          requestId,
+          clientIp: clientIp(c),
+          url,
+        }),
+        body,
+        signal: upstream.signal,
+        customFetch: fetchImpl,
+      });
+      return new Response(res.body, { status: res.status, statusText: res.statusText, headers: downstreamHeaders(res.headers) });
+    } catch (err) {
+      if (bodyTooLarge) throw tooLarge(maxBodyBytes);
+      if (timedOut) throw new GatewayError(504, 'upstream_timeout', `The agent did not answer within ${upstreamTimeoutMs} ms.`);
+      // Nobody is left to read an answer; 499 only shows in the log.
+      if (c.req.raw.signal.aborted) return new Response(null, { status: 499 });
+      // The agent went away without an event reaching us yet: forget it so the next request restarts it.
+      routes.delete(agent.userId, agent.instanceId);
+      throw new GatewayError(502, 'agent_unreachable', `The agent could not be reached (${err instanceof Error ? err.name : 'error'}).`);
+    } finally {
+      clearTimeout(timer);
+    }
+  });

@@ -1,0 +1,59 @@
+/** Where each running agent listens, kept current from the runtime so the hot path asks nobody. */
+import type { Log } from '../log.ts';
+import type { AgentRuntime, RunningAgent } from './types.ts';
+
+const RECONNECT_DELAY_MS = 1_000;
+
+export class RouteTable {
+  private readonly routes = new Map<string, RunningAgent>();
+
+  get(userId: string): RunningAgent | undefined {
+    return this.routes.get(userId);
+  }
+
+  set(agent: RunningAgent): void {
+    this.routes.set(agent.userId, agent);
+  }
+
+  /** Forgets a route, but only the one for this instance if given (a newer one may have replaced it). */
+  delete(userId: string, instanceId?: string): void {
+    const known = this.routes.get(userId);
+    if (known && (instanceId === undefined || known.instanceId === instanceId)) this.routes.delete(userId);
+  }
+
+  get size(): number {
+    return this.routes.size;
+  }
+
+  /** Records every agent that is running now. */
+  async adopt(runtime: AgentRuntime): Promise<number> {
+    let adopted = 0;
+    for (const agent of await runtime.list()) {
+      if (agent.url === undefined) continue;
+      this.set({ userId: agent.userId, instanceId: agent.instanceId, url: agent.url });
+      adopted += 1;
+    }
+    return adopted;
+  }
+
+  /**
+   * Adopts running agents, then follows the runtime's events until the signal aborts.
+   * When the stream breaks it reconnects and adopts again, so nothing missed in between stays stale.
+   */
+  async follow(runtime: AgentRuntime, signal: AbortSignal, log: Log = () => {}): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const adopted = await this.adopt(runtime);
+        log({ level: 'info', msg: 'adopted running agents', count: adopted });
+        for await (const event of runtime.events(signal)) {
+          if (event.type === 'running') this.set(event.agent);
+          else this.delete(event.userId, event.instanceId);
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        log({ level: 'warn', msg: 'agent events stream failed; reconnecting', error: String(err) });
+      }
+      await Bun.sleep(RECONNECT_DELAY_MS);
+    }
+  }
+}

@@ -1,0 +1,47 @@
+/** What the gateway needs from a container platform; Docker is one implementation. */
+import type { AgentIdentity } from '../identity.ts';
+
+/** An agent that is running and where to reach it. */
+export type RunningAgent = {
+  userId: string;
+  /** The platform's handle for this agent (a container id for Docker). */
+  instanceId: string;
+  /** Base URL, e.g. `http://agent-alice_example_com-1a2b3c4d5e:8000`. */
+  url: string;
+};
+
+export type AgentSummary = {
+  userId: string;
+  email: string;
+  instanceId: string;
+  name: string;
+  state: string;
+  /** Set when the agent is running. */
+  url?: string;
+};
+
+export type AgentEvent =
+  | { type: 'running'; agent: RunningAgent }
+  | { type: 'gone'; userId: string; instanceId: string };
+
+/** Why an agent could not be started; the gateway answers 503 with the message. */
+export class AgentStartError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'image_missing' | 'config_missing' | 'engine_unreachable' | 'engine_error',
+  ) {
+    super(message);
+  }
+}
+
+export interface AgentRuntime {
+  /** Makes the user's agent run (adopting, starting or creating it) and says where it listens. */
+  ensure(identity: AgentIdentity): Promise<RunningAgent>;
+  stop(userId: string): Promise<void>;
+  /** Agents that belong to this gateway instance, in any state. */
+  list(): Promise<AgentSummary[]>;
+  /** Agents starting and going away, until the signal aborts or the platform closes the stream. */
+  events(signal: AbortSignal): AsyncIterable<AgentEvent>;
+  /** Throws unless the platform answers and the agent image is available. */
+  checkReady(): Promise<void>;
+}

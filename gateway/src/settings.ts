@@ -1,0 +1,104 @@
+/** Gateway configuration: read from the environment once, with the defaults of DESIGN.md. */
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Parses Docker-style sizes such as `512m` or `1g` into bytes. */
+export function parseSize(value: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(value.trim());
+  if (!match) return undefined;
+  const [, amount = '', unit = ''] = match;
+  return Math.floor(Number(amount) * (SIZE_UNITS[unit.toLowerCase()] ?? 1));
+}
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const flag = z.enum(['0', '1', 'true', 'false', '']).default('').transform((v) => v === '1' || v === 'true');
+
+const schema = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    HOSTNAME: z.string().default('0.0.0.0'),
+    GATEWAY_TOKEN: z.string().optional(),
+    GATEWAY_ALLOW_NO_TOKEN: flag,
+    AGENT_TOKEN_SECRET: z.string().min(1, 'is required'),
+    GATEWAY_INSTANCE: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'may only hold letters, digits, _ . -').default('default'),
+    AGENT_IMAGE: z.string().min(1).default('nanobot-tutor'),
+    AGENT_PORT: positiveInt(8000),
+    AGENT_HOST_MODE: z.enum(['auto', 'name', 'ip']).default('auto'),
+    NETWORK_NAME: z.string().min(1).default('nanobot-net'),
+    DATA_DIR: z.string().min(1).default('/data'),
+    HOST_DATA_DIR: z.string().optional(),
+    CONFIG_PATH: z.string().min(1).default('/config/config.json'),
+    HOST_CONFIG_PATH: z.string().optional(),
+    START_TIMEOUT_MS: positiveInt(60_000),
+    UPSTREAM_TIMEOUT_MS: positiveInt(300_000),
+    MAX_BODY_BYTES: positiveInt(32 * 1024 * 1024),
+    AGENT_MEMORY: z.string().default('1g').transform((v, ctx) => parseSize(v) ?? (ctx.addIssue('is not a size such as 512m or 1g'), z.NEVER)),
+    AGENT_CPUS: z.coerce.number().positive().default(1),
+    AGENT_PIDS: positiveInt(256),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.GATEWAY_TOKEN && !env.GATEWAY_ALLOW_NO_TOKEN) {
+      ctx.addIssue({ code: 'custom', path: ['GATEWAY_TOKEN'], message: 'is required (set GATEWAY_ALLOW_NO_TOKEN=1 only for local experiments)' });
+    }
+  });
+
+export type Settings = {
+  port: number;
+  hostname: string;
+  /** Undefined only when GATEWAY_ALLOW_NO_TOKEN=1: then every caller is trusted. */
+  gatewayToken: string | undefined;
+  agentTokenSecret: string;
+  instance: string;
+  agentImage: string;
+  agentPort: number;
+  /** How the gateway reaches agents: by container name on the network, or by container IP. */
+  agentHostMode: 'name' | 'ip';
+  networkName: string;
+  dataDir: string;
+  hostDataDir: string;
+  configPath: string;
+  hostConfigPath: string;
+  startTimeoutMs: number;
+  upstreamTimeoutMs: number;
+  maxBodyBytes: number;
+  agentMemoryBytes: number;
+  agentCpus: number;
+  agentPids: number;
+};
+
+export class SettingsError extends Error {}
+
+/** Inside a container the agents' names resolve on the shared network; on the host only their IPs answer. */
+const runningInContainer = (): boolean => existsSync('/.dockerenv');
+
+export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`);
+    throw new SettingsError(`Invalid gateway settings: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    hostname: e.HOSTNAME,
+    gatewayToken: e.GATEWAY_TOKEN || undefined,
+    agentTokenSecret: e.AGENT_TOKEN_SECRET,
+    instance: e.GATEWAY_INSTANCE,
+    agentImage: e.AGENT_IMAGE,
+    agentPort: e.AGENT_PORT,
+    agentHostMode: e.AGENT_HOST_MODE === 'auto' ? (runningInContainer() ? 'name' : 'ip') : e.AGENT_HOST_MODE,
+    networkName: e.NETWORK_NAME,
+    dataDir: e.DATA_DIR,
+    hostDataDir: e.HOST_DATA_DIR || e.DATA_DIR,
+    configPath: e.CONFIG_PATH,
+    hostConfigPath: e.HOST_CONFIG_PATH || e.CONFIG_PATH,
+    startTimeoutMs: e.START_TIMEOUT_MS,
+    upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    agentMemoryBytes: e.AGENT_MEMORY,
+    agentCpus: e.AGENT_CPUS,
+    agentPids: e.AGENT_PIDS,
+  };
+}

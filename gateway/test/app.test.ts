@@ -1,0 +1,126 @@
+import { describe, expect, test } from 'bun:test';
+import { createApp } from '../src/app.ts';
+import type { AgentIdentity } from '../src/identity.ts';
+import { AgentStartError, type AgentRuntime, type RunningAgent } from '../src/runtime/types.ts';
+import { authHeaders, testSettings, TOKEN } from './helpers.ts';
+
+type FakeOptions = { fail?: AgentStartError };
+
+/** A runtime that "starts" agents at a fake address and counts how often it was asked. */
+function fakeRuntime({ fail }: FakeOptions = {}) {
+  const ensured: AgentIdentity[] = [];
+  const runtime: AgentRuntime = {
+    async ensure(identity) {
+      ensured.push(identity);
+      if (fail) throw fail;
+      return { userId: identity.id, instanceId: `c-${identity.id}`, url: `http://${identity.containerName}.test:8000` } satisfies RunningAgent;
+    },
+    async stop() {},
+    async list() {
+      return [];
+    },
+    async *events() {},
+    async checkReady() {},
+  };
+  return { runtime, ensured };
+}
+
+/** Stands in for the agent: healthy, and echoes what reached it. */
+const agentFetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+  const req = new Request(input, init);
+  const url = new URL(req.url);
+  if (url.pathname === '/health') return Response.json({ status: 'ok' });
+  return Response.json({ url: req.url, authorization: req.headers.get('authorization'), userId: req.headers.get('x-user-id') });
+}) as typeof fetch;
+
+const quiet = () => {};
+
+function app(options: FakeOptions = {}, settings = testSettings({ START_TIMEOUT_MS: '300', MAX_BODY_BYTES: '1000' })) {
+  const fake = fakeRuntime(options);
+  return { ...fake, app: createApp({ settings, runtime: fake.runtime, fetch: agentFetch, log: quiet }) };
+}
+
+async function expectJsonError(res: Response, status: number, code?: string) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toContain('application/json');
+  const body = (await res.json()) as { error: string; code: string; requestId: string };
+  expect(body.error.length).toBeGreaterThan(0);
+  expect(body.requestId.length).toBeGreaterThan(0);
+  if (code) expect(body.code).toBe(code);
+  return body;
+}
+
+describe('the gateway chain with a fake runtime', () => {
+  test('answers /healthz without a token', async () => {
+    const res = await app().app.request('/healthz');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok' });
+  });
+
+  test('refuses a request without a token with a JSON 401', async () => {
+    await expectJsonError(await app().app.request('/chat', { headers: { 'X-User-Email': 'a@b.com' } }), 401, 'unauthorized');
+  });
+
+  test('refuses a wrong token with a JSON 401', async () => {
+    const res = await app().app.request('/chat', { headers: { Authorization: 'Bearer nope', 'X-User-Email': 'a@b.com' } });
+    await expectJsonError(res, 401, 'unauthorized');
+  });
+
+  test('refuses a bad email with a JSON 400 and starts no agent', async () => {
+    const { app: gateway, ensured } = app();
+    await expectJsonError(await gateway.request('/chat', { headers: authHeaders('not an email') }), 400, 'invalid_identity');
+    await expectJsonError(await gateway.request('/chat', { headers: { Authorization: `Bearer ${TOKEN}` } }), 400, 'invalid_identity');
+    expect(ensured).toHaveLength(0);
+  });
+
+  test('answers an unknown path with a JSON 404', async () => {
+    await expectJsonError(await app().app.request('/admin', { headers: authHeaders('a@b.com') }), 404, 'not_found');
+  });
+
+  test('answers an encoded traversal with a JSON 400', async () => {
+    await expectJsonError(await app().app.request('/files/..%2f..%2fetc%2fpasswd', { headers: authHeaders('a@b.com') }), 400, 'invalid_path');
+  });
+
+  test('refuses a declared body over MAX_BODY_BYTES with 413 before starting an agent', async () => {
+    const { app: gateway, ensured } = app();
+    const res = await gateway.request('/uploads', { method: 'POST', headers: { ...authHeaders('a@b.com'), 'Content-Length': '5000' }, body: 'x'.repeat(5000) });
+    await expectJsonError(res, 413, 'payload_too_large');
+    expect(ensured).toHaveLength(0);
+  });
+
+  test('proxies to the agent with its own token and the user id, and reuses the route afterwards', async () => {
+    const { app: gateway, ensured } = app();
+    const res = await gateway.request('/files/notes.md?x=1', { headers: authHeaders(' Alice@Example.com ') });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { url: string; authorization: string; userId: string };
+    expect(body.url).toMatch(/^http:\/\/agent-alice_example_com-[0-9a-f]{10}\.test:8000\/files\/notes\.md\?x=1$/);
+    expect(body.authorization).not.toContain(TOKEN);
+    expect(body.userId).toBe(ensured[0]!.id);
+    await gateway.request('/chat', { headers: authHeaders('alice@example.com') });
+    expect(ensured).toHaveLength(1);
+  });
+
+  test('maps an agent that cannot be started to 503 with Retry-After', async () => {
+    const { app: gateway } = app({ fail: new AgentStartError('The agent image nanobot-tutor is not available.', 'image_missing') });
+    const res = await gateway.request('/chat', { headers: authHeaders('a@b.com') });
+    expect(res.headers.get('retry-after')).toBeTruthy();
+    const body = await expectJsonError(res, 503, 'image_missing');
+    expect(body.error).toContain('image');
+  });
+
+  test('maps an unexpected failure to a JSON 500 without a stack trace', async () => {
+    const fake = fakeRuntime();
+    fake.runtime.ensure = async () => {
+      throw new Error('boom at secret/place.ts:12');
+    };
+    const gateway = createApp({ settings: testSettings(), runtime: fake.runtime, fetch: agentFetch, log: quiet });
+    const original = console.error;
+    console.error = () => {};
+    try {
+      const body = await expectJsonError(await gateway.request('/chat', { headers: authHeaders('a@b.com') }), 500, 'internal_error');
+      expect(JSON.stringify(body)).not.toContain('place.ts');
+    } finally {
+      console.error = original;
+    }
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, test } from 'bun:test';
+import { agentToken, emailSchema, identityFor } from '../src/identity.ts';
+
+describe('identityFor', () => {
+  test('turns an email into a slug, a 10-digit hash and an agent container name', () => {
+    const identity = identityFor('alice@example.com');
+    expect(identity.id).toMatch(/^alice_example_com-[0-9a-f]{10}$/);
+    expect(identity.containerName).toBe(`agent-${identity.id}`);
+    expect(identity.email).toBe('alice@example.com');
+  });
+
+  test('hashes the normalised email with SHA-256', () => {
+    const expected = new Bun.CryptoHasher('sha256').update('alice@example.com').digest('hex').slice(0, 10);
+    expect(identityFor('alice@example.com').id.endsWith(`-${expected}`)).toBe(true);
+  });
+
+  test('gives two emails with the same slug two different ids', () => {
+    const a = identityFor('john.smith@gmail.com');
+    const b = identityFor('john@smith.gmail.com');
+    expect(a.id.split('-')[0]).toBe(b.id.split('-')[0]);
+    expect(a.id).not.toBe(b.id);
+  });
+
+  test('keeps the container name within 63 characters for the longest emails', () => {
+    const long = `${'x'.repeat(64)}@${'y'.repeat(180)}.com`;
+    const { containerName } = identityFor(long);
+    expect(containerName.length).toBeLessThanOrEqual(63);
+    expect(containerName).toMatch(/^agent-[a-z0-9_]+-[0-9a-f]{10}$/);
+  });
+});
+
+describe('emailSchema', () => {
+  test('trims and lower-cases a valid address', () => {
+    expect(emailSchema.parse('  Alice@Example.COM ')).toBe('alice@example.com');
+  });
+
+  test.each(['', 'not-an-email', 'a@', '@b.com', 'a b@c.com', `${'a'.repeat(250)}@b.com`])('rejects %p', (value) => {
+    expect(emailSchema.safeParse(value).success).toBe(false);
+  });
+});
+
+describe('agentToken', () => {
+  test('is the HMAC-SHA256 of the container name, different per agent', () => {
+    const token = agentToken('secret', 'agent-a');
+    expect(token).toBe(new Bun.CryptoHasher('sha256', 'secret').update('agent-a').digest('hex'));
+    expect(agentToken('secret', 'agent-b')).not.toBe(token);
+  });
+});

@@ -1,0 +1,47 @@
+import { describe, expect, test } from 'bun:test';
+import { loadSettings, parseSize } from '../src/settings.ts';
+
+describe('loadSettings', () => {
+  test('applies the defaults of DESIGN.md', () => {
+    const s = loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', AGENT_HOST_MODE: 'name' });
+    expect(s).toMatchObject({
+      port: 8080,
+      agentImage: 'nanobot-tutor',
+      agentPort: 8000,
+      networkName: 'nanobot-net',
+      dataDir: '/data',
+      hostDataDir: '/data',
+      configPath: '/config/config.json',
+      hostConfigPath: '/config/config.json',
+      startTimeoutMs: 60_000,
+      maxBodyBytes: 33_554_432,
+      agentMemoryBytes: 1024 ** 3,
+      agentCpus: 1,
+      agentPids: 256,
+      instance: 'default',
+      agentHostMode: 'name',
+    });
+  });
+
+  test('refuses to start without a gateway token', () => {
+    expect(() => loadSettings({ AGENT_TOKEN_SECRET: 's' })).toThrow(/GATEWAY_TOKEN is required/);
+  });
+
+  test('runs without a token only when GATEWAY_ALLOW_NO_TOKEN=1 is explicit', () => {
+    expect(loadSettings({ AGENT_TOKEN_SECRET: 's', GATEWAY_ALLOW_NO_TOKEN: '1' }).gatewayToken).toBeUndefined();
+  });
+
+  test('names the bad variable in the error', () => {
+    expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', START_TIMEOUT_MS: 'soon' })).toThrow(/START_TIMEOUT_MS/);
+    expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', AGENT_MEMORY: 'lots' })).toThrow(/AGENT_MEMORY/);
+  });
+});
+
+describe('parseSize', () => {
+  test('reads Docker-style sizes', () => {
+    expect(parseSize('512m')).toBe(512 * 1024 ** 2);
+    expect(parseSize('1g')).toBe(1024 ** 3);
+    expect(parseSize('2048')).toBe(2048);
+    expect(parseSize('big')).toBeUndefined();
+  });
+});

@@ -1,0 +1,42 @@
+/** The one interface the agent loop talks to, whatever the provider behind it. */
+
+export type ToolCall = { id: string; name: string; arguments: string };
+
+/** Messages in the OpenAI chat shape, which nanobot (through LiteLLM) also uses. */
+export type ChatMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: string | null; toolCalls?: ToolCall[] }
+  | { role: 'tool'; toolCallId: string; name: string; content: string };
+
+export type ToolDefinition = {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments object. */
+  parameters: Record<string, unknown>;
+};
+
+export type ChatRequest = {
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+  model: string;
+  maxTokens: number;
+  temperature: number;
+  /** Receives text as it arrives; when absent the provider may answer without streaming. */
+  onDelta?: (text: string) => void;
+};
+
+export type ChatResult = { content: string; toolCalls: ToolCall[] };
+
+export interface LlmProvider {
+  chat(request: ChatRequest): Promise<ChatResult>;
+}
+
+/** A provider call that failed; the message is safe to show to the user. */
+export class LlmError extends Error {}
+
+/** Turns an SDK error into a sentence without secrets or stack traces. */
+export function describeLlmError(providerName: string, error: unknown): LlmError {
+  const detail = error instanceof Error ? error.message : String(error);
+  return new LlmError(`The ${providerName} provider failed: ${detail}`);
+}

@@ -1,0 +1,141 @@
+/**
+ * Conversations stored as nanobot stores them: `sessions/http_<user>[_<session>].jsonl`, a metadata line
+ * first, then one message a line. Every save rewrites the file atomically.
+ */
+import { randomUUID } from 'node:crypto';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from './workspace.ts';
+
+export const DEFAULT_SESSION = 'default';
+const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const TITLE_LENGTH = 60;
+
+export function isSafeId(value: string): boolean {
+  return SAFE_ID.test(value);
+}
+
+export type StoredMessage = { id: string; role: 'user' | 'assistant'; content: string; timestamp: string };
+
+export type Session = {
+  /** nanobot's session key as found in the file, `http:<user>[:<session>]`. */
+  key: string;
+  userId: string;
+  sessionId: string;
+  createdAt: string;
+  updatedAt: string;
+  title: string;
+  /** How many leading messages are already summarised into memory (nanobot's `last_consolidated`). */
+  lastConsolidated: number;
+  messages: StoredMessage[];
+};
+
+export type SessionSummary = {
+  session_id: string;
+  title: string;
+  updated_at: string;
+  messages: Array<{ id: string; role: string; content: string }>;
+};
+
+function sessionKey(userId: string, sessionId: string): string {
+  return sessionId === DEFAULT_SESSION ? `http:${userId}` : `http:${userId}:${sessionId}`;
+}
+
+function fileName(userId: string, sessionId: string): string {
+  return `${sessionKey(userId, sessionId).replaceAll(':', '_')}.jsonl`;
+}
+
+export function titleFrom(message: string): string {
+  const line = message.replace(/\s+/g, ' ').trim();
+  return line.length > TITLE_LENGTH ? `${line.slice(0, TITLE_LENGTH - 1)}…` : line;
+}
+
+export function newMessage(role: StoredMessage['role'], content: string): StoredMessage {
+  return { id: randomUUID(), role, content, timestamp: new Date().toISOString() };
+}
+
+function parse(text: string, userId: string, sessionId: string): Session {
+  const now = new Date().toISOString();
+  const session: Session = { key: sessionKey(userId, sessionId), userId, sessionId, createdAt: now, updatedAt: now, title: '', lastConsolidated: 0, messages: [] };
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const record = JSON.parse(line) as Record<string, unknown>;
+    if (record._type === 'metadata') {
+      const metadata = (record.metadata ?? {}) as Record<string, unknown>;
+      session.key = String(record.key ?? session.key);
+      session.createdAt = String(record.created_at ?? now);
+      session.updatedAt = String(record.updated_at ?? now);
+      session.lastConsolidated = Number(record.last_consolidated ?? 0);
+      session.title = String(metadata.title ?? '');
+    } else if (record.role === 'user' || record.role === 'assistant') {
+      session.messages.push({
+        id: String(record.id ?? randomUUID()),
+        role: record.role,
+        content: String(record.content ?? ''),
+        timestamp: String(record.timestamp ?? session.updatedAt),
+      });
+    }
+  }
+  return session;
+}
+
+function serialise(session: Session): string {
+  const metadata = {
+    _type: 'metadata',
+    key: sessionKey(session.userId, session.sessionId),
+    created_at: session.createdAt,
+    updated_at: session.updatedAt,
+    metadata: { user_id: session.userId, session_id: session.sessionId, title: session.title },
+    last_consolidated: session.lastConsolidated,
+  };
+  return [metadata, ...session.messages].map((record) => JSON.stringify(record)).join('\n') + '\n';
+}
+
+export class SessionStore {
+  constructor(private readonly dir: string) {}
+
+  async load(userId: string, sessionId: string): Promise<Session> {
+    try {
+      return parse(await readFile(join(this.dir, fileName(userId, sessionId)), 'utf8'), userId, sessionId);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      return parse('', userId, sessionId);
+    }
+  }
+
+  async save(session: Session): Promise<void> {
+    session.updatedAt = new Date().toISOString();
+    await writeFileAtomic(join(this.dir, fileName(session.userId, session.sessionId)), serialise(session));
+  }
+
+  /** Returns whether a file was there to delete. */
+  async delete(userId: string, sessionId: string): Promise<boolean> {
+    const path = join(this.dir, fileName(userId, sessionId));
+    const existed = await Bun.file(path).exists();
+    await rm(path, { force: true });
+    return existed;
+  }
+
+  /** The user's sessions with their messages, most recently updated first. */
+  async list(userId: string): Promise<SessionSummary[]> {
+    const prefix = `http_${userId}`;
+    const names = (await readdir(this.dir)).filter((name) => name.startsWith(prefix) && name.endsWith('.jsonl'));
+    const sessions: Session[] = [];
+    for (const name of names) {
+      const rest = name.slice(prefix.length, -'.jsonl'.length);
+      const sessionId = rest === '' ? DEFAULT_SESSION : rest.startsWith('_') ? rest.slice(1) : undefined;
+      if (sessionId === undefined || !isSafeId(sessionId)) continue;
+      const session = await this.load(userId, sessionId);
+      // `http_alice_x.jsonl` could be alice's session x or user alice_x's default one; the key decides.
+      if (session.key === sessionKey(userId, sessionId) && session.messages.length > 0) sessions.push(session);
+    }
+    return sessions
+      .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
+      .map((s) => ({
+        session_id: s.sessionId,
+        title: s.title,
+        updated_at: s.updatedAt,
+        messages: s.messages.map(({ id, role, content }) => ({ id, role, content })),
+      }));
+  }
+}

@@ -1,0 +1,106 @@
+/** The tools the model may call, all confined to the workspace (nanobot's file tools). */
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname, extname } from 'node:path';
+import { extractText, getDocumentProxy } from 'unpdf';
+import { z } from 'zod';
+import type { ToolDefinition } from './llm/provider.ts';
+import { listWorkspaceFiles, OutsideWorkspaceError, resolveInWorkspace, writeFileAtomic } from './workspace.ts';
+
+/** Long files are cut so one read cannot fill the model's context window. */
+const MAX_READ_CHARS = 60_000;
+
+const pathArg = { path: { type: 'string', description: 'Path relative to the workspace, e.g. files_uploaded/notes.pdf' } };
+
+export const TOOL_DEFINITIONS: ToolDefinition[] = [
+  {
+    name: 'list_dir',
+    description: "List the files in a workspace folder (recursively). The student's uploads are in files_uploaded/.",
+    parameters: { type: 'object', properties: { path: { ...pathArg.path, description: 'Folder relative to the workspace; "." for all' } }, required: [] },
+  },
+  {
+    name: 'read_file',
+    description: 'Read a text file from the workspace. PDF files are returned as extracted text.',
+    parameters: { type: 'object', properties: pathArg, required: ['path'] },
+  },
+  {
+    name: 'write_file',
+    description: 'Create or replace a text file in the workspace, e.g. study notes (notes/<topic>.md) or memory/MEMORY.md.',
+    parameters: { type: 'object', properties: { ...pathArg, content: { type: 'string' } }, required: ['path', 'content'] },
+  },
+  {
+    name: 'edit_file',
+    description: 'Replace one exact occurrence of old_text with new_text in a workspace text file.',
+    parameters: {
+      type: 'object',
+      properties: { ...pathArg, old_text: { type: 'string' }, new_text: { type: 'string' } },
+      required: ['path', 'old_text', 'new_text'],
+    },
+  },
+];
+
+const argsSchemas = {
+  list_dir: z.object({ path: z.string().default('.') }),
+  read_file: z.object({ path: z.string().min(1) }),
+  write_file: z.object({ path: z.string().min(1), content: z.string() }),
+  edit_file: z.object({ path: z.string().min(1), old_text: z.string().min(1), new_text: z.string() }),
+};
+
+async function readText(path: string): Promise<string> {
+  if (extname(path).toLowerCase() === '.pdf') {
+    const pdf = await getDocumentProxy(new Uint8Array(await readFile(path)));
+    const { totalPages, text } = await extractText(pdf, { mergePages: true });
+    return `[PDF, ${totalPages} pages]\n${text}`;
+  }
+  const bytes = await readFile(path);
+  if (bytes.includes(0)) throw new Error('this is a binary file, not text');
+  return bytes.toString('utf8');
+}
+
+function truncate(text: string): string {
+  return text.length > MAX_READ_CHARS ? `${text.slice(0, MAX_READ_CHARS)}\n… (truncated, ${text.length} characters in all)` : text;
+}
+
+/** Runs one tool call; failures come back as text for the model to read, never as exceptions. */
+export async function runTool(workspace: string, name: string, rawArguments: string): Promise<string> {
+  try {
+    const args: unknown = JSON.parse(rawArguments || '{}');
+    switch (name) {
+      case 'list_dir': {
+        const { path } = argsSchemas.list_dir.parse(args);
+        const files = await listWorkspaceFiles(workspace, path);
+        return files.length ? files.join('\n') : '(no files)';
+      }
+      case 'read_file': {
+        const { path } = argsSchemas.read_file.parse(args);
+        const target = await resolveInWorkspace(workspace, path);
+        if ((await stat(target)).isDirectory()) return `Error: ${path} is a folder; use list_dir`;
+        return truncate(await readText(target));
+      }
+      case 'write_file': {
+        const { path, content } = argsSchemas.write_file.parse(args);
+        const target = await resolveInWorkspace(workspace, path);
+        await mkdir(dirname(target), { recursive: true });
+        await writeFileAtomic(target, content);
+        return `Wrote ${content.length} characters to ${path}`;
+      }
+      case 'edit_file': {
+        const { path, old_text, new_text } = argsSchemas.edit_file.parse(args);
+        const target = await resolveInWorkspace(workspace, path);
+        const text = await readFile(target, 'utf8');
+        const count = text.split(old_text).length - 1;
+        if (count === 0) return `Error: old_text was not found in ${path}`;
+        if (count > 1) return `Error: old_text occurs ${count} times in ${path}; give more context so it is unique`;
+        await writeFileAtomic(target, text.replace(old_text, () => new_text));
+        return `Edited ${path}`;
+      }
+      default:
+        return `Error: unknown tool ${name}`;
+    }
+  } catch (error) {
+    if (error instanceof OutsideWorkspaceError) return `Error: access denied, ${error.message}`;
+    if (error instanceof z.ZodError) return `Error: invalid arguments for ${name}: ${z.prettifyError(error)}`;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'Error: no such file or folder';
+    return `Error: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}

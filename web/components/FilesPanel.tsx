@@ -13,8 +13,11 @@ function splitPath(path: string): { folder: string; name: string } {
 }
 
 /** The tutor's workspace: what the student uploaded and what the tutor wrote, with upload and download. */
-export function FilesPanel({ version, onChanged }: { version: number; onChanged: () => void }) {
-  const [files, setFiles] = useState<string[] | null>(null);
+type Props = { initialFiles: string[] | null; version: number; onChanged: () => void };
+
+export function FilesPanel({ initialFiles, version, onChanged }: Props) {
+  const [files, setFiles] = useState<string[] | null>(() => (initialFiles ? [...initialFiles].sort() : null));
+  const loaded = useRef(initialFiles !== null);
   const [error, setError] = useState<string>();
   const [upload, setUpload] = useState<Upload | null>(null);
   const [dragging, setDragging] = useState(false);
@@ -30,6 +33,11 @@ export function FilesPanel({ version, onChanged }: { version: number; onChanged:
   }, []);
 
   useEffect(() => {
+    // The first listing came with the sessions; later ones follow answers and uploads.
+    if (loaded.current) {
+      loaded.current = false;
+      return;
+    }
     void load();
   }, [load, version]);
 

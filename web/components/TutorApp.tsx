@@ -127,7 +127,7 @@ export function TutorApp({ email, localAuth }: Props) {
         <aside id="side-panel" className={`side${panelOpen ? ' side-open' : ''}`} aria-label="Files and memory">
           {ready ? (
             <>
-              <FilesPanel version={workspaceVersion} onChanged={refreshWorkspace} />
+              <FilesPanel initialFiles={tutor.initialFiles} version={workspaceVersion} onChanged={refreshWorkspace} />
               <MemoryPanel version={workspaceVersion} />
             </>
           ) : (

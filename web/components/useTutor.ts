@@ -32,6 +32,8 @@ function rememberActive(id: string | null) {
 export function useTutor({ onAnswered }: { onAnswered: () => void }) {
   const [state, dispatch] = useReducer(sessionsReducer, { sessions: [], activeId: null });
   const [connection, setConnection] = useState<Connection>({ phase: 'connecting', since: Date.now() });
+  /** The workspace listing fetched with the sessions, so files show up together with the transcript. */
+  const [initialFiles, setInitialFiles] = useState<string[] | null>(null);
   const [pending, setPending] = useState<Record<string, Pending>>({});
   const pendingRef = useRef(pending);
   pendingRef.current = pending;
@@ -54,6 +56,7 @@ export function useTutor({ onAnswered }: { onAnswered: () => void }) {
       while (true) {
         try {
           const { sessions } = await getJson<{ sessions: StoredSession[] }>('/api/sessions');
+          const { files } = await getJson<{ files: string[] }>('/api/files');
           // The gateway lists newest first; tabs read left to right, oldest first, like newly opened ones.
           const restored = sessions.map(fromStored).reverse();
           if (restored.length === 0) restored.push({ id: newSessionId(), title: NEW_SESSION_TITLE, messages: [] });
@@ -66,6 +69,7 @@ export function useTutor({ onAnswered }: { onAnswered: () => void }) {
           })();
           const active = restored.find((s) => s.id === stored) ?? restored.at(-1)!;
           dispatch({ type: 'restore', sessions: restored, activeId: active.id });
+          setInitialFiles(files);
           setConnection({ phase: 'ready', since: Date.now() });
           return;
         } catch (error) {
@@ -192,6 +196,7 @@ export function useTutor({ onAnswered }: { onAnswered: () => void }) {
     ...state,
     activate: (id: string) => dispatch({ type: 'activate', id }),
     connection,
+    initialFiles,
     restore,
     pending,
     ask,

@@ -129,6 +129,18 @@ describe('the web app in a browser', () => {
     expect(await page.locator('[data-role="assistant"]').last().innerText()).toContain('Energy and mass');
   }, 60_000);
 
+  test('on a phone-sized screen, files and memory open from the header', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const files = page.getByRole('region', { name: 'Files' });
+    expect(await files.isVisible()).toBe(false);
+    await page.getByRole('button', { name: 'Files & memory' }).click();
+    await files.getByRole('link', { name: 'lecture-notes.txt' }).waitFor();
+    await shot('mobile-files');
+    await page.getByRole('button', { name: 'Files & memory' }).click();
+    await shot('mobile-chat');
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }, 60_000);
+
   test('signs out and is sent back to the login page', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/login$/);

@@ -109,7 +109,7 @@ export function startFakeGateway({ token = 'test-gateway-token', pieceDelayMs = 
       if (route === 'GET /files') return Response.json({ files: [...state.files.keys()] });
       if (request.method === 'GET' && url.pathname.startsWith('/files/')) {
         const file = state.files.get(decodeURIComponent(url.pathname.slice('/files/'.length)));
-        return file ? new Response(file, { headers: { 'Content-Type': 'text/plain' } }) : error(404, 'No such file.', 'not_found');
+        return file ? new Response(new Uint8Array(file), { headers: { 'Content-Type': 'text/plain' } }) : error(404, 'No such file.', 'not_found');
       }
       if (route === 'POST /uploads') {
         const { files } = JSON.parse(body) as { files: { name: string; content_base64: string }[] };

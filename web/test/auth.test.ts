@@ -1,0 +1,83 @@
+import { describe, expect, test } from 'bun:test';
+import { LOCAL_SESSION_COOKIE, localUser, passwordMatches, signLocalSession } from '../lib/auth/local.ts';
+import { resolveUser } from '../lib/auth/resolve.ts';
+import { signIn, signOut } from '../lib/auth/routes.ts';
+import { authMode, gatewaySettings } from '../lib/settings.ts';
+
+const SECRET = 's'.repeat(32);
+const local = authMode({ LOCAL_AUTH_PASSWORD: 'hunter2-but-longer', SESSION_SECRET: SECRET });
+
+const login = (body: unknown, headers: Record<string, string> = {}) =>
+  new Request('http://web.test/api/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+describe('choosing how students sign in', () => {
+  test('Supabase wins when both of its settings are present', () => {
+    expect(authMode({ SUPABASE_URL: 'https://x.supabase.co', SUPABASE_ANON_KEY: 'k', LOCAL_AUTH_PASSWORD: 'p', SESSION_SECRET: SECRET }).kind).toBe('supabase');
+  });
+
+  test('without a password, sign-in is off and says what to set', () => {
+    const mode = authMode({ SESSION_SECRET: SECRET });
+    expect(mode.kind === 'disabled' && mode.reason).toContain('LOCAL_AUTH_PASSWORD');
+  });
+
+  test('a session secret shorter than 32 characters turns local sign-in off', () => {
+    const mode = authMode({ LOCAL_AUTH_PASSWORD: 'p', SESSION_SECRET: 'short' });
+    expect(mode.kind === 'disabled' && mode.reason).toContain('SESSION_SECRET');
+  });
+
+  test('the gateway defaults to localhost:8080 and loses a trailing slash', () => {
+    expect(gatewaySettings({}).url).toBe('http://localhost:8080');
+    expect(gatewaySettings({ GATEWAY_URL: 'http://gateway:8080/' }).url).toBe('http://gateway:8080');
+  });
+});
+
+describe('local sign-in', () => {
+  test('the right password sets a signed httpOnly SameSite cookie naming the normalised email', async () => {
+    const response = await signIn(login({ email: '  Ada@Example.EDU ', password: 'hunter2-but-longer' }), local);
+    expect(response.status).toBe(200);
+    const cookie = response.headers.get('set-cookie') ?? '';
+    expect(cookie).toContain(`${LOCAL_SESSION_COOKIE}=`);
+    expect(cookie).toContain('HttpOnly');
+    expect(cookie.toLowerCase()).toContain('samesite=lax');
+    expect(cookie).not.toContain('Secure');
+    if (local.kind !== 'local') throw new Error('expected local auth');
+    const token = cookie.split(';')[0]!.split('=')[1]!;
+    expect(await localUser([{ name: LOCAL_SESSION_COOKIE, value: token }], local.secret)).toEqual({ email: 'ada@example.edu' });
+  });
+
+  test('behind HTTPS the cookie is marked Secure', async () => {
+    const response = await signIn(login({ email: 'a@b.org', password: 'hunter2-but-longer' }, { 'X-Forwarded-Proto': 'https' }), local);
+    expect(response.headers.get('set-cookie')).toContain('Secure');
+  });
+
+  test('a wrong password or a malformed email is refused without a cookie', async () => {
+    for (const body of [{ email: 'a@b.org', password: 'nope' }, { email: 'not-an-email', password: 'hunter2-but-longer' }]) {
+      const response = await signIn(login(body), local);
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      expect(response.headers.get('set-cookie')).toBeNull();
+    }
+  });
+
+  test('a cookie signed with another secret is not accepted', async () => {
+    const forged = await signLocalSession('mallory@example.com', new TextEncoder().encode('x'.repeat(32)));
+    if (local.kind !== 'local') throw new Error('expected local auth');
+    expect(await localUser([{ name: LOCAL_SESSION_COOKIE, value: forged }], local.secret)).toBeNull();
+  });
+
+  test('signing out expires the cookie', async () => {
+    const response = await signOut(new Request('http://web.test/api/auth/logout', { method: 'POST' }), local);
+    expect(response.headers.get('set-cookie')).toMatch(/Max-Age=0/);
+  });
+
+  test('password comparison accepts only the exact password', () => {
+    expect(passwordMatches('abc', 'abc')).toBe(true);
+    expect(passwordMatches('abc', 'abcd')).toBe(false);
+  });
+});
+
+describe('Supabase sign-in', () => {
+  test('a request without a Supabase session cookie has no user', async () => {
+    const mode = authMode({ SUPABASE_URL: 'http://127.0.0.1:9', SUPABASE_ANON_KEY: 'anon' });
+    expect(await resolveUser([{ name: 'sb-127-auth-token', value: 'not-a-session' }], mode)).toBeNull();
+  });
+});

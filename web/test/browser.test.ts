@@ -4,7 +4,7 @@
  * Screenshots go to a temporary folder, or to docs/screenshots with UPDATE_SCREENSHOTS=1.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -13,7 +13,8 @@ import { buildWeb, startWeb, WEB_DIR, type NextServer } from './next-server.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const EMAIL = 'ada@example.edu';
-const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(WEB_DIR, '..', 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'nbtest-web-shots-'));
+const UPDATE_SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1';
+const SCREENSHOTS = UPDATE_SCREENSHOTS ? join(WEB_DIR, '..', 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'nbtest-web-shots-'));
 
 let gateway: FakeGateway;
 let web: NextServer;
@@ -41,6 +42,7 @@ afterAll(async () => {
   await browser?.close();
   await web?.stop();
   await gateway?.stop();
+  if (!UPDATE_SCREENSHOTS) rmSync(SCREENSHOTS, { recursive: true, force: true });
 }, 30_000);
 
 const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });

@@ -37,8 +37,10 @@ export function fromGateway(response: Response): Response {
       return jsonError(404, { error: MESSAGES.notFound, code: 'not_found' });
     case 400:
       return jsonError(400, { error: MESSAGES.badRequest, code: 'bad_request' });
-    case 401:
     case 403:
+      // The agent's answer to a path outside the workspace.
+      return jsonError(403, { error: MESSAGES.notFound, code: 'not_found' });
+    case 401:
       return jsonError(502, { error: MESSAGES.misconfigured, code: 'misconfigured' });
     case 502:
       return jsonError(502, { error: MESSAGES.unavailable, code: 'unavailable' });

@@ -1,6 +1,6 @@
 /**
  * Refuses a declared body over the limit before an agent is started for it. Chunked bodies are
- * counted while the proxy streams them (hono/body-limit would buffer them whole).
+ * counted while the proxy streams them (hono/body-limit would buffer every chunked body whole).
  */
 import { createMiddleware } from 'hono/factory';
 import type { Env } from '../env.ts';

@@ -20,6 +20,18 @@ export type ProxyOptions = {
 
 const clientIp = (c: Context<Env>): string | undefined => c.env?.requestIP?.(c.req.raw)?.address;
 
+/**
+ * Bun's fetch streams a request's own body with backpressure but reads any JS-made stream eagerly.
+ * A declared Content-Length was checked by bodyLimit and HTTP framing holds the body to it, so that
+ * body goes through untouched, in constant memory; only a chunked body needs counting, which bounds
+ * what it can pile up to maxBodyBytes.
+ */
+function outgoingBody(req: Request, maxBodyBytes: number, onExceeded: () => void): ReadableStream<Uint8Array> | null {
+  if (!req.body) return null;
+  if (req.headers.has('content-length')) return req.body;
+  return countBytes(req.body, maxBodyBytes, onExceeded);
+}
+
 export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, upstreamTimeoutMs = 300_000, fetch: fetchImpl = fetch }: ProxyOptions) =>
   createMiddleware<Env>(async function proxyToAgent(c) {
     const { agent, identity, requestId } = c.var;
@@ -34,7 +46,7 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, upstreamT
       upstream.abort();
     }, upstreamTimeoutMs);
 
-    const body = c.req.raw.body ? countBytes(c.req.raw.body, maxBodyBytes, () => (bodyTooLarge = true)) : null;
+    const body = outgoingBody(c.req.raw, maxBodyBytes, () => (bodyTooLarge = true));
     try {
       const res = await proxy(`${agent.url}${url.pathname}${url.search}`, {
         method: c.req.method,
@@ -49,7 +61,9 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, upstreamT
         signal: upstream.signal,
         customFetch: fetchImpl,
       });
-      return new Response(res.body, { status: res.status, statusText: res.statusText, headers: downstreamHeaders(res.headers) });
+      const headers = downstreamHeaders(res.headers);
+      headers.set('x-request-id', requestId);
+      return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
     } catch (err) {
       if (bodyTooLarge) throw tooLarge(maxBodyBytes);
       if (timedOut) throw new GatewayError(504, 'upstream_timeout', `The agent did not answer within ${upstreamTimeoutMs} ms.`);

@@ -18,10 +18,10 @@ const flag = z.enum(['0', '1', 'true', 'false', '']).default('').transform((v) =
 const schema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-    HOSTNAME: z.string().default('0.0.0.0'),
+    LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
     GATEWAY_TOKEN: z.string().optional(),
     GATEWAY_ALLOW_NO_TOKEN: flag,
-    AGENT_TOKEN_SECRET: z.string().min(1, 'is required'),
+    AGENT_TOKEN_SECRET: z.string({ error: 'is required' }).min(1, 'is required'),
     GATEWAY_INSTANCE: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'may only hold letters, digits, _ . -').default('default'),
     AGENT_IMAGE: z.string().min(1).default('nanobot-tutor'),
     AGENT_PORT: positiveInt(8000),
@@ -46,6 +46,7 @@ const schema = z
 
 export type Settings = {
   port: number;
+  /** Address to listen on (not HOSTNAME: Docker sets that to the container's name). */
   hostname: string;
   /** Undefined only when GATEWAY_ALLOW_NO_TOKEN=1: then every caller is trusted. */
   gatewayToken: string | undefined;
@@ -82,7 +83,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   const e = parsed.data;
   return {
     port: e.PORT,
-    hostname: e.HOSTNAME,
+    hostname: e.LISTEN_HOST,
     gatewayToken: e.GATEWAY_TOKEN || undefined,
     agentTokenSecret: e.AGENT_TOKEN_SECRET,
     instance: e.GATEWAY_INSTANCE,

@@ -66,7 +66,7 @@ beforeAll(async () => {
     AGENT_TOKEN_SECRET: 'memory-test-secret',
     AGENT_HOST_MODE: 'ip',
     PORT: '0',
-    HOSTNAME: '127.0.0.1',
+    LISTEN_HOST: '127.0.0.1',
   });
 }, 300_000);
 

@@ -31,6 +31,10 @@ describe('loadSettings', () => {
     expect(loadSettings({ AGENT_TOKEN_SECRET: 's', GATEWAY_ALLOW_NO_TOKEN: '1' }).gatewayToken).toBeUndefined();
   });
 
+  test('says which required variable is missing', () => {
+    expect(() => loadSettings({ GATEWAY_TOKEN: 't' })).toThrow('AGENT_TOKEN_SECRET is required');
+  });
+
   test('names the bad variable in the error', () => {
     expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', START_TIMEOUT_MS: 'soon' })).toThrow(/START_TIMEOUT_MS/);
     expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', AGENT_MEMORY: 'lots' })).toThrow(/AGENT_MEMORY/);

@@ -1,0 +1,73 @@
+/** The built image, as the gateway runs it: nanobot's home mounted, a token, a provider reached over the network. */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildImage } from '../../scripts/lib/images.ts';
+import { capture } from '../../scripts/lib/run.ts';
+import { DEFAULT_ANSWER_INTRO, startFakeLlm, type FakeLlm } from './fake-llm.ts';
+import { eventually, fakeConfig, postJson, readSse } from './helpers.ts';
+
+const TAG = 'nbtest-agent-tutor:test';
+const TOKEN = 'image-test-token';
+const name = `nbtest-agent-${Date.now().toString(36)}`;
+
+let llm: FakeLlm;
+let home: string;
+let url: string;
+
+async function docker(args: string[]): Promise<string> {
+  const result = await capture(['docker', ...args]);
+  if (result.code !== 0) throw new Error(`docker ${args.join(' ')} failed: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+beforeAll(async () => {
+  await buildImage({ dockerfile: 'agent/Dockerfile', tag: TAG, quiet: true });
+  llm = startFakeLlm({ hostname: '0.0.0.0' });
+  home = await mkdtemp(join(tmpdir(), 'nbtest-agent-image-'));
+  await writeFile(join(home, 'config.json'), JSON.stringify(fakeConfig(`http://host.docker.internal:${llm.port}/v1`)));
+  await docker([
+    'run', '-d', '--name', name, '--label', 'nbtest-agent=true',
+    '--add-host', 'host.docker.internal:host-gateway',
+    '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
+    '-v', `${home}:/root/.nanobot`, '-e', `NANOBOT_HTTP_TOKEN=${TOKEN}`, '-p', '127.0.0.1::8000',
+    TAG,
+  ]);
+  const mapped = await docker(['port', name, '8000/tcp']);
+  url = `http://127.0.0.1:${mapped.split('\n')[0]!.split(':').pop()}`;
+  await eventually(async () => expect((await fetch(`${url}/health`)).status).toBe(200), 30_000);
+}, 600_000);
+
+afterAll(async () => {
+  await capture(['docker', 'rm', '-f', name]);
+  await llm?.stop();
+  if (home) await rm(home, { recursive: true, force: true });
+});
+
+describe('the agent image', () => {
+  test('answers /health', async () => {
+    expect(await (await fetch(`${url}/health`)).json()).toEqual({ status: 'ok' });
+  });
+
+  test('requires its token on every other path', async () => {
+    expect((await fetch(`${url}/files`)).status).toBe(401);
+  });
+
+  test('answers a chat through the provider in config.json, streaming too', async () => {
+    const auth = { Authorization: `Bearer ${TOKEN}`, 'X-User-ID': 'docker_user-0123456789' };
+    const response = await fetch(`${url}/chat`, postJson({ message: 'Hello from Docker' }, auth));
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { response: string }).response).toContain(DEFAULT_ANSWER_INTRO);
+
+    const streamed = await fetch(`${url}/chat`, postJson({ message: 'Stream from Docker' }, { ...auth, Accept: 'text/event-stream' }));
+    const events = await readSse(streamed);
+    expect(events.at(-1)?.event).toBe('done');
+    expect(llm.requests.length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  test('keeps nanobot’s layout in the mounted home', async () => {
+    expect((await readdir(join(home, 'workspace'))).sort()).toEqual(['AGENTS.md', 'SOUL.md', 'USER.md', 'files_uploaded', 'memory']);
+    expect(await readdir(join(home, 'sessions'))).toContain('http_docker_user-0123456789.jsonl');
+  });
+});

@@ -1,7 +1,6 @@
 /** The tools the model may call, all confined to the workspace (nanobot's file tools). */
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
-import { extractText, getDocumentProxy } from 'unpdf';
 import { z } from 'zod';
 import type { ToolDefinition } from './llm/provider.ts';
 import { listWorkspaceFiles, OutsideWorkspaceError, resolveInWorkspace, writeFileAtomic } from './workspace.ts';
@@ -47,6 +46,8 @@ const argsSchemas = {
 
 async function readText(path: string): Promise<string> {
   if (extname(path).toLowerCase() === '.pdf') {
+    // pdf.js is large: loaded with the first PDF rather than at start-up.
+    const { extractText, getDocumentProxy } = await import('unpdf');
     const pdf = await getDocumentProxy(new Uint8Array(await readFile(path)));
     const { totalPages, text } = await extractText(pdf, { mergePages: true });
     return `[PDF, ${totalPages} pages]\n${text}`;

@@ -40,6 +40,7 @@ const TEMPLATES: Array<[source: string, target: string]> = [
 /** Creates the folders and copies the tutor templates, never overwriting what a user already has. */
 export async function seedWorkspace(layout: Layout): Promise<void> {
   await Promise.all([mkdir(layout.memoryDir, { recursive: true }), mkdir(layout.uploads, { recursive: true }), mkdir(layout.sessions, { recursive: true })]);
+  await removeStaleTempFiles([layout.uploads, layout.sessions, layout.memoryDir]);
   for (const [source, target] of TEMPLATES) {
     try {
       // COPYFILE_EXCL: an existing file stays as it is.
@@ -54,6 +55,14 @@ const TEMP_SUFFIX = '.tmp';
 
 export function isTempFile(name: string): boolean {
   return name.startsWith('.') && name.endsWith(TEMP_SUFFIX);
+}
+
+/** Temporary files left by a crash mid-write are never part of anything; clear them at start-up. */
+async function removeStaleTempFiles(dirs: string[]): Promise<void> {
+  for (const dir of dirs) {
+    const names = await readdir(dir);
+    await Promise.all(names.filter(isTempFile).map((name) => rm(join(dir, name), { force: true })));
+  }
 }
 
 export function tempPathFor(path: string): string {

@@ -66,7 +66,12 @@ async function readOrEmpty(path: string): Promise<string> {
 export function createApp({ tutor, layout, token }: AppOptions): Hono<Env> {
   const app = new Hono<Env>();
 
+  const methodNotAllowed = () => {
+    throw jsonError(405, 'method not allowed');
+  };
+
   app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.all('/health', methodNotAllowed);
   if (token) app.use('*', requireToken(token));
   app.use('*', identity);
 
@@ -142,10 +147,8 @@ export function createApp({ tutor, layout, token }: AppOptions): Hono<Env> {
     return c.json({ status: deleted ? 'deleted' : 'not_found', session_id: c.var.sessionId });
   });
 
-  for (const path of ['/health', '/chat', '/uploads', '/files', '/files/*', '/memory', '/conversations', '/sessions']) {
-    app.all(path, () => {
-      throw jsonError(405, 'method not allowed');
-    });
+  for (const path of ['/chat', '/uploads', '/files', '/files/*', '/memory', '/conversations', '/sessions']) {
+    app.all(path, methodNotAllowed);
   }
   app.notFound((c) => c.json({ error: `not found: ${c.req.path}` }, 404));
   app.onError((error, c) => {

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_ANSWER_INTRO, startFakeLlm, type FakeLlm, type FakeReply, type FakeRequest } from './fake-llm.ts';
-import { fakeConfig, postJson, readSse, startTestAgent, type TestAgent } from './helpers.ts';
+import { eventually, fakeConfig, postJson, readSse, startTestAgent, type TestAgent } from './helpers.ts';
 
 type Chat = { response: string };
 
@@ -147,6 +147,28 @@ describe('chat', () => {
       await unreachable.stop();
     }
   }, 30_000);
+
+  test('finishes and saves the answer when the client goes away mid-stream', async () => {
+    script = [{ text: 'one two three four five six seven eight nine ten eleven twelve', delayMs: 30 }];
+    const controller = new AbortController();
+    const response = await agent.fetch('/chat', {
+      ...postJson({ message: 'leaving early' }, { ...userHeaders('gone'), Accept: 'text/event-stream' }),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+    const saved = await eventually(async () => {
+      const { sessions } = (await (await agent.fetch('/sessions', { headers: userHeaders() })).json()) as {
+        sessions: Array<{ session_id: string; messages: Array<{ content: string }> }>;
+      };
+      const session = sessions.find((s) => s.session_id === 'gone');
+      expect(session?.messages).toHaveLength(2);
+      return session!;
+    });
+    expect(saved.messages[1]?.content).toBe('one two three four five six seven eight nine ten eleven twelve');
+    expect((await agent.fetch('/health')).status).toBe(200);
+  });
 
   test('does not save an exchange whose answer failed', async () => {
     script = [{ error: { status: 400, message: 'bad request' } }];

@@ -76,6 +76,7 @@ describe('an agent with NANOBOT_HTTP_TOKEN', () => {
 
   test('answers /health without the token', async () => {
     expect((await agent.fetch('/health')).status).toBe(200);
+    expect((await agent.fetch('/health', { method: 'POST' })).status).toBe(405);
   });
 
   test('refuses every other path without the right bearer token', async () => {

@@ -55,7 +55,7 @@ export function defaultAnswer(question: string): string {
     `${DEFAULT_ANSWER_INTRO} You asked: **${question.slice(0, 200)}**`,
     '',
     '1. Mass and energy are two forms of the same thing.',
-    '2. Einstein wrote the relation as $E = mc^2$.',
+    '2. Einstein wrote the relation as $E = mc^2$, read "E = mc²": energy equals mass times the speed of light squared.',
     '',
     'Can you say in your own words what $c$ stands for?',
   ].join('\n');

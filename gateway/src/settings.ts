@@ -1,5 +1,4 @@
 /** Gateway configuration: read from the environment once, with the defaults of DESIGN.md. */
-import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -54,8 +53,8 @@ export type Settings = {
   instance: string;
   agentImage: string;
   agentPort: number;
-  /** How the gateway reaches agents: by container name on the network, or by container IP. */
-  agentHostMode: 'name' | 'ip';
+  /** How the gateway reaches agents: by container name on the network, by container IP, or `auto` (see runtime/docker.ts). */
+  agentHostMode: 'auto' | 'name' | 'ip';
   networkName: string;
   dataDir: string;
   hostDataDir: string;
@@ -70,9 +69,6 @@ export type Settings = {
 };
 
 export class SettingsError extends Error {}
-
-/** Inside a container the agents' names resolve on the shared network; on the host only their IPs answer. */
-const runningInContainer = (): boolean => existsSync('/.dockerenv');
 
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
   const parsed = schema.safeParse(env);
@@ -89,7 +85,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     instance: e.GATEWAY_INSTANCE,
     agentImage: e.AGENT_IMAGE,
     agentPort: e.AGENT_PORT,
-    agentHostMode: e.AGENT_HOST_MODE === 'auto' ? (runningInContainer() ? 'name' : 'ip') : e.AGENT_HOST_MODE,
+    agentHostMode: e.AGENT_HOST_MODE,
     networkName: e.NETWORK_NAME,
     dataDir: e.DATA_DIR,
     hostDataDir: e.HOST_DATA_DIR || e.DATA_DIR,

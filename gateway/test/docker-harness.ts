@@ -50,6 +50,8 @@ export async function createTestBed() {
     AGENT_PIDS: '64',
     START_TIMEOUT_MS: '20000',
     UPSTREAM_TIMEOUT_MS: '3000',
+    // The tests run outside the agents' network, so auto must settle on container IPs.
+    AGENT_HOST_MODE: 'auto',
   };
   const docker = new Docker();
   const instances = new Set([instance]);

@@ -64,7 +64,6 @@ beforeAll(async () => {
     GATEWAY_INSTANCE: bed.instanceNamed('mem'),
     GATEWAY_TOKEN: TOKEN,
     AGENT_TOKEN_SECRET: 'memory-test-secret',
-    AGENT_HOST_MODE: 'ip',
     PORT: '0',
     LISTEN_HOST: '127.0.0.1',
   });

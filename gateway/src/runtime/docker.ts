@@ -1,6 +1,7 @@
 /** The Docker Engine implementation of AgentRuntime: the only module that talks to dockerode. */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { agentToken, type AgentIdentity } from '../identity.ts';
@@ -43,10 +44,29 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
   /** Addresses this runtime already looked up, so start events for them need no further inspect. */
   const known = new Map<string, RunningAgent>();
 
-  /** By name on the shared network when the gateway is on it; by container IP from the host. */
+  let addressMode: 'name' | 'ip' | undefined = settings.agentHostMode === 'auto' ? undefined : settings.agentHostMode;
+
+  /**
+   * Agent names resolve only for a gateway that is itself a container on NETWORK_NAME (compose);
+   * anywhere else (the host, another container) only their IPs route. A container's host name is
+   * its id, so the gateway looks itself up once; not finding itself means it is not on this engine.
+   */
+  async function resolveAddressMode(): Promise<'name' | 'ip'> {
+    if (addressMode) return addressMode;
+    try {
+      const self = await docker.getContainer(hostname()).inspect();
+      addressMode = self.NetworkSettings.Networks[settings.networkName] ? 'name' : 'ip';
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+      addressMode = 'ip';
+    }
+    return addressMode;
+  }
+
+  /** By name on the shared network when the gateway is on it; by container IP otherwise. */
   function urlOf(info: Docker.ContainerInspectInfo): string {
     const name = info.Name.replace(/^\//, '');
-    if (settings.agentHostMode === 'name') return `http://${name}:${settings.agentPort}`;
+    if (addressMode === 'name') return `http://${name}:${settings.agentPort}`;
     const ip = info.NetworkSettings.Networks[settings.networkName]?.IPAddress;
     if (!ip) throw new AgentStartError(`Agent ${name} has no address on network ${settings.networkName}.`, 'engine_error');
     return `http://${ip}:${settings.agentPort}`;
@@ -129,6 +149,7 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
 
   async function ensure(identity: AgentIdentity): Promise<RunningAgent> {
     try {
+      await resolveAddressMode();
       let container = docker.getContainer(identity.containerName);
       let info: Docker.ContainerInspectInfo;
       try {
@@ -163,13 +184,14 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
   }
 
   async function list(): Promise<AgentSummary[]> {
+    const mode = await resolveAddressMode();
     const containers = await docker.listContainers({ all: true, filters: { label: instanceFilter } });
     return containers.map((c) => {
       const ip = c.NetworkSettings?.Networks[settings.networkName]?.IPAddress;
       const name = (c.Names[0] ?? '').replace(/^\//, '');
       const url =
         c.State !== 'running' ? undefined
-        : settings.agentHostMode === 'name' ? `http://${name}:${settings.agentPort}`
+        : mode === 'name' ? `http://${name}:${settings.agentPort}`
         : ip ? `http://${ip}:${settings.agentPort}`
         : undefined;
       return {
@@ -184,6 +206,7 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
   }
 
   async function* events(signal: AbortSignal): AsyncIterable<AgentEvent> {
+    await resolveAddressMode();
     const stream = await docker.getEvents({
       filters: { type: ['container'], label: instanceFilter, event: ['start', 'die', 'destroy'] },
       abortSignal: signal,

@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { Env } from './env.ts';
-import { notFoundResponse, toErrorResponse, GatewayError } from './errors.ts';
+import { GatewayError, notFoundResponse, toErrorResponse } from './errors.ts';
 import { auth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { ensureAgent } from './middleware/ensure-agent.ts';
@@ -40,7 +40,7 @@ export function createApp({ settings, runtime, routes = new RouteTable(), fetch:
   app.get('/readyz', async (c) => {
     try {
       await runtime.checkReady();
-    } catch (err) {
+    } catch {
       throw new GatewayError(503, 'not_ready', `The Docker Engine or the agent image ${settings.agentImage} is not available.`);
     }
     return c.json({ status: 'ready', agents: routes.size });

@@ -3,6 +3,7 @@ import { createApp } from './app.ts';
 import { jsonLog } from './log.ts';
 import { createDockerRuntime } from './runtime/docker.ts';
 import { RouteTable } from './runtime/route-table.ts';
+import { serve } from './serve.ts';
 import { loadSettings, SettingsError } from './settings.ts';
 
 /** In-flight requests get this long to finish after SIGTERM before connections are cut. */
@@ -27,15 +28,7 @@ const following = new AbortController();
 void routes.follow(runtime, following.signal, jsonLog);
 
 const app = createApp({ settings, runtime, routes });
-const server = Bun.serve({
-  port: settings.port,
-  hostname: settings.hostname,
-  fetch(req, server) {
-    // Chats stream for minutes with quiet gaps; the proxy bounds only the wait for headers.
-    server.timeout(req, 0);
-    return app.fetch(req, server);
-  },
-});
+const server = serve(app, { port: settings.port, hostname: settings.hostname });
 jsonLog({ level: 'info', msg: 'gateway listening', port: server.port, agentHostMode: settings.agentHostMode, instance: settings.instance });
 
 async function shutdown(signal: string) {

@@ -7,6 +7,7 @@ import { buildImage, REPO_ROOT } from '../../scripts/lib/images.ts';
 import { createApp } from '../src/app.ts';
 import { LABELS, createDockerRuntime } from '../src/runtime/docker.ts';
 import { RouteTable } from '../src/runtime/route-table.ts';
+import { serve } from '../src/serve.ts';
 import type { Settings } from '../src/settings.ts';
 import { testSettings } from './helpers.ts';
 
@@ -97,14 +98,7 @@ export async function startGateway(env: Record<string, string>) {
   await routes.adopt(runtime);
   void routes.follow(runtime, following.signal);
   const app = createApp({ settings, runtime, routes, log: () => {} });
-  const server = Bun.serve({
-    port: 0,
-    hostname: '127.0.0.1',
-    fetch(req, server) {
-      server.timeout(req, 0);
-      return app.fetch(req, server);
-    },
-  });
+  const server = serve(app, { port: 0, hostname: '127.0.0.1' });
   return {
     url: `http://127.0.0.1:${server.port}`,
     settings,

@@ -206,6 +206,19 @@ describe('the gateway on a real Docker Engine', () => {
     }
   }, 60_000);
 
+  test('a declared body over MAX_BODY_BYTES gives a JSON 413 without starting an agent', async () => {
+    const small = await startGateway({ ...bed.env, MAX_BODY_BYTES: '100000' });
+    try {
+      const user = email('declared');
+      const res = await fetch(`${small.url}/uploads`, { method: 'POST', headers: authHeaders(user), body: new Uint8Array(200_000) });
+      expect(res.status).toBe(413);
+      expect(((await res.json()) as { code: string }).code).toBe('payload_too_large');
+      expect(await bed.containers([`${LABELS.userId}=${identityFor(user).id}`])).toEqual([]);
+    } finally {
+      await small.stop();
+    }
+  }, 60_000);
+
   test('proxying to a running agent makes no Docker API call', async () => {
     const user = email('hot');
     expect((await call('/files', user)).status).toBe(200);

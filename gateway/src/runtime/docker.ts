@@ -207,6 +207,8 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
 
   async function* events(signal: AbortSignal): AsyncIterable<AgentEvent> {
     await resolveAddressMode();
+    // Containers may have restarted with new addresses while no stream was listening.
+    known.clear();
     const stream = await docker.getEvents({
       filters: { type: ['container'], label: instanceFilter, event: ['start', 'die', 'destroy'] },
       abortSignal: signal,

@@ -95,11 +95,18 @@ test('a 20 MiB upload passes through without the gateway growing by anything lik
   expect(peak - before).toBeLessThan(8 * MiB);
 }, 120_000);
 
-test('the gateway process stops on SIGTERM and leaves its agents running', async () => {
-  const agentsBefore = await bed.containers();
-  expect(agentsBefore.filter((c) => c.State === 'running').length).toBeGreaterThan(0);
+test('on SIGTERM the gateway finishes the request in flight, exits and leaves its agents running', async () => {
+  const user = `draining.${crypto.randomUUID().slice(0, 8)}@example.com`;
+  const res = await fetch(`${url}/chat`, { method: 'POST', body: '{}', headers: authHeaders(user, { 'X-Test-Mode': 'sse' }) });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = decoder.decode((await reader.read()).value);
+  const running = (await bed.containers()).filter((c) => c.State === 'running').map((c) => c.Id);
+  expect(running.length).toBeGreaterThan(0);
+
   child!.kill('SIGTERM');
+  for (let read = await reader.read(); !read.done; read = await reader.read()) text += decoder.decode(read.value);
+  expect(text.match(/^data: /gm)).toHaveLength(5);
   expect(await child!.exited).toBe(0);
-  const agentsAfter = await bed.containers();
-  expect(agentsAfter.filter((c) => c.State === 'running').map((c) => c.Id)).toEqual(agentsBefore.filter((c) => c.State === 'running').map((c) => c.Id));
+  expect((await bed.containers()).filter((c) => c.State === 'running').map((c) => c.Id)).toEqual(running);
 }, 60_000);

@@ -126,6 +126,6 @@ console.log(`
   (set SUPABASE_URL and SUPABASE_ANON_KEY in .env to use Supabase instead; see README.md)
 
   Tutors need an LLM key: put it in config.json (providers.<name>.apiKey, and
-  agents.defaults.model), then run bun run setup again or restart the agents (bun run down --agents).
-  Stop everything with: bun run down
+  agents.defaults.model), then restart the tutors: bun run down --agents && bun run setup
+  Stop everything with: bun run down   (student data in data/ is kept)
 `);

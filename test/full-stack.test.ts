@@ -146,6 +146,20 @@ describe('the whole stack after bun run setup', () => {
     }
     expect(await stack.agentContainers()).toEqual(before);
   }, 8 * MINUTE);
+
+  test('running setup again keeps .env, config.json and every student\'s data', async () => {
+    const read = (file: string) => readFileSync(join(stack.dir, file), 'utf8');
+    const [env, config, containers] = [read('.env'), read('config.json'), await stack.agentContainers()];
+    await run(['bun', 'scripts/setup.ts'], { cwd: stack.dir });
+    expect(read('.env')).toBe(env);
+    expect(read('config.json')).toBe(config);
+    for (const email of students) {
+      const sessions = await (await page(email).request.get(`${stack.webUrl}/api/sessions`)).json();
+      expect(JSON.stringify(sessions)).toContain(`Hello, I am ${email}. Explain energy.`);
+      expect(await (await page(email).request.get(`${stack.webUrl}/api/files`)).text()).toContain(`${email.split('@')[0]}-notes.txt`);
+    }
+    expect(await stack.agentContainers()).toEqual(containers);
+  }, 15 * MINUTE);
 });
 
 describe('the README', () => {

@@ -1,0 +1,118 @@
+/**
+ * `bun run bench`: measures the real gateway (as its own process) against the real Docker Engine,
+ * every number next to a baseline taken in the same run, and writes docs/bench.md.
+ * Everything it creates is named or labelled `nbbench` and removed at the end, also on failure.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AGENT_LIMITS, createNetwork, foreignRunningContainers, IMAGE, INSTANCE, NETWORK, removeAll, removeContainers } from './bench/docker.ts';
+import { startGateway, type GatewayProcess } from './bench/gateway-process.ts';
+import { agentOf, coldStart, concurrency, emailOf, hotPath, memory, streaming, type Bench, type Result } from './bench/phases.ts';
+import { describeMachine, renderReport } from './bench/report.ts';
+import { mib, MiB } from './bench/stats.ts';
+import { buildImage, prepareBuild, REPO_ROOT } from './lib/images.ts';
+
+/** The whole run is cut off (and cleaned up) after this long. */
+const TIME_CAP_MS = 8 * 60_000;
+const START_TIMEOUT_MS = 60_000;
+const log = (line: string) => console.error(line);
+
+let gateway: GatewayProcess | undefined;
+let dataDir: string | undefined;
+let cleaning: Promise<void> | undefined;
+
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await gateway?.stop().catch(() => {});
+    await removeAll().catch((err) => log(`cleanup: ${err}`));
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+
+function abortWith(reason: string): void {
+  log(`bench: ${reason}; cleaning up`);
+  void cleanup().finally(() => process.exit(1));
+}
+
+async function main(): Promise<string> {
+  const began = performance.now();
+  log('bench: removing leftovers and building the test agent image');
+  await removeContainers();
+  // Its progress goes to stderr with the rest of the log; stdout is the report.
+  await prepareBuild(log);
+  await buildImage({ dockerfile: 'gateway/test/fixtures/Dockerfile', context: join(REPO_ROOT, 'gateway/test/fixtures'), tag: IMAGE, quiet: true });
+  await createNetwork();
+  dataDir = await mkdtemp(join(tmpdir(), 'nbbench-data-'));
+  const configPath = join(dataDir, 'config.json');
+  await writeFile(configPath, JSON.stringify({ agents: { defaults: { model: 'bench' } } }));
+  const machine = await describeMachine(await foreignRunningContainers());
+
+  const gatewayToken = 'nbbench-gateway-token';
+  const agentTokenSecret = 'nbbench-agent-secret';
+  gateway = await startGateway(
+    {
+      PORT: '0',
+      LISTEN_HOST: '127.0.0.1',
+      GATEWAY_TOKEN: gatewayToken,
+      AGENT_TOKEN_SECRET: agentTokenSecret,
+      GATEWAY_INSTANCE: INSTANCE,
+      AGENT_IMAGE: IMAGE,
+      AGENT_HOST_MODE: 'ip',
+      NETWORK_NAME: NETWORK,
+      DATA_DIR: dataDir,
+      CONFIG_PATH: configPath,
+      START_TIMEOUT_MS: String(START_TIMEOUT_MS),
+      // The defaults, spelled out because the baseline containers get the same.
+      AGENT_MEMORY: String(AGENT_LIMITS.memoryBytes),
+      AGENT_CPUS: String(AGENT_LIMITS.cpus),
+      AGENT_PIDS: String(AGENT_LIMITS.pids),
+      // The default limit is 32 MiB; the memory measure streams 100 MiB.
+      MAX_BODY_BYTES: String(128 * MiB),
+    },
+    join(dataDir, 'docker-calls.log'),
+  );
+  const bench: Bench = { gateway, gatewayToken, agentTokenSecret, dataDir, configPath, run: crypto.randomUUID().slice(0, 8), startTimeoutMs: START_TIMEOUT_MS, log };
+
+  const rssAtStart = gateway.rss();
+  const hotUser = emailOf(bench, 'hot');
+  const agentUrl = await agentOf(bench, hotUser);
+  const results: Result[] = [];
+  log('bench: hot path');
+  results.push(await hotPath(bench, hotUser, agentUrl));
+  const rssAfterHotPath = gateway.rss();
+  log('bench: streaming');
+  results.push(await streaming(bench, hotUser, agentUrl));
+  // Memory before the cold starts, while only one agent runs beside the gateway.
+  log('bench: memory');
+  const memoryResult = await memory(bench, hotUser);
+  log('bench: cold starts');
+  const cold = await coldStart(bench);
+  results.push(cold);
+  log('bench: concurrency');
+  results.push(await concurrency(bench, cold.gatewayMedian));
+  results.push(memoryResult);
+  results.push({
+    rows: [],
+    notes: [`Gateway RSS: ${mib(rssAtStart)} after start, ${mib(rssAfterHotPath)} after the hot path, ${mib(gateway.rss())} at the end with ${gateway.dockerCalls().length} Docker API calls made in all.`],
+  });
+
+  return renderReport(machine, results, (performance.now() - began) / 1_000);
+}
+
+const cap = setTimeout(() => abortWith(`over the ${TIME_CAP_MS / 60_000} min time cap`), TIME_CAP_MS);
+process.once('SIGINT', () => abortWith('interrupted'));
+process.once('SIGTERM', () => abortWith('terminated'));
+
+try {
+  const report = await main();
+  await Bun.write(join(REPO_ROOT, 'docs/bench.md'), report);
+  console.log(report);
+} catch (err) {
+  log(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+} finally {
+  clearTimeout(cap);
+  await cleanup();
+}

@@ -1,0 +1,60 @@
+/** The real gateway as its own process (`bun gateway/src/index.ts`), so its memory is its own. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Subprocess } from 'bun';
+import { REPO_ROOT } from '../lib/images.ts';
+import { cpuSecondsOf, memoryOf, resetPeakMemory } from './proc.ts';
+
+export type GatewayProcess = {
+  url: string;
+  pid: number;
+  /** Docker Engine API requests the gateway has made so far. */
+  dockerCalls(): string[];
+  /** Current resident set size in bytes. */
+  rss(): number;
+  /** Peak resident set size in bytes since start or the last resetPeak(). */
+  peakRss(): number;
+  /** Restarts the kernel's peak-RSS counter (VmHWM) so the next peakRss() covers only what follows. */
+  resetPeak(): void;
+  /** CPU seconds (user + system) the gateway has used so far. */
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+};
+
+/** Starts the gateway with the bench's call counter preloaded and waits for its "listening" line. */
+export async function startGateway(env: Record<string, string>, callsFile: string): Promise<GatewayProcess> {
+  writeFileSync(callsFile, '');
+  const child: Subprocess<'ignore', 'pipe', 'pipe'> = Bun.spawn(
+    ['bun', '--preload', join(REPO_ROOT, 'scripts/bench/count-docker-calls.ts'), 'gateway/src/index.ts'],
+    { cwd: REPO_ROOT, env: { ...process.env, ...env, BENCH_DOCKER_CALLS_FILE: callsFile }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' },
+  );
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let seen = '';
+  let port: string | undefined;
+  while (!port) {
+    const read = await reader.read();
+    if (read.done) throw new Error(`the gateway exited before listening:\n${seen}\n${await stderr}`);
+    seen += decoder.decode(read.value, { stream: true });
+    port = /"msg":"gateway listening","port":(\d+)/.exec(seen)?.[1];
+  }
+  // Its request log must keep flowing, or the gateway would block on a full pipe.
+  void (async () => {
+    while (!(await reader.read()).done);
+  })();
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
+    dockerCalls: () => readFileSync(callsFile, 'utf8').split('\n').filter(Boolean),
+    rss: () => memoryOf(child.pid, 'VmRSS'),
+    peakRss: () => memoryOf(child.pid, 'VmHWM'),
+    resetPeak: () => resetPeakMemory(child.pid),
+    cpuSeconds: () => cpuSecondsOf(child.pid),
+    async stop() {
+      child.kill('SIGTERM');
+      await child.exited;
+    },
+  };
+}

@@ -32,9 +32,10 @@ gateway process (\`bun gateway/src/index.ts\`) and the agents share the machine'
 absolute hot-path numbers include the client's own cost on both sides. For memory the baseline is the
 body size and the ratio is the peak growth of the gateway's resident set as a share of it; what
 matters is whether the growth follows the body (compare the 20 and 100 MiB rows): a streaming proxy
-grows by the same few MiB whatever the size, one that reads ahead grows with the body. CPU per request
-is the process's user + system time (from /proc) over the throughput rounds, divided by the requests. Docker API calls are counted inside the gateway
-process (docker-modem preloaded with a counter); a known running agent should cost none.`;
+grows by the same few MiB whatever the size, one that reads ahead grows with the body. CPU per
+request is a process's user + system time (from /proc) over the throughput rounds, divided by the
+requests. Docker API calls are counted inside the gateway process (docker-modem preloaded with a
+counter); a known running agent should cost none.`;
 
 export function renderReport(machine: Machine, results: Result[], durationSeconds: number): string {
   const rows = results.flatMap((r) => r.rows);

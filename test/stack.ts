@@ -42,7 +42,7 @@ export async function createStack(config: object, preset: Record<string, string>
   const dir = mkdtempSync(join(tmpdir(), `${name}-`));
   await copyRepository(dir);
   const [webPort, gatewayPort] = [await freePort(), await freePort()];
-  const network = `${name}-net`;
+  const network = preset.NETWORK_NAME ?? `${name}-net`;
   const instance = name;
   const env = {
     COMPOSE_PROJECT_NAME: name,
@@ -71,7 +71,11 @@ export async function createStack(config: object, preset: Record<string, string>
       await capture([...compose, 'down', '--timeout', '2'], { cwd: dir });
       const ids = (await capture(['docker', 'ps', '-aq', ...labels])).stdout.split('\n').filter(Boolean);
       if (ids.length > 0) await capture(['docker', 'rm', '-f', ...ids]);
-      await capture(['docker', 'network', 'rm', network]);
+      // The engine can take a moment to release the endpoints of containers it just removed.
+      await eventually(async () => {
+        const removed = await capture(['docker', 'network', 'rm', network]);
+        if (removed.code !== 0 && !removed.stderr.includes('not found')) throw new Error(removed.stderr);
+      }, 30_000);
       rmSync(dir, { recursive: true, force: true });
     },
   };

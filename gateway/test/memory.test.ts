@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import type { Subprocess } from 'bun';
 import { buildTestAgent, createTestBed, REPO_ROOT } from './docker-harness.ts';
-import { authHeaders, TOKEN } from './helpers.ts';
+import { authHeaders, generatedBody, TOKEN } from './helpers.ts';
 
 const MiB = 1024 * 1024;
 let bed: Awaited<ReturnType<typeof createTestBed>>;
@@ -40,20 +40,6 @@ async function spawnGateway(env: Record<string, string>): Promise<string> {
       return `http://127.0.0.1:${port}`;
     }
   }
-}
-
-/** 20 MiB made on the fly, 64 KiB at a time, so the test itself never holds the whole body. */
-function generatedBody(total: number): ReadableStream<Uint8Array> {
-  const chunk = new Uint8Array(64 * 1024).fill(120);
-  let sent = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (sent >= total) return controller.close();
-      const size = Math.min(chunk.byteLength, total - sent);
-      sent += size;
-      controller.enqueue(size === chunk.byteLength ? chunk : chunk.subarray(0, size));
-    },
-  });
 }
 
 beforeAll(async () => {

@@ -2,7 +2,8 @@
 import { agentToken, identityFor } from '../../gateway/src/identity.ts';
 import { AGENT_PORT, coldStartByApi, coldStartByCli, gatewayAgentUserIds, ipOf, pidOf } from './docker.ts';
 import type { GatewayProcess } from './gateway-process.ts';
-import { eventArrivals, generatedBody, latencies, throughput, timeout, timeToFirstByte, type Call } from './load.ts';
+import { generatedBody } from '../../gateway/test/helpers.ts';
+import { eventArrivals, latencies, throughput, timeout, timeToFirstByte, type Call } from './load.ts';
 import { cpuSecondsOf } from './proc.ts';
 import { median, mib, MiB, ms, quantile, ratio } from './stats.ts';
 

@@ -2,7 +2,7 @@
 import { dirname, join } from 'node:path';
 import { ensureBaseImages, type BaseImages } from './base-images.ts';
 import { prepareExtraCaCerts } from './certs.ts';
-import { run } from './run.ts';
+import { capture, run } from './run.ts';
 
 export const REPO_ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..');
 
@@ -25,15 +25,16 @@ export type BuildOptions = {
 
 export async function buildImage({ dockerfile, tag, context = REPO_ROOT, quiet = false }: BuildOptions): Promise<void> {
   const { bunImage, nodeImage } = await prepareBuild();
-  await run(
-    [
-      'docker', 'build',
-      ...(quiet ? ['-q'] : []),
-      '-f', join(REPO_ROOT, dockerfile),
-      '--build-arg', `BUN_IMAGE=${bunImage}`,
-      '--build-arg', `NODE_IMAGE=${nodeImage}`,
-      '-t', tag,
-      context,
-    ],
-  );
+  const cmd = [
+    'docker', 'build',
+    '-f', join(REPO_ROOT, dockerfile),
+    '--build-arg', `BUN_IMAGE=${bunImage}`,
+    '--build-arg', `NODE_IMAGE=${nodeImage}`,
+    '-t', tag,
+    context,
+  ];
+  if (!quiet) return run(cmd);
+  // Quiet builds show nothing unless they fail, and then show why.
+  const built = await capture(cmd);
+  if (built.code !== 0) throw new Error(`building ${tag} from ${dockerfile} failed:\n${built.stdout.slice(-3000)}${built.stderr.slice(-3000)}`);
 }

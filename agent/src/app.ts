@@ -50,8 +50,9 @@ const identity = createMiddleware<Env>(async function identity(c, next) {
 });
 
 function llmFailure(error: unknown): Response {
-  if (error instanceof NoProviderError) return Response.json({ error: error.message }, { status: 503 });
-  if (error instanceof LlmError) return Response.json({ error: error.message }, { status: 502 });
+  // The codes let the web app tell "no model configured" from a tutor that is still starting (both 503).
+  if (error instanceof NoProviderError) return Response.json({ error: error.message, code: 'no_provider' }, { status: 503 });
+  if (error instanceof LlmError) return Response.json({ error: error.message, code: 'llm_failed' }, { status: 502 });
   throw error;
 }
 

@@ -17,7 +17,8 @@ describe('an agent without an LLM provider', () => {
   test('answers chat with 503 and says what to put in config.json', async () => {
     const response = await agent.fetch('/chat', postJson({ message: 'hello' }));
     expect(response.status).toBe(503);
-    const { error } = (await response.json()) as { error: string };
+    const { error, code } = (await response.json()) as { error: string; code: string };
+    expect(code).toBe('no_provider');
     expect(error).toContain('config.json');
     expect(error).toContain('providers.');
     expect(error).toContain('apiKey');

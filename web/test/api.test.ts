@@ -90,6 +90,21 @@ describe('gateway errors become sentences a student understands', () => {
     expect(await response.json()).toEqual({ error: expect.stringContaining('Your tutor is starting'), code: 'starting', retryAfter: 5 });
   });
 
+  test('a tutor without an LLM configured says so instead of claiming to be starting', async () => {
+    gateway.failures.push({ status: 503, code: 'no_provider' });
+    const response = await route(handleChat)(chatRequest('hi'));
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBeNull();
+    expect(await response.json()).toEqual({ error: expect.stringContaining('no AI model configured'), code: 'misconfigured' });
+  });
+
+  test('an LLM provider failure asks the student to try again, not to wait', async () => {
+    gateway.failures.push({ status: 502, code: 'llm_failed' });
+    const response = await route(handleChat)(chatRequest('hi'));
+    expect(response.status).toBe(502);
+    expect((await response.json()).code).toBe('failed');
+  });
+
   test('413 says the file is larger than 5 MB', async () => {
     gateway.failures.push({ status: 413 });
     const form = new FormData();

@@ -5,7 +5,7 @@
  */
 export type Received = { method: string; path: string; headers: Headers; body: string };
 /** A failure for the next request to `path` (any path when left out). */
-export type Failure = { status: number; headers?: Record<string, string>; path?: string };
+export type Failure = { status: number; headers?: Record<string, string>; path?: string; code?: string };
 
 type StoredMessage = { id: string; role: 'user' | 'assistant'; content: string };
 type UserState = {
@@ -85,7 +85,7 @@ export function startFakeGateway({ token = 'test-gateway-token', pieceDelayMs = 
       if (!email) return error(400, 'Missing X-User-Email.', 'bad_identity');
       const index = failures.findIndex((f) => !f.path || f.path === url.pathname);
       const failure = index >= 0 ? failures.splice(index, 1)[0] : undefined;
-      if (failure) return error(failure.status, 'Injected failure.', 'injected', failure.headers);
+      if (failure) return error(failure.status, 'Injected failure.', failure.code ?? 'injected', failure.headers);
       const state = userState(users, email);
       const sessionId = request.headers.get('x-session-id') ?? DEFAULT_SESSION;
       const route = `${request.method} ${url.pathname}`;

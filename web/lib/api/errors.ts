@@ -12,6 +12,8 @@ export const MESSAGES = {
   unavailable: 'Your tutor stopped responding. Please try again.',
   misconfigured: 'The tutor service refused this app. Please tell your administrator (check GATEWAY_TOKEN).',
   unreachable: 'The tutor service cannot be reached right now. Please try again in a moment.',
+  noModel: 'Your tutor has no AI model configured yet. Please tell your administrator (config.json needs an LLM provider key).',
+  modelFailed: 'Your tutor’s AI model did not answer. Please try again.',
   failed: 'Something went wrong. Please try again.',
   unauthenticated: 'Please sign in again.',
 } as const;
@@ -24,9 +26,19 @@ export function unauthenticated(): Response {
   return jsonError(401, { error: MESSAGES.unauthenticated, code: 'unauthenticated' });
 }
 
+/** The `code` of a JSON error body, from the gateway or the agent behind it. */
+async function codeOf(response: Response): Promise<string | undefined> {
+  const body: unknown = await response.json().catch(() => undefined);
+  return body && typeof body === 'object' && 'code' in body && typeof body.code === 'string' ? body.code : undefined;
+}
+
 /** Maps a failed gateway response; the gateway's own wording is meant for operators, not students. */
-export function fromGateway(response: Response): Response {
+export async function fromGateway(response: Response): Promise<Response> {
   const retryAfter = Number(response.headers.get('retry-after')) || undefined;
+  const code = await codeOf(response);
+  // The agent answered, so it is not starting: waiting would not help.
+  if (code === 'no_provider') return jsonError(503, { error: MESSAGES.noModel, code: 'misconfigured' });
+  if (code === 'llm_failed') return jsonError(502, { error: MESSAGES.modelFailed, code: 'failed' });
   switch (response.status) {
     case 503:
     case 504:

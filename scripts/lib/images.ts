@@ -1,10 +1,10 @@
 /** Builds the project's images from the repository root, on the base images of base-images.ts. */
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { ensureBaseImages, type BaseImages } from './base-images.ts';
 import { prepareExtraCaCerts } from './certs.ts';
 import { capture, run } from './run.ts';
 
-export const REPO_ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..');
+export const REPO_ROOT = join(import.meta.dir, '..', '..');
 
 let prepared: Promise<BaseImages> | undefined;
 

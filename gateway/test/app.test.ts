@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { createApp } from '../src/app.ts';
+import { identityFor } from '../src/identity.ts';
+import { RouteTable } from '../src/runtime/route-table.ts';
 import type { AgentIdentity } from '../src/identity.ts';
 import { AgentStartError, type AgentRuntime, type RunningAgent } from '../src/runtime/types.ts';
 import { authHeaders, testSettings, TOKEN } from './helpers.ts';
@@ -122,5 +124,64 @@ describe('the gateway chain with a fake runtime', () => {
     } finally {
       console.error = original;
     }
+  });
+});
+
+describe('routes the gateway learnt without starting the agent itself', () => {
+  const email = 'booting@example.com';
+  const id = identityFor(email).id;
+
+  /** An agent whose /health fails `failures` times before it answers, counting health checks. */
+  function bootingAgent(failures: number) {
+    const counts = { health: 0 };
+    const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const req = new Request(input, init);
+      if (new URL(req.url).pathname !== '/health') return Response.json({ answered: true });
+      counts.health += 1;
+      return counts.health > failures ? Response.json({ status: 'ok' }) : new Response(null, { status: 503 });
+    }) as typeof fetch;
+    return { counts, fetchImpl };
+  }
+
+  function gatewayWith(routes: RouteTable, fetchImpl: typeof fetch) {
+    const fake = fakeRuntime();
+    const settings = testSettings({ START_TIMEOUT_MS: '5000' });
+    return { ...fake, app: createApp({ settings, runtime: fake.runtime, routes, fetch: fetchImpl, log: quiet }) };
+  }
+
+  test('an agent reported by the events stream is held until its /health answers, not started again', async () => {
+    const routes = new RouteTable();
+    routes.set({ userId: id, instanceId: 'c-1', url: 'http://booting.test:8000' });
+    const { counts, fetchImpl } = bootingAgent(3);
+    const { app: gateway, ensured } = gatewayWith(routes, fetchImpl);
+    const res = await gateway.request('/memory', { headers: authHeaders(email) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ answered: true });
+    expect(counts.health).toBe(4);
+    expect(ensured).toHaveLength(0);
+  });
+
+  test('once healthy, the next request goes straight through without a health check', async () => {
+    const routes = new RouteTable();
+    routes.set({ userId: id, instanceId: 'c-1', url: 'http://booting.test:8000' });
+    const { counts, fetchImpl } = bootingAgent(0);
+    const { app: gateway } = gatewayWith(routes, fetchImpl);
+    await gateway.request('/memory', { headers: authHeaders(email) });
+    const checksAfterFirst = counts.health;
+    expect((await gateway.request('/memory', { headers: authHeaders(email) })).status).toBe(200);
+    expect(checksAfterFirst).toBe(1);
+    expect(counts.health).toBe(1);
+  });
+
+  test('an agent that stopped and started again is checked again before use', async () => {
+    const routes = new RouteTable();
+    const agent = { userId: id, instanceId: 'c-1', url: 'http://booting.test:8000' };
+    routes.setHealthy(agent);
+    routes.delete(id, 'c-1');
+    routes.set(agent);
+    const { counts, fetchImpl } = bootingAgent(2);
+    const { app: gateway } = gatewayWith(routes, fetchImpl);
+    expect((await gateway.request('/memory', { headers: authHeaders(email) })).status).toBe(200);
+    expect(counts.health).toBe(3);
   });
 });

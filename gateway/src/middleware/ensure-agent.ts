@@ -29,15 +29,24 @@ export const ensureAgent = ({ runtime, routes, startTimeoutMs = 60_000, retryAft
       if (!(err instanceof AgentStartError)) throw err;
       throw new GatewayError(503, err.reason, err.message, { 'Retry-After': String(retryAfterSeconds) });
     }
+    return whenHealthy(agent);
+  }
+
+  async function whenHealthy(agent: RunningAgent): Promise<RunningAgent> {
     await waitUntilHealthy(agent.url, { timeoutMs: startTimeoutMs, fetch: fetchImpl });
-    routes.set(agent);
+    routes.setHealthy(agent);
     return agent;
   }
 
   return createMiddleware<Env>(async function ensureAgent(c, next) {
     const { identity } = c.var;
-    // The hot path: a known running agent costs no call to the runtime.
-    const agent = routes.get(identity.id) ?? (await starts.run(identity.id, () => start(identity)));
+    const known = routes.get(identity.id);
+    // The hot path: an agent seen healthy since it last started costs no call to anyone. One that
+    // only the events stream or the adoption scan knows about may still be booting (a restart by
+    // Docker, a start by another request): it is held like a new agent, and shares that start.
+    const agent = known && routes.isHealthy(identity.id)
+      ? known
+      : await starts.run(identity.id, () => (known ? whenHealthy(known) : start(identity)));
     c.set('agent', agent);
     await next();
   });

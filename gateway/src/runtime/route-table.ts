@@ -6,19 +6,39 @@ const RECONNECT_DELAY_MS = 1_000;
 
 export class RouteTable {
   private readonly routes = new Map<string, RunningAgent>();
+  /**
+   * Instances whose `/health` answered since they last started. A route learnt from a start event or
+   * an adoption scan may still be booting, so it is checked once before the first request goes to it.
+   */
+  private readonly healthy = new Set<string>();
 
   get(userId: string): RunningAgent | undefined {
     return this.routes.get(userId);
   }
 
+  /** Records where an agent runs, not yet known to be healthy. */
   set(agent: RunningAgent): void {
     this.routes.set(agent.userId, agent);
+  }
+
+  /** Records an agent that has just answered its health check. */
+  setHealthy(agent: RunningAgent): void {
+    this.set(agent);
+    this.healthy.add(agent.instanceId);
+  }
+
+  isHealthy(userId: string): boolean {
+    const known = this.routes.get(userId);
+    return known !== undefined && this.healthy.has(known.instanceId);
   }
 
   /** Forgets a route, but only the one for this instance if given (a newer one may have replaced it). */
   delete(userId: string, instanceId?: string): void {
     const known = this.routes.get(userId);
-    if (known && (instanceId === undefined || known.instanceId === instanceId)) this.routes.delete(userId);
+    if (known && (instanceId === undefined || known.instanceId === instanceId)) {
+      this.routes.delete(userId);
+      this.healthy.delete(known.instanceId);
+    }
   }
 
   get size(): number {

@@ -1,5 +1,5 @@
-/** Uploads: a batch is validated whole, then each file is written under a temporary name and renamed. */
-import { readdir, rename, rm, writeFile } from 'node:fs/promises';
+/** Uploads: a batch is validated whole, then each file is written under a temporary name and linked to a free final name. */
+import { link, rm, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { z } from 'zod';
 import { tempPathFor } from './workspace.ts';
@@ -43,43 +43,52 @@ function withSuffix(name: string, n: number): string {
 
 type Prepared = { name: string; bytes: Buffer };
 
-async function prepare(dir: string, files: z.infer<typeof uploadSchema>['files']): Promise<Prepared[]> {
-  const taken = new Set(await readdir(dir));
-  const prepared: Prepared[] = [];
-  for (const file of files) {
+function prepare(files: z.infer<typeof uploadSchema>['files']): Prepared[] {
+  return files.map((file) => {
     const content = file.content_base64.replace(/\s+/g, '');
     if (!BASE64.test(content)) throw new UploadError(400, `invalid base64 content: ${file.name}`);
     // Decoded size is known from the length, so an oversized file is refused before it is decoded.
     const size = (content.length / 4) * 3 - (content.endsWith('==') ? 2 : content.endsWith('=') ? 1 : 0);
     if (size > MAX_FILE_BYTES) throw new UploadError(413, `file too large: ${file.name} (max 5MB per file)`);
-    const safe = safeFileName(file.name);
-    let name = safe;
-    for (let n = 1; taken.has(name); n++) name = withSuffix(safe, n);
-    taken.add(name);
-    prepared.push({ name, bytes: Buffer.from(content, 'base64') });
-  }
-  return prepared;
+    return { name: safeFileName(file.name), bytes: Buffer.from(content, 'base64') };
+  });
 }
 
-/** Saves the batch into `dir`; on any failure the files of this batch are removed again. */
+/**
+ * Gives the written temporary file its final name: the first of `name`, `name_1`, … that is free.
+ * `link` fails with EEXIST instead of replacing a file, so two batches racing for a name can never
+ * overwrite each other: the loser moves on to the next suffix.
+ */
+async function claimName(dir: string, temp: string, name: string): Promise<string> {
+  for (let n = 0; ; n++) {
+    const candidate = n === 0 ? name : withSuffix(name, n);
+    try {
+      await link(temp, join(dir, candidate));
+      return candidate;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
+/** Saves the batch into `dir` and returns the names given; on any failure the files of this batch are removed again. */
 export async function saveUploads(dir: string, files: z.infer<typeof uploadSchema>['files']): Promise<string[]> {
-  const prepared = await prepare(dir, files);
-  const written: string[] = [];
+  const prepared = prepare(files);
+  const saved: string[] = [];
   try {
     for (const { name, bytes } of prepared) {
-      const target = join(dir, name);
-      const temp = tempPathFor(target);
+      const temp = tempPathFor(join(dir, name));
       try {
         await writeFile(temp, bytes, { flag: 'wx' });
-        await rename(temp, target);
+        saved.push(await claimName(dir, temp, name));
       } finally {
         await rm(temp, { force: true });
       }
-      written.push(target);
     }
   } catch (error) {
-    await Promise.all(written.map((path) => rm(path, { force: true })));
+    // Only names this batch claimed itself are removed, never another batch's file.
+    await Promise.all(saved.map((name) => rm(join(dir, name), { force: true })));
     throw error;
   }
-  return prepared.map(({ name }) => name);
+  return saved;
 }

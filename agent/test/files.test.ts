@@ -86,6 +86,17 @@ describe('uploads', () => {
     expect(await invalid.json()).toEqual({ error: 'invalid JSON' });
   });
 
+  test('give concurrent uploads of the same name their own names and keep every content', async () => {
+    const contents = ['first', 'second', 'third', 'fourth', 'fifth'];
+    const responses = await Promise.all(contents.map((text) => upload([{ name: 'race.md', content_base64: b64(text) }])));
+    const saved = await Promise.all(responses.map(async (r) => ((await r.json()) as { saved_files: string[] }).saved_files));
+    const names = saved.flat();
+    expect(new Set(names).size).toBe(contents.length);
+    expect([...names].sort()).toEqual(['race.md', 'race_1.md', 'race_2.md', 'race_3.md', 'race_4.md'].map((n) => `files_uploaded/${n}`));
+    const onDisk = await Promise.all(names.map((name) => readFile(join(agent.workspace, name), 'utf8')));
+    expect(onDisk).toEqual(contents);
+  });
+
   test('leave no temporary files behind', async () => {
     const names = await readdir(join(agent.workspace, 'files_uploaded'));
     expect(names.filter((n) => n.endsWith('.tmp'))).toEqual([]);

@@ -54,12 +54,28 @@ export function newMessage(role: StoredMessage['role'], content: string): Stored
   return { id: randomUUID(), role, content, timestamp: new Date().toISOString() };
 }
 
-function parse(text: string, userId: string, sessionId: string): Session {
+/** One line's record, or undefined for a line that is not a JSON object (e.g. cut short by a crash of another writer). */
+function parseLine(line: string): Record<string, unknown> | undefined {
+  try {
+    const record: unknown = JSON.parse(line);
+    return record !== null && typeof record === 'object' && !Array.isArray(record) ? (record as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads a session file; a line that does not parse is skipped (and reported) so the rest stays readable. */
+function parse(text: string, userId: string, sessionId: string, file: string): Session {
   const now = new Date().toISOString();
   const session: Session = { key: sessionKey(userId, sessionId), userId, sessionId, createdAt: now, updatedAt: now, title: '', lastConsolidated: 0, messages: [] };
-  for (const line of text.split('\n')) {
+  const skipped: number[] = [];
+  for (const [index, line] of text.split('\n').entries()) {
     if (!line.trim()) continue;
-    const record = JSON.parse(line) as Record<string, unknown>;
+    const record = parseLine(line);
+    if (!record) {
+      skipped.push(index + 1);
+      continue;
+    }
     if (record._type === 'metadata') {
       const metadata = (record.metadata ?? {}) as Record<string, unknown>;
       session.key = String(record.key ?? session.key);
@@ -76,6 +92,7 @@ function parse(text: string, userId: string, sessionId: string): Session {
       });
     }
   }
+  if (skipped.length) console.warn(`session file ${file}: skipped unreadable line ${skipped.join(', ')}`);
   return session;
 }
 
@@ -95,11 +112,12 @@ export class SessionStore {
   constructor(private readonly dir: string) {}
 
   async load(userId: string, sessionId: string): Promise<Session> {
+    const path = join(this.dir, fileName(userId, sessionId));
     try {
-      return parse(await readFile(join(this.dir, fileName(userId, sessionId)), 'utf8'), userId, sessionId);
+      return parse(await readFile(path, 'utf8'), userId, sessionId, path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      return parse('', userId, sessionId);
+      return parse('', userId, sessionId, path);
     }
   }
 

@@ -104,6 +104,33 @@ describe('chat', () => {
     expect(await (await agent.fetch('/sessions', { headers: { 'X-User-ID': 'lister-10' } })).json()).toEqual({ sessions: [] });
   });
 
+  test('skips a truncated line in a session file, still lists every session and keeps the good lines when it saves', async () => {
+    const headers = { 'X-User-ID': 'torn-1' };
+    const sessions = join(agent.home, 'sessions');
+    const line = (record: Record<string, unknown>) => JSON.stringify(record);
+    await writeFile(
+      join(sessions, 'http_torn-1_broken.jsonl'),
+      [
+        line({ _type: 'metadata', key: 'http:torn-1:broken', created_at: '2026-01-01T10:00:00Z', updated_at: '2026-01-01T10:05:00Z', metadata: { title: 'Broken' }, last_consolidated: 0 }),
+        line({ id: 'u1', role: 'user', content: 'What is a limit?', timestamp: '2026-01-01T10:00:00Z' }),
+        '{"id":"a1","role":"assistant","content":"A limit is',
+        line({ id: 'u2', role: 'user', content: 'And a series?', timestamp: '2026-01-01T10:04:00Z' }),
+      ].join('\n') + '\n',
+    );
+    await agent.fetch('/chat', postJson({ message: 'A healthy session' }, { ...headers, 'X-Session-ID': 'fine' }));
+
+    const response = await agent.fetch('/sessions', { headers });
+    expect(response.status).toBe(200);
+    const listed = (await response.json()) as { sessions: Array<{ session_id: string; messages: Array<{ id: string }> }> };
+    expect(listed.sessions.map((s) => s.session_id)).toEqual(['fine', 'broken']);
+    expect(listed.sessions[1]?.messages.map((m) => m.id)).toEqual(['u1', 'u2']);
+
+    await agent.fetch('/chat', postJson({ message: 'Carry on' }, { ...headers, 'X-Session-ID': 'broken' }));
+    const saved = (await readFile(join(sessions, 'http_torn-1_broken.jsonl'), 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as { id?: string; content?: string });
+    expect(saved.slice(1, 3).map((m) => m.id)).toEqual(['u1', 'u2']);
+    expect(saved.at(-2)?.content).toBe('Carry on');
+  });
+
   test('answers 502 with the provider’s message when the LLM fails', async () => {
     script = [{ error: { status: 401, message: 'Incorrect API key provided' } }];
     const response = await agent.fetch('/chat', postJson({ message: 'hi' }, userHeaders('fail')));

@@ -4,7 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { identityFor } from '../src/identity.ts';
 import { LABELS } from '../src/runtime/docker.ts';
-import { buildTestAgent, createTestBed, NETWORK, startGateway, type TestGateway } from './docker-harness.ts';
+import { run as runCommand } from '../../scripts/lib/run.ts';
+import { AGENT_IMAGE, buildTestAgent, createTestBed, NETWORK, startGateway, type TestGateway } from './docker-harness.ts';
 import { authHeaders } from './helpers.ts';
 
 type Echo = { method: string; path: string; headers: Record<string, string>; bodyBytes: number; marker: string | null };
@@ -247,6 +248,43 @@ describe('the gateway on a real Docker Engine', () => {
       await second.stop();
     }
   }, 60_000);
+
+  test('an agent made from an older image is replaced on the next request, with its data intact', async () => {
+    const user = email('upgraded');
+    expect((await call('/memory', user, {}, { 'X-Test-Write': 'kept across upgrades' })).status).toBe(200);
+    const old = await containerOf(user);
+    const newer = `${AGENT_IMAGE.split(':')[0]}:newer`;
+    await runCommand(['docker', 'build', '-q', '-t', newer, '-'], { stdin: new Blob([`FROM ${AGENT_IMAGE}\nLABEL nbtest.variant=newer\n`]) });
+    const upgraded = await startGateway({ ...bed.env, AGENT_IMAGE: newer });
+    try {
+      expect(upgraded.routes.get(identityFor(user).id)).toBeUndefined();
+      const res = await fetch(`${upgraded.url}/memory`, { headers: authHeaders(user) });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as Echo).marker).toBe('kept across upgrades');
+      const now = await containerOf(user);
+      expect(now.Id).not.toBe(old.Id);
+      expect(now.Image).toBe((await bed.docker.getImage(newer).inspect()).Id);
+    } finally {
+      await upgraded.stop();
+      // The newer image can only go once no container uses it.
+      await bed.docker.getContainer(identityFor(user).containerName).remove({ force: true });
+      await bed.docker.getImage(newer).remove().catch(() => {});
+    }
+  }, 120_000);
+
+  test('an agent made under another AGENT_TOKEN_SECRET is replaced instead of refusing every request', async () => {
+    const user = email('rekeyed');
+    expect((await call('/sessions', user)).status).toBe(200);
+    const old = await containerOf(user);
+    const rekeyed = await startGateway({ ...bed.env, AGENT_TOKEN_SECRET: 'a-new-secret' });
+    try {
+      const res = await fetch(`${rekeyed.url}/sessions`, { headers: authHeaders(user) });
+      expect(res.status).toBe(200);
+      expect((await containerOf(user)).Id).not.toBe(old.Id);
+    } finally {
+      await rekeyed.stop();
+    }
+  }, 120_000);
 
   test('/readyz reports ready when the engine answers and the image exists', async () => {
     const res = await fetch(`${gateway.url}/readyz`);

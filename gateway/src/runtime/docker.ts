@@ -1,4 +1,5 @@
 /** The Docker Engine implementation of AgentRuntime: the only module that talks to dockerode. */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -13,7 +14,11 @@ export const LABELS = {
   userId: 'nanobot.user-id',
   email: 'nanobot.email',
   instance: 'nanobot.instance',
+  /** A hash of the agent's token, so a scan can tell agents made under another AGENT_TOKEN_SECRET. */
+  tokenFingerprint: 'nanobot.token-fingerprint',
 } as const;
+
+const fingerprint = (token: string): string => createHash('sha256').update(token).digest('hex').slice(0, 16);
 
 export type DockerRuntimeOptions = {
   settings: Settings;
@@ -92,6 +97,10 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
     }
   }
 
+  const missingImage = () =>
+    new AgentStartError(`The agent image ${settings.agentImage} is not available on the Docker Engine.`, 'image_missing');
+  const tokenOf = (containerName: string) => agentToken(settings.agentTokenSecret, containerName);
+
   async function create(identity: AgentIdentity): Promise<Docker.Container> {
     if (!existsSync(settings.configPath)) {
       throw new AgentStartError(`The shared agent config ${settings.configPath} does not exist.`, 'config_missing');
@@ -105,13 +114,14 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
         Image: settings.agentImage,
         Env: [
           `NANOBOT_HTTP_PORT=${settings.agentPort}`,
-          `NANOBOT_HTTP_TOKEN=${agentToken(settings.agentTokenSecret, identity.containerName)}`,
+          `NANOBOT_HTTP_TOKEN=${tokenOf(identity.containerName)}`,
         ],
         Labels: {
           [LABELS.managed]: 'true',
           [LABELS.userId]: identity.id,
           [LABELS.email]: identity.email,
           [LABELS.instance]: settings.instance,
+          [LABELS.tokenFingerprint]: fingerprint(tokenOf(identity.containerName)),
         },
         HostConfig: {
           Binds: [
@@ -131,9 +141,7 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
       const status = statusOf(err);
       // Name taken: another request or gateway created it first; use that one.
       if (status === 409) return docker.getContainer(identity.containerName);
-      if (status === 404) {
-        throw new AgentStartError(`The agent image ${settings.agentImage} is not available on the Docker Engine.`, 'image_missing');
-      }
+      if (status === 404) throw missingImage();
       throw err;
     }
   }
@@ -147,18 +155,46 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
     }
   }
 
+  /** The image id AGENT_IMAGE names now; a 404 means the image is missing. */
+  async function currentImageId(): Promise<string> {
+    try {
+      return (await docker.getImage(settings.agentImage).inspect()).Id;
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+      throw missingImage();
+    }
+  }
+
+  /**
+   * An agent made from an older AGENT_IMAGE, or holding a token from another AGENT_TOKEN_SECRET,
+   * would keep running the old code or refuse every request; its data is in the bind mount, so
+   * it is replaced rather than reused.
+   */
+  async function isOutdated(info: Docker.ContainerInspectInfo, identity: AgentIdentity): Promise<boolean> {
+    const token = `NANOBOT_HTTP_TOKEN=${tokenOf(identity.containerName)}`;
+    return !(info.Config.Env ?? []).includes(token) || info.Image !== (await currentImageId());
+  }
+
+  async function createAndStart(identity: AgentIdentity): Promise<RunningAgent> {
+    const container = await create(identity);
+    await start(container);
+    return running(await container.inspect());
+  }
+
   async function ensure(identity: AgentIdentity): Promise<RunningAgent> {
     try {
       await resolveAddressMode();
-      let container = docker.getContainer(identity.containerName);
+      const container = docker.getContainer(identity.containerName);
       let info: Docker.ContainerInspectInfo;
       try {
         info = await container.inspect();
       } catch (err) {
         if (statusOf(err) !== 404) throw err;
-        container = await create(identity);
-        await start(container);
-        return running(await container.inspect());
+        return await createAndStart(identity);
+      }
+      if (await isOutdated(info, identity)) {
+        await container.remove({ force: true });
+        return await createAndStart(identity);
       }
       if (info.State.Running && !info.State.Restarting) return running(info);
       await start(container);
@@ -186,6 +222,7 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
   async function list(): Promise<AgentSummary[]> {
     const mode = await resolveAddressMode();
     const containers = await docker.listContainers({ all: true, filters: { label: instanceFilter } });
+    const imageId = await currentImageId().catch(() => undefined);
     return containers.map((c) => {
       const ip = c.NetworkSettings?.Networks[settings.networkName]?.IPAddress;
       const name = (c.Names[0] ?? '').replace(/^\//, '');
@@ -200,6 +237,9 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
         instanceId: c.Id,
         name,
         state: c.State,
+        outdated:
+          (imageId !== undefined && c.ImageID !== imageId) ||
+          c.Labels[LABELS.tokenFingerprint] !== fingerprint(tokenOf(name)),
         ...(url === undefined ? {} : { url }),
       };
     });

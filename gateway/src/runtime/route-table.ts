@@ -45,11 +45,11 @@ export class RouteTable {
     return this.routes.size;
   }
 
-  /** Records every agent that is running now. */
+  /** Records every agent that is running now and made from the current image. */
   async adopt(runtime: AgentRuntime): Promise<number> {
     let adopted = 0;
     for (const agent of await runtime.list()) {
-      if (agent.url === undefined) continue;
+      if (agent.url === undefined || agent.outdated) continue;
       this.set({ userId: agent.userId, instanceId: agent.instanceId, url: agent.url });
       adopted += 1;
     }

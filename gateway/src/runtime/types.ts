@@ -16,6 +16,8 @@ export type AgentSummary = {
   instanceId: string;
   name: string;
   state: string;
+  /** Made from an older agent image or under another token secret: the next request replaces it. */
+  outdated: boolean;
   /** Set when the agent is running. */
   url?: string;
 };

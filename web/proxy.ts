@@ -33,5 +33,8 @@ export async function proxy(request: NextRequest) {
 }
 
 export const config = {
-  matcher: ['/((?!_next/static|_next/image|favicon.ico|icon.svg).*)'],
+  // Not /api/upload: Next buffers a request body for the proxy and cuts it off at
+  // proxyClientMaxBodySize (10 MB), so larger upload batches would reach the route truncated.
+  // The route verifies the user itself, and the proxy passes API paths through anyway.
+  matcher: ['/((?!_next/static|_next/image|favicon.ico|icon.svg|api/upload$).*)'],
 };

@@ -4,6 +4,7 @@
  * Screenshots go to a temporary folder, or to docs/screenshots with UPDATE_SCREENSHOTS=1.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,6 +142,21 @@ describe('the web app in a browser', () => {
     await page.getByRole('button', { name: 'Files & memory' }).click();
     await shot('mobile-chat');
     await page.setViewportSize({ width: 1280, height: 800 });
+  }, 60_000);
+
+  test('uploads three 4 MiB files at once, more than the proxy would buffer, and all arrive intact', async () => {
+    const files = ['a', 'b', 'c'].map((name) => ({ name: `big-${name}.bin`, bytes: randomBytes(4 * 1024 * 1024) }));
+    const form = new FormData();
+    for (const { name, bytes } of files) form.append('files', new File([bytes], name, { type: 'application/octet-stream' }));
+    const response = await page.request.post(`${web.url}/api/upload`, { multipart: form });
+    expect(response.status()).toBe(200);
+    expect((await response.json()).saved_files).toEqual(files.map(({ name }) => `files_uploaded/${name}`));
+    const stored = gateway.users.get(EMAIL)?.files;
+    for (const { name, bytes } of files) {
+      const received = stored?.get(`files_uploaded/${name}`);
+      expect(received?.byteLength).toBe(bytes.byteLength);
+      expect(Buffer.from(received ?? []).equals(bytes)).toBe(true);
+    }
   }, 60_000);
 
   test('signs out and is sent back to the login page', async () => {

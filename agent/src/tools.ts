@@ -1,6 +1,6 @@
 /** The tools the model may call, all confined to the workspace (nanobot's file tools). */
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { dirname, extname } from 'node:path';
+import { mkdir, readFile, realpath, stat } from 'node:fs/promises';
+import { dirname, extname, sep } from 'node:path';
 import { z } from 'zod';
 import type { ToolDefinition } from './llm/provider.ts';
 import { listWorkspaceFiles, OutsideWorkspaceError, resolveInWorkspace, writeFileAtomic } from './workspace.ts';
@@ -61,8 +61,25 @@ function truncate(text: string): string {
   return text.length > MAX_READ_CHARS ? `${text.slice(0, MAX_READ_CHARS)}\n… (truncated, ${text.length} characters in all)` : text;
 }
 
+export type ToolContext = {
+  workspace: string;
+  memoryDir: string;
+  /**
+   * Runs a change to memory/ in turn with memory consolidation, which reads MEMORY.md, waits for the
+   * model and writes it back: an edit made in between would otherwise be overwritten.
+   */
+  inMemoryTurn: <T>(task: () => Promise<T>) => Promise<T>;
+};
+
+/** Runs `task` in the memory turn when `target` lies in memory/ (links followed; its folder must exist). */
+async function inTurnFor<T>({ memoryDir, inMemoryTurn }: ToolContext, target: string, task: () => Promise<T>): Promise<T> {
+  const [memory, folder] = await Promise.all([realpath(memoryDir), realpath(dirname(target))]);
+  return folder === memory || folder.startsWith(memory + sep) ? inMemoryTurn(task) : task();
+}
+
 /** Runs one tool call; failures come back as text for the model to read, never as exceptions. */
-export async function runTool(workspace: string, name: string, rawArguments: string): Promise<string> {
+export async function runTool(context: ToolContext, name: string, rawArguments: string): Promise<string> {
+  const { workspace } = context;
   try {
     const args: unknown = JSON.parse(rawArguments || '{}');
     switch (name) {
@@ -81,18 +98,21 @@ export async function runTool(workspace: string, name: string, rawArguments: str
         const { path, content } = argsSchemas.write_file.parse(args);
         const target = await resolveInWorkspace(workspace, path);
         await mkdir(dirname(target), { recursive: true });
-        await writeFileAtomic(target, content);
+        await inTurnFor(context, target, () => writeFileAtomic(target, content));
         return `Wrote ${content.length} characters to ${path}`;
       }
       case 'edit_file': {
         const { path, old_text, new_text } = argsSchemas.edit_file.parse(args);
         const target = await resolveInWorkspace(workspace, path);
-        const text = await readFile(target, 'utf8');
-        const count = text.split(old_text).length - 1;
-        if (count === 0) return `Error: old_text was not found in ${path}`;
-        if (count > 1) return `Error: old_text occurs ${count} times in ${path}; give more context so it is unique`;
-        await writeFileAtomic(target, text.replace(old_text, () => new_text));
-        return `Edited ${path}`;
+        // Read and write in one turn, so the edit applies to the file as it is when written.
+        return await inTurnFor(context, target, async () => {
+          const text = await readFile(target, 'utf8');
+          const count = text.split(old_text).length - 1;
+          if (count === 0) return `Error: old_text was not found in ${path}`;
+          if (count > 1) return `Error: old_text occurs ${count} times in ${path}; give more context so it is unique`;
+          await writeFileAtomic(target, text.replace(old_text, () => new_text));
+          return `Edited ${path}`;
+        });
       }
       default:
         return `Error: unknown tool ${name}`;

@@ -5,7 +5,7 @@ import type { ChatMessage, LlmProvider } from './llm/provider.ts';
 import { consolidate, type MemoryOptions } from './memory.ts';
 import { KeyedQueue } from './queue.ts';
 import { newMessage, SessionStore, titleFrom, type Session } from './sessions.ts';
-import { runTool, TOOL_DEFINITIONS } from './tools.ts';
+import { runTool, TOOL_DEFINITIONS, type ToolContext } from './tools.ts';
 import type { Layout } from './workspace.ts';
 
 export class NoProviderError extends Error {
@@ -31,9 +31,15 @@ export class Tutor {
   readonly sessions: SessionStore;
   readonly #queue = new KeyedQueue();
   readonly #memory: MemoryOptions;
+  readonly #tools: ToolContext;
 
   constructor(private readonly options: TutorOptions) {
     this.sessions = new SessionStore(options.layout.sessions);
+    this.#tools = {
+      workspace: options.layout.workspace,
+      memoryDir: options.layout.memoryDir,
+      inMemoryTurn: (task) => this.#memoryQueue(task),
+    };
     this.#memory = {
       layout: options.layout,
       provider: options.provider,
@@ -70,7 +76,11 @@ export class Tutor {
     return this.#queue.run(`session:${userId}:${sessionId}`, task);
   }
 
-  /** MEMORY.md and HISTORY.md are shared by all sessions, so their updates take turns. */
+  /**
+   * MEMORY.md and HISTORY.md are shared by all sessions, so their updates (consolidations and the
+   * model's own file edits) take turns. Always taken inside a session's turn, never the other way
+   * round, so the two queues cannot wait on each other.
+   */
   #memoryQueue<T>(task: () => Promise<T>): Promise<T> {
     return this.#queue.run('memory', task);
   }
@@ -120,7 +130,7 @@ export class Tutor {
       if (result.toolCalls.length === 0 || lastRound) break;
       messages.push({ role: 'assistant', content: result.content || null, toolCalls: result.toolCalls });
       for (const call of result.toolCalls) {
-        messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: await runTool(layout.workspace, call.name, call.arguments) });
+        messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: await runTool(this.#tools, call.name, call.arguments) });
       }
     }
 

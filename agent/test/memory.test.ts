@@ -76,6 +76,31 @@ describe('memory consolidation', () => {
     expect(llm.requests.at(-1)?.messages[0]?.content).toContain('- Studied: Teach me vectors');
   });
 
+  test('keeps a tool edit of MEMORY.md made by another session while a consolidation waits for the model', async () => {
+    const memoryFile = join(agent.workspace, 'memory', 'MEMORY.md');
+    const before = '# Long-term Memory\n\n## Preferences\n\n(none yet)\n';
+    await writeFile(memoryFile, before);
+    const clearing = { 'X-User-ID': 'racer', 'X-Session-ID': 'old' };
+    await agent.fetch('/chat', postJson({ message: 'Teach me fractions' }, clearing));
+
+    const history_entry = '[2026-01-01 10:00] The student learnt fractions.';
+    script = [{ delayMs: 1500, toolCalls: [{ name: 'save_memory', arguments: { history_entry, memory_update: `${before}\n## Progress\n\n- Studied: fractions\n` } }] }];
+    const cleared = agent.fetch('/conversations', { method: 'DELETE', headers: clearing });
+    await eventually(async () => expect(llm.requests.some((r) => r.tools?.some((t) => t.function.name === 'save_memory'))).toBe(true));
+
+    script = [
+      { toolCalls: [{ name: 'edit_file', arguments: { path: 'memory/MEMORY.md', old_text: '(none yet)', new_text: '- Prefers short answers' } }] },
+      { text: 'Noted.' },
+    ];
+    const answer = await agent.fetch('/chat', postJson({ message: 'Keep answers short, please' }, { 'X-User-ID': 'racer', 'X-Session-ID': 'new' }));
+    expect(((await answer.json()) as { response: string }).response).toBe('Noted.');
+    expect((await cleared).status).toBe(200);
+
+    const memory = await readFile(memoryFile, 'utf8');
+    expect(memory).toContain('- Studied: fractions');
+    expect(memory).toContain('- Prefers short answers');
+  }, 20_000);
+
   test('archives the raw messages in HISTORY.md when the LLM cannot summarise', async () => {
     const headers = { 'X-User-ID': 'rawuser' };
     await agent.fetch('/chat', postJson({ message: 'Keep this question' }, headers));

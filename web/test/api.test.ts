@@ -82,12 +82,24 @@ describe('chat', () => {
 });
 
 describe('gateway errors become sentences a student understands', () => {
-  test.each([503, 504])('%i means the tutor is starting, with a hint when to retry', async (status) => {
-    gateway.failures.push({ status, headers: { 'Retry-After': '5' } });
+  test.each([
+    [503, 'not_ready'],
+    [503, 'engine_unreachable'],
+    [504, 'agent_start_timeout'],
+  ])('%i %s means the tutor is starting, with a hint when to retry', async (status, code) => {
+    gateway.failures.push({ status, code, headers: { 'Retry-After': '5' } });
     const response = await route(handleChat)(chatRequest('hi'));
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('5');
     expect(await response.json()).toEqual({ error: expect.stringContaining('Your tutor is starting'), code: 'starting', retryAfter: 5 });
+  });
+
+  test('a tutor that took too long to answer asks the student to try again instead of resending by itself', async () => {
+    gateway.failures.push({ status: 504, code: 'upstream_timeout' });
+    const response = await route(handleChat)(chatRequest('hi'));
+    expect(response.status).toBe(504);
+    expect(response.headers.get('retry-after')).toBeNull();
+    expect(await response.json()).toEqual({ error: 'Your tutor took too long to answer. Please try again.', code: 'failed' });
   });
 
   test('a tutor without an LLM configured says so instead of claiming to be starting', async () => {

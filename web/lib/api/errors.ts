@@ -14,6 +14,7 @@ export const MESSAGES = {
   unreachable: 'The tutor service cannot be reached right now. Please try again in a moment.',
   noModel: 'Your tutor has no AI model configured yet. Please tell your administrator (config.json needs an LLM provider key).',
   modelFailed: 'Your tutor’s AI model did not answer. Please try again.',
+  tooSlow: 'Your tutor took too long to answer. Please try again.',
   failed: 'Something went wrong. Please try again.',
   unauthenticated: 'Please sign in again.',
 } as const;
@@ -39,6 +40,8 @@ export async function fromGateway(response: Response): Promise<Response> {
   // The agent answered, so it is not starting: waiting would not help.
   if (code === 'no_provider') return jsonError(503, { error: MESSAGES.noModel, code: 'misconfigured' });
   if (code === 'llm_failed') return jsonError(502, { error: MESSAGES.modelFailed, code: 'failed' });
+  // The agent got the message and may still be working on it: resending would ask it twice.
+  if (code === 'upstream_timeout') return jsonError(504, { error: MESSAGES.tooSlow, code: 'failed' });
   switch (response.status) {
     case 503:
     case 504:

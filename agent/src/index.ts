@@ -2,6 +2,9 @@
 import { ConfigError } from './config.ts';
 import { startAgentServer } from './server.ts';
 
+/** Room for a slow answer to finish; Docker itself waits only 10 s before SIGKILL unless the container has a longer StopTimeout. */
+const DRAIN_TIMEOUT_MS = 20_000;
+
 const command = process.argv[2] ?? 'gateway';
 if (command !== 'gateway') {
   console.error(`usage: bun agent/src/index.ts gateway (unknown command: ${command})`);
@@ -22,9 +25,14 @@ try {
     token: process.env.NANOBOT_HTTP_TOKEN || undefined,
   });
   console.log(`nanobot tutor listening on port ${server.port}`);
-  const shutdown = () => void server.stop().then(() => process.exit(0));
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  // A stop (docker stop sends SIGTERM, then SIGKILL after its grace period) lets the answers in flight
+  // finish and be saved first, so neither the student's message nor the reply is lost.
+  const shutdown = () => {
+    console.log('stopping: finishing the answers in flight');
+    void server.drain(DRAIN_TIMEOUT_MS).then(() => process.exit(0));
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : `cannot start: ${(error as Error).message}`);
   process.exit(1);

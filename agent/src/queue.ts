@@ -13,4 +13,9 @@ export class KeyedQueue {
     });
     return result;
   }
+
+  /** Resolves once no task is queued or running, including tasks queued while waiting. */
+  async idle(): Promise<void> {
+    while (this.#tails.size > 0) await Promise.all(this.#tails.values());
+  }
 }

@@ -13,7 +13,17 @@ export type AgentServerOptions = {
   token?: string | undefined;
 };
 
-export type AgentServer = { url: string; port: number; stop: () => Promise<void> };
+export type AgentServer = {
+  url: string;
+  port: number;
+  /** Closes at once, cutting off requests in flight. */
+  stop: () => Promise<void>;
+  /**
+   * Stops taking new connections, lets the requests and answers in flight finish and be saved (also
+   * those whose client went away), then closes; after `timeoutMs` whatever is left is cut off.
+   */
+  drain: (timeoutMs: number) => Promise<void>;
+};
 
 export async function startAgentServer({ home, port, hostname = '0.0.0.0', token }: AgentServerOptions): Promise<AgentServer> {
   const layout = layoutOf(home);
@@ -22,7 +32,8 @@ export async function startAgentServer({ home, port, hostname = '0.0.0.0', token
   const provider = config.provider ? createProvider(config.provider) : undefined;
   if (config.provider) console.log(`provider ${config.provider.name}, model ${config.provider.model}`);
   else console.warn('no LLM provider configured: /chat answers 503 until config.json has one');
-  const app = createApp({ tutor: new Tutor({ layout, config, provider }), layout, token });
+  const tutor = new Tutor({ layout, config, provider });
+  const app = createApp({ tutor, layout, token });
   // No idle timeout: a model may think for a long while before its first token.
   const server = Bun.serve({ port, hostname, idleTimeout: 0, fetch: app.fetch });
   const boundPort = server.port ?? port;
@@ -30,5 +41,12 @@ export async function startAgentServer({ home, port, hostname = '0.0.0.0', token
     url: `http://${hostname === '0.0.0.0' ? '127.0.0.1' : hostname}:${boundPort}`,
     port: boundPort,
     stop: () => server.stop(true),
+    drain: async (timeoutMs) => {
+      let timer: Timer | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([Promise.all([server.stop(false), tutor.idle()]), timeout]);
+      clearTimeout(timer);
+      await server.stop(true);
+    },
   };
 }

@@ -52,6 +52,11 @@ export class Tutor {
     return this.options.provider !== undefined;
   }
 
+  /** Resolves when every answer, clearing and consolidation under way has finished and been saved. */
+  idle(): Promise<void> {
+    return this.#queue.idle();
+  }
+
   /** Answers one message; messages of one session are answered one at a time, in order. */
   reply(request: ReplyOptions): Promise<string> {
     const provider = this.options.provider;

@@ -76,6 +76,7 @@ describe('the gateway on a real Docker Engine', () => {
     expect(info.HostConfig.SecurityOpt).toEqual(['no-new-privileges:true']);
     expect(info.HostConfig.CapDrop).toEqual(['ALL']);
     expect(info.HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
+    expect((info.Config as { StopTimeout?: number }).StopTimeout).toBe(25);
     expect(existsSync(join(bed.dataDir, identity.id))).toBe(true);
   }, 60_000);
 

@@ -112,6 +112,8 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
       return await docker.createContainer({
         name: identity.containerName,
         Image: settings.agentImage,
+        // The agent finishes the answers in flight for up to 20 s after SIGTERM; Docker's default is 10.
+        StopTimeout: 25,
         Env: [
           `NANOBOT_HTTP_PORT=${settings.agentPort}`,
           `NANOBOT_HTTP_TOKEN=${tokenOf(identity.containerName)}`,

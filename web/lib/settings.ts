@@ -36,3 +36,15 @@ export function authMode(env: Env = process.env): AuthMode {
 export function gatewaySettings(env: Env = process.env): GatewaySettings {
   return { url: (env.GATEWAY_URL || 'http://localhost:8080').replace(/\/+$/, ''), token: env.GATEWAY_TOKEN ?? '' };
 }
+
+/**
+ * The origin students reach the app at (`PUBLIC_URL`), for links and redirects that leave the
+ * current request. Undefined when unset or not an http(s) URL: callers then use the request's
+ * own address, never client-supplied forwarding headers.
+ */
+export function publicUrl(env: Env = process.env): string | undefined {
+  const value = env.PUBLIC_URL?.trim();
+  if (!value || !URL.canParse(value)) return undefined;
+  const url = new URL(value);
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined;
+}

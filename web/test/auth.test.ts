@@ -1,8 +1,8 @@
-import { describe, expect, test } from 'bun:test';
+import { afterAll, describe, expect, test } from 'bun:test';
 import { LOCAL_SESSION_COOKIE, localUser, passwordMatches, signLocalSession } from '../lib/auth/local.ts';
 import { resolveUser } from '../lib/auth/resolve.ts';
-import { signIn, signOut } from '../lib/auth/routes.ts';
-import { authMode, gatewaySettings } from '../lib/settings.ts';
+import { authCallback, sendMagicLink, signIn, signOut } from '../lib/auth/routes.ts';
+import { authMode, gatewaySettings, publicUrl } from '../lib/settings.ts';
 
 const SECRET = 's'.repeat(32);
 const local = authMode({ LOCAL_AUTH_PASSWORD: 'hunter2-but-longer', SESSION_SECRET: SECRET });
@@ -79,5 +79,51 @@ describe('Supabase sign-in', () => {
   test('a request without a Supabase session cookie has no user', async () => {
     const mode = authMode({ SUPABASE_URL: 'http://127.0.0.1:9', SUPABASE_ANON_KEY: 'anon' });
     expect(await resolveUser([{ name: 'sb-127-auth-token', value: 'not-a-session' }], mode)).toBeNull();
+  });
+});
+
+describe('links and redirects back to the app', () => {
+  // A stand-in for Supabase's auth server that records where each magic link would lead.
+  const redirects: (string | null)[] = [];
+  const supabase = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    fetch(request) {
+      redirects.push(new URL(request.url).searchParams.get('redirect_to'));
+      return Response.json({});
+    },
+  });
+  afterAll(() => supabase.stop(true));
+  const mode = authMode({ SUPABASE_URL: `http://127.0.0.1:${supabase.port}`, SUPABASE_ANON_KEY: 'anon' });
+  const spoofed = { 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'https' };
+  const magicLink = () =>
+    new Request('http://web.test:3000/api/auth/magic-link', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...spoofed },
+      body: JSON.stringify({ email: 'ada@example.edu' }),
+    });
+
+  test('PUBLIC_URL is read as an origin, and an unset or malformed one counts as not set', () => {
+    expect(publicUrl({ PUBLIC_URL: 'https://tutor.example.edu/' })).toBe('https://tutor.example.edu');
+    expect(publicUrl({})).toBeUndefined();
+    expect(publicUrl({ PUBLIC_URL: 'tutor.example.edu' })).toBeUndefined();
+  });
+
+  test('a magic link leads to PUBLIC_URL when it is set, whatever the forwarded headers say', async () => {
+    expect((await sendMagicLink(magicLink(), mode, 'https://tutor.example.edu')).status).toBe(200);
+    expect(redirects.at(-1)).toStartWith('https://tutor.example.edu/auth/callback');
+  });
+
+  test('without PUBLIC_URL a magic link leads to the address the request came to, not a forwarded host', async () => {
+    expect((await sendMagicLink(magicLink(), mode, undefined)).status).toBe(200);
+    expect(redirects.at(-1)).toStartWith('http://web.test:3000/auth/callback');
+  });
+
+  test('the sign-in callback redirects to PUBLIC_URL, or else to a path the browser resolves against the address it used', async () => {
+    const callback = () => new Request('http://0.0.0.0:3000/auth/callback', { headers: spoofed });
+    expect((await authCallback(callback(), local, 'https://tutor.example.edu')).headers.get('location')).toBe('https://tutor.example.edu/login?error=link');
+    const relative = await authCallback(callback(), local, undefined);
+    expect(relative.status).toBe(307);
+    expect(relative.headers.get('location')).toBe('/login?error=link');
   });
 });

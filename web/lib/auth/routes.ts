@@ -13,16 +13,26 @@ function fail(status: number, error: string): NextResponse {
   return NextResponse.json({ error }, { status });
 }
 
-/** The address the browser used, also behind a reverse proxy. */
-export function publicOrigin(request: Request): string {
-  const url = new URL(request.url);
-  const proto = request.headers.get('x-forwarded-proto')?.split(',')[0]?.trim() ?? url.protocol.replace(':', '');
-  const host = request.headers.get('x-forwarded-host') ?? request.headers.get('host') ?? url.host;
-  return `${proto}://${host}`;
+/**
+ * Where emailed links lead: the configured PUBLIC_URL, else the address this request came to.
+ * Never X-Forwarded-Host: a client could send any host and have a sign-in link point there.
+ */
+export function publicOrigin(request: Request, configured: string | undefined): string {
+  return configured ?? new URL(request.url).origin;
 }
 
+/**
+ * A redirect to a path of this app. Without PUBLIC_URL it stays relative, so the browser resolves
+ * it against the address it used; the server's own URL (http://0.0.0.0:3000 in Docker) may not be.
+ */
+function redirectTo(path: string, configured: string | undefined): NextResponse {
+  return configured ? NextResponse.redirect(`${configured}${path}`) : new NextResponse(null, { status: 307, headers: { Location: path } });
+}
+
+/** Whether the browser used HTTPS, also behind a TLS-terminating proxy; only decides the cookie's Secure flag. */
 function isHttps(request: Request): boolean {
-  return publicOrigin(request).startsWith('https:');
+  const forwarded = request.headers.get('x-forwarded-proto')?.split(',')[0]?.trim();
+  return (forwarded ?? new URL(request.url).protocol.replace(':', '')) === 'https';
 }
 
 /** A Supabase client for this request whose cookie writes land on the response built afterwards. */
@@ -53,23 +63,22 @@ export async function signIn(request: Request, mode: AuthMode): Promise<NextResp
   return apply(NextResponse.json({ email }));
 }
 
-export async function sendMagicLink(request: Request, mode: AuthMode): Promise<NextResponse> {
+export async function sendMagicLink(request: Request, mode: AuthMode, configuredUrl: string | undefined): Promise<NextResponse> {
   if (mode.kind !== 'supabase') return fail(400, 'Magic links need Supabase sign-in.');
   const body = magicLinkBody.safeParse(await request.json().catch(() => null));
   if (!body.success) return fail(400, 'Enter a valid email address.');
   const { client, apply } = supabaseFor(request, mode);
   const { error } = await client.auth.signInWithOtp({
     email: body.data.email,
-    options: { emailRedirectTo: `${publicOrigin(request)}/auth/callback` },
+    options: { emailRedirectTo: `${publicOrigin(request, configuredUrl)}/auth/callback` },
   });
   if (error) return fail(502, 'The sign-in link could not be sent. Please try again.');
   return apply(NextResponse.json({ sent: true }));
 }
 
 /** Where a magic link (or an email confirmation) lands: exchange the code for a session cookie. */
-export async function authCallback(request: Request, mode: AuthMode): Promise<NextResponse> {
-  const origin = publicOrigin(request);
-  const failed = NextResponse.redirect(`${origin}/login?error=link`);
+export async function authCallback(request: Request, mode: AuthMode, configuredUrl: string | undefined): Promise<NextResponse> {
+  const failed = redirectTo('/login?error=link', configuredUrl);
   if (mode.kind !== 'supabase') return failed;
   const params = new URL(request.url).searchParams;
   const { client, apply } = supabaseFor(request, mode);
@@ -82,7 +91,7 @@ export async function authCallback(request: Request, mode: AuthMode): Promise<Ne
       ? await client.auth.verifyOtp({ token_hash: tokenHash, type })
       : { error: new Error('no code') };
   if (error) return failed;
-  return apply(NextResponse.redirect(`${origin}/`));
+  return apply(redirectTo('/', configuredUrl));
 }
 
 export async function signOut(request: Request, mode: AuthMode): Promise<NextResponse> {

@@ -1,5 +1,5 @@
 import { authCallback } from '@/lib/auth/routes.ts';
-import { authMode } from '@/lib/settings.ts';
+import { authMode, publicUrl } from '@/lib/settings.ts';
 
 export const dynamic = 'force-dynamic';
-export const GET = (request: Request) => authCallback(request, authMode());
+export const GET = (request: Request) => authCallback(request, authMode(), publicUrl());

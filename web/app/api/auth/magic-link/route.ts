@@ -1,5 +1,5 @@
 import { sendMagicLink } from '@/lib/auth/routes.ts';
-import { authMode } from '@/lib/settings.ts';
+import { authMode, publicUrl } from '@/lib/settings.ts';
 
 export const dynamic = 'force-dynamic';
-export const POST = (request: Request) => sendMagicLink(request, authMode());
+export const POST = (request: Request) => sendMagicLink(request, authMode(), publicUrl());

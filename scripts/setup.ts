@@ -57,6 +57,7 @@ function writeConfiguration(images: { bunImage: string; nodeImage: string }): vo
     LOCAL_AUTH_PASSWORD: randomBytes(12).toString('base64url'),
     HOST_DATA_DIR: join(REPO_ROOT, 'data'),
     HOST_CONFIG_PATH: configPath,
+    PUBLIC_URL: `http://localhost:${stackSetting('WEB_PORT', '3000')}`,
     BUN_IMAGE: images.bunImage,
     NODE_IMAGE: images.nodeImage,
   });

@@ -3,7 +3,6 @@ import { createMiddleware } from 'hono/factory';
 import type { Env } from '../env.ts';
 import { jsonLog, type Log } from '../log.ts';
 
-
 export type LoggerOptions = { log?: Log };
 
 export const logger = ({ log = jsonLog }: LoggerOptions = {}) =>

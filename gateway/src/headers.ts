@@ -1,7 +1,7 @@
-/** Which headers cross the gateway, in each direction. */
+/** Which headers of the caller's request reach the agent (hono/proxy cleans the answer's). */
 
 /** Meaningful for one connection only (RFC 9110 §7.6.1), never forwarded. */
-export const HOP_BY_HOP = [
+const HOP_BY_HOP = [
   'connection',
   'keep-alive',
   'proxy-authenticate',
@@ -51,8 +51,4 @@ export function upstreamHeaders(incoming: Headers, info: ForwardInfo): Headers {
   out.set('x-forwarded-host', incoming.get('x-forwarded-host') ?? incoming.get('host') ?? info.url.host);
   out.set('x-forwarded-proto', incoming.get('x-forwarded-proto') ?? info.url.protocol.replace(/:$/, ''));
   return out;
-}
-
-export function downstreamHeaders(upstream: Headers): Headers {
-  return withoutHopByHop(upstream);
 }

@@ -102,6 +102,21 @@ describe('the gateway chain with a fake runtime', () => {
     expect(ensured).toHaveLength(1);
   });
 
+  test('drops hop-by-hop headers from the agent answer, keeps the rest and adds the request id', async () => {
+    const answer = (async () =>
+      new Response('data: hi\n\n', {
+        headers: { Connection: 'close, x-agent-private', 'X-Agent-Private': '1', 'Keep-Alive': 'timeout=5', 'Content-Type': 'text/event-stream' },
+      })) as unknown as typeof fetch;
+    const gateway = createApp({ settings: testSettings(), runtime: fakeRuntime().runtime, fetch: answer, log: quiet });
+    const res = await gateway.request('/chat', { headers: authHeaders('a@b.com') });
+    expect(res.status).toBe(200);
+    expect(res.headers.has('connection')).toBe(false);
+    expect(res.headers.has('keep-alive')).toBe(false);
+    expect(res.headers.has('x-agent-private')).toBe(false);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+  });
+
   test('maps an agent that cannot be started to 503 with Retry-After', async () => {
     const { app: gateway } = app({ fail: new AgentStartError('The agent image nanobot-tutor is not available.', 'image_missing') });
     const res = await gateway.request('/chat', { headers: authHeaders('a@b.com') });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { downstreamHeaders, upstreamHeaders } from '../src/headers.ts';
+import { upstreamHeaders } from '../src/headers.ts';
 import { isSafePath } from '../src/middleware/safe-path.ts';
 
 const info = {
@@ -47,15 +47,6 @@ describe('upstreamHeaders', () => {
     expect(out.get('x-forwarded-proto')).toBe('http');
     expect(out.get('x-session-id')).toBe('session-7');
     expect(out.get('content-type')).toBe('application/json');
-  });
-});
-
-describe('downstreamHeaders', () => {
-  test('drops hop-by-hop headers from the agent answer and keeps the rest', () => {
-    const out = downstreamHeaders(new Headers({ Connection: 'close', 'Transfer-Encoding': 'chunked', 'Content-Type': 'text/event-stream' }));
-    expect(out.has('connection')).toBe(false);
-    expect(out.has('transfer-encoding')).toBe(false);
-    expect(out.get('content-type')).toBe('text/event-stream');
   });
 });
 

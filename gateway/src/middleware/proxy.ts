@@ -4,7 +4,7 @@ import { createMiddleware } from 'hono/factory';
 import { proxy } from 'hono/proxy';
 import type { Env } from '../env.ts';
 import { GatewayError } from '../errors.ts';
-import { downstreamHeaders, upstreamHeaders } from '../headers.ts';
+import { upstreamHeaders } from '../headers.ts';
 import { agentToken } from '../identity.ts';
 import type { RouteTable } from '../runtime/route-table.ts';
 import { countBytes, tooLarge } from './body-limit.ts';
@@ -61,9 +61,9 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, upstreamT
         signal: upstream.signal,
         customFetch: fetchImpl,
       });
-      const headers = downstreamHeaders(res.headers);
-      headers.set('x-request-id', requestId);
-      return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+      // hono/proxy has already dropped the answer's hop-by-hop headers; its Response is ours to change.
+      res.headers.set('x-request-id', requestId);
+      return res;
     } catch (err) {
       if (bodyTooLarge) throw tooLarge(maxBodyBytes);
       if (timedOut) throw new GatewayError(504, 'upstream_timeout', `The agent did not answer within ${upstreamTimeoutMs} ms.`);

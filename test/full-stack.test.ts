@@ -139,7 +139,7 @@ describe('the whole stack after bun run setup', () => {
       expect(await filesListed(p)).toContain(`${email.split('@')[0]}-notes.txt`);
       const memory = await p.request.get(`${stack.webUrl}/api/memory`);
       expect(memory.status()).toBe(200);
-      expect(typeof (await memory.json()).memory).toBe('string');
+      expect((await memory.json()).memory).toContain('# Long-term Memory');
       const sessions = await (await p.request.get(`${stack.webUrl}/api/sessions`)).json();
       const contents = sessions.sessions.flatMap((s: { messages: { content: string }[] }) => s.messages.map((m) => m.content));
       expect(contents).toContain(`Hello, I am ${email}. Explain energy.`);

@@ -41,23 +41,23 @@ export function createApp({ settings, runtime, routes = new RouteTable(), fetch:
     try {
       await runtime.checkReady();
     } catch {
-      throw new GatewayError(503, 'not_ready', `The Docker Engine or the agent image ${settings.agentImage} is not available.`);
+      throw new GatewayError(503, 'not_ready', `The Docker Engine or the agent image ${settings.agents.image} is not available.`);
     }
     return c.json({ status: 'ready', agents: routes.size });
   });
 
-  app.use(auth({ token: settings.gatewayToken }));
+  app.use(auth({ token: settings.server.gatewayToken }));
 
   app.on('ALL', PROXIED_PATHS,
     safePath(),
-    bodyLimit({ maxBytes: settings.maxBodyBytes }),
+    bodyLimit({ maxBytes: settings.server.maxBodyBytes }),
     identity(),
-    ensureAgent({ runtime, routes, startTimeoutMs: settings.startTimeoutMs, fetch: fetchImpl }),
+    ensureAgent({ runtime, routes, startTimeoutMs: settings.agents.startTimeoutMs, fetch: fetchImpl }),
     proxyToAgent({
       routes,
-      agentTokenSecret: settings.agentTokenSecret,
-      maxBodyBytes: settings.maxBodyBytes,
-      upstreamTimeoutMs: settings.upstreamTimeoutMs,
+      agentTokenSecret: settings.agents.tokenSecret,
+      maxBodyBytes: settings.server.maxBodyBytes,
+      upstreamTimeoutMs: settings.server.upstreamTimeoutMs,
       fetch: fetchImpl,
     }),
   );

@@ -20,16 +20,16 @@ function settingsOrExit() {
 }
 
 const settings = settingsOrExit();
-if (!settings.gatewayToken) jsonLog({ level: 'warn', msg: 'GATEWAY_ALLOW_NO_TOKEN=1: every caller is trusted' });
+if (!settings.server.gatewayToken) jsonLog({ level: 'warn', msg: 'GATEWAY_ALLOW_NO_TOKEN=1: every caller is trusted' });
 
-const runtime = createDockerRuntime({ settings });
+const runtime = createDockerRuntime({ settings: settings.agents });
 const routes = new RouteTable();
 const following = new AbortController();
 void routes.follow(runtime, following.signal, jsonLog);
 
 const app = createApp({ settings, runtime, routes });
-const server = serve(app, { port: settings.port, hostname: settings.hostname });
-jsonLog({ level: 'info', msg: 'gateway listening', port: server.port, agentHostMode: settings.agentHostMode, instance: settings.instance });
+const server = serve(app, settings.server);
+jsonLog({ level: 'info', msg: 'gateway listening', port: server.port, agentHostMode: settings.agents.hostMode, instance: settings.agents.instance });
 
 async function shutdown(signal: string) {
   jsonLog({ level: 'info', msg: 'shutting down; agents keep running', signal });

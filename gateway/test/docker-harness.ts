@@ -92,7 +92,7 @@ export type TestGateway = Awaited<ReturnType<typeof startGateway>>;
 export async function startGateway(env: Record<string, string>) {
   const settings: Settings = testSettings(env);
   const { docker, calls } = countingDocker();
-  const runtime = createDockerRuntime({ settings, docker });
+  const runtime = createDockerRuntime({ settings: settings.agents, docker });
   const routes = new RouteTable();
   const following = new AbortController();
   await routes.adopt(runtime);

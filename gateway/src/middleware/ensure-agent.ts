@@ -12,13 +12,13 @@ export type EnsureAgentOptions = {
   runtime: AgentRuntime;
   routes: RouteTable;
   /** How long a request waits for a new agent's `/health` to answer. */
-  startTimeoutMs?: number;
+  startTimeoutMs: number;
   /** Seconds a client is told to wait before retrying when an agent cannot be started. */
   retryAfterSeconds?: number;
   fetch?: typeof fetch;
 };
 
-export const ensureAgent = ({ runtime, routes, startTimeoutMs = 60_000, retryAfterSeconds = 5, fetch: fetchImpl = fetch }: EnsureAgentOptions) => {
+export const ensureAgent = ({ runtime, routes, startTimeoutMs, retryAfterSeconds = 5, fetch: fetchImpl = fetch }: EnsureAgentOptions) => {
   const starts = new SingleFlight<RunningAgent>();
 
   async function start(identity: AgentIdentity): Promise<RunningAgent> {

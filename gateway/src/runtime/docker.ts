@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { agentToken, type AgentIdentity } from '../identity.ts';
-import type { Settings } from '../settings.ts';
+import type { AgentSettings } from '../settings.ts';
 import { AgentStartError, type AgentEvent, type AgentRuntime, type AgentSummary, type RunningAgent } from './types.ts';
 
 export const LABELS = {
@@ -21,7 +21,7 @@ export const LABELS = {
 const fingerprint = (token: string): string => createHash('sha256').update(token).digest('hex').slice(0, 16);
 
 export type DockerRuntimeOptions = {
-  settings: Settings;
+  settings: AgentSettings;
   /** Injected so tests can count or fake engine calls; by default the engine of DOCKER_HOST. */
   docker?: Docker;
 };
@@ -49,7 +49,7 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
   /** Addresses this runtime already looked up, so start events for them need no further inspect. */
   const known = new Map<string, RunningAgent>();
 
-  let addressMode: 'name' | 'ip' | undefined = settings.agentHostMode === 'auto' ? undefined : settings.agentHostMode;
+  let addressMode: 'name' | 'ip' | undefined = settings.hostMode === 'auto' ? undefined : settings.hostMode;
 
   /**
    * Agent names resolve only for a gateway that is itself a container on NETWORK_NAME (compose);
@@ -71,10 +71,10 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
   /** By name on the shared network when the gateway is on it; by container IP otherwise. */
   function urlOf(info: Docker.ContainerInspectInfo): string {
     const name = info.Name.replace(/^\//, '');
-    if (addressMode === 'name') return `http://${name}:${settings.agentPort}`;
+    if (addressMode === 'name') return `http://${name}:${settings.port}`;
     const ip = info.NetworkSettings.Networks[settings.networkName]?.IPAddress;
     if (!ip) throw new AgentStartError(`Agent ${name} has no address on network ${settings.networkName}.`, 'engine_error');
-    return `http://${ip}:${settings.agentPort}`;
+    return `http://${ip}:${settings.port}`;
   }
 
   function running(info: Docker.ContainerInspectInfo): RunningAgent {
@@ -98,8 +98,8 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
   }
 
   const missingImage = () =>
-    new AgentStartError(`The agent image ${settings.agentImage} is not available on the Docker Engine.`, 'image_missing');
-  const tokenOf = (containerName: string) => agentToken(settings.agentTokenSecret, containerName);
+    new AgentStartError(`The agent image ${settings.image} is not available on the Docker Engine.`, 'image_missing');
+  const tokenOf = (containerName: string) => agentToken(settings.tokenSecret, containerName);
 
   async function create(identity: AgentIdentity): Promise<Docker.Container> {
     if (!existsSync(settings.configPath)) {
@@ -111,11 +111,11 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
     try {
       return await docker.createContainer({
         name: identity.containerName,
-        Image: settings.agentImage,
+        Image: settings.image,
         // The agent finishes the answers in flight for up to 20 s after SIGTERM; Docker's default is 10.
         StopTimeout: 25,
         Env: [
-          `NANOBOT_HTTP_PORT=${settings.agentPort}`,
+          `NANOBOT_HTTP_PORT=${settings.port}`,
           `NANOBOT_HTTP_TOKEN=${tokenOf(identity.containerName)}`,
         ],
         Labels: {
@@ -131,9 +131,9 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
             `${settings.hostConfigPath}:/root/.nanobot/config.json:ro`,
           ],
           NetworkMode: settings.networkName,
-          Memory: settings.agentMemoryBytes,
-          NanoCpus: Math.round(settings.agentCpus * 1e9),
-          PidsLimit: settings.agentPids,
+          Memory: settings.memoryBytes,
+          NanoCpus: Math.round(settings.cpus * 1e9),
+          PidsLimit: settings.pids,
           SecurityOpt: ['no-new-privileges:true'],
           CapDrop: ['ALL'],
           RestartPolicy: { Name: 'unless-stopped' },
@@ -160,7 +160,7 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
   /** The image id AGENT_IMAGE names now; a 404 means the image is missing. */
   async function currentImageId(): Promise<string> {
     try {
-      return (await docker.getImage(settings.agentImage).inspect()).Id;
+      return (await docker.getImage(settings.image).inspect()).Id;
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
       throw missingImage();
@@ -230,8 +230,8 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
       const name = (c.Names[0] ?? '').replace(/^\//, '');
       const url =
         c.State !== 'running' ? undefined
-        : mode === 'name' ? `http://${name}:${settings.agentPort}`
-        : ip ? `http://${ip}:${settings.agentPort}`
+        : mode === 'name' ? `http://${name}:${settings.port}`
+        : ip ? `http://${ip}:${settings.port}`
         : undefined;
       return {
         userId: c.Labels[LABELS.userId] ?? '',
@@ -286,7 +286,7 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
 
   async function checkReady(): Promise<void> {
     await docker.ping();
-    await docker.getImage(settings.agentImage).inspect();
+    await docker.getImage(settings.image).inspect();
   }
 
   return { ensure, stop, list, events, checkReady };

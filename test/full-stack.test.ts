@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { prepareBuild, REPO_ROOT } from '../scripts/lib/images.ts';
 import { capture, run } from '../scripts/lib/run.ts';
-import { createStack, eventually, waitForUrl, type Stack } from './stack.ts';
+import { instanceFilterArgs } from '../gateway/src/runtime/labels.ts';
+import { createStack, type Stack } from './stack.ts';
+import { eventually, waitForUrl } from './support/eventually.ts';
 
 const MINUTE = 60_000;
 const FAKE_LLM_PORT = 4010;
@@ -127,7 +129,7 @@ describe('the whole stack after bun run setup', () => {
   test('bringing the stack down and up again keeps every chat, memory and file', async () => {
     const before = await stack.agentContainers();
     await run(['bun', 'scripts/down.ts', '--agents'], { cwd: stack.dir });
-    const running = await capture(['docker', 'ps', '-q', '--filter', `label=nanobot.instance=${stack.instance}`]);
+    const running = await capture(['docker', 'ps', '-q', ...instanceFilterArgs(stack.instance)]);
     expect(running.stdout.trim()).toBe('');
     await stack.compose('up', '-d', '--no-build');
     await waitForUrl(`${stack.webUrl}/login`);

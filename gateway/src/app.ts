@@ -11,7 +11,7 @@ import { jsonLog, type Log } from './log.ts';
 import { logger } from './middleware/logger.ts';
 import { proxyToAgent } from './middleware/proxy.ts';
 import { safePath } from './middleware/safe-path.ts';
-import { RouteTable } from './runtime/route-table.ts';
+import type { RouteTable } from './agents/route-table.ts';
 import type { AgentRuntime } from './runtime/types.ts';
 import type { Settings } from './settings.ts';
 
@@ -21,14 +21,14 @@ export const PROXIED_PATHS = ['/chat', '/files', '/files/*', '/uploads', '/memor
 export type AppOptions = {
   settings: Settings;
   runtime: AgentRuntime;
-  /** Where running agents listen; pass one that follows the runtime's events (see index.ts). */
-  routes?: RouteTable;
+  /** Where running agents listen; startGateway passes one that follows the runtime's events. */
+  routes: RouteTable;
   /** Used to reach agents; injectable for tests. */
   fetch?: typeof fetch;
   log?: Log;
 };
 
-export function createApp({ settings, runtime, routes = new RouteTable(), fetch: fetchImpl = fetch, log = jsonLog }: AppOptions) {
+export function createApp({ settings, runtime, routes, fetch: fetchImpl = fetch, log = jsonLog }: AppOptions) {
   const app = new Hono<Env>();
   app.onError(toErrorResponse);
   app.notFound(notFoundResponse);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { createApp } from '../src/app.ts';
 import { identityFor } from '../src/identity.ts';
-import { RouteTable } from '../src/runtime/route-table.ts';
+import { RouteTable } from '../src/agents/route-table.ts';
 import type { AgentIdentity } from '../src/identity.ts';
 import { AgentStartError, type AgentRuntime, type RunningAgent } from '../src/runtime/types.ts';
 import { authHeaders, testSettings, TOKEN } from './helpers.ts';
@@ -17,7 +17,9 @@ function fakeRuntime({ fail }: FakeOptions = {}) {
       if (fail) throw fail;
       return { userId: identity.id, instanceId: `c-${identity.id}`, url: `http://${identity.containerName}.test:8000` } satisfies RunningAgent;
     },
-    async stop() {},
+    async locate() {
+      return undefined;
+    },
     async list() {
       return [];
     },
@@ -39,7 +41,7 @@ const quiet = () => {};
 
 function app(options: FakeOptions = {}, settings = testSettings({ START_TIMEOUT_MS: '300', MAX_BODY_BYTES: '1000' })) {
   const fake = fakeRuntime(options);
-  return { ...fake, app: createApp({ settings, runtime: fake.runtime, fetch: agentFetch, log: quiet }) };
+  return { ...fake, app: createApp({ settings, runtime: fake.runtime, routes: new RouteTable(), fetch: agentFetch, log: quiet }) };
 }
 
 async function expectJsonError(res: Response, status: number, code?: string) {
@@ -107,7 +109,7 @@ describe('the gateway chain with a fake runtime', () => {
       new Response('data: hi\n\n', {
         headers: { Connection: 'close, x-agent-private', 'X-Agent-Private': '1', 'Keep-Alive': 'timeout=5', 'Content-Type': 'text/event-stream' },
       })) as unknown as typeof fetch;
-    const gateway = createApp({ settings: testSettings(), runtime: fakeRuntime().runtime, fetch: answer, log: quiet });
+    const gateway = createApp({ settings: testSettings(), runtime: fakeRuntime().runtime, routes: new RouteTable(), fetch: answer, log: quiet });
     const res = await gateway.request('/chat', { headers: authHeaders('a@b.com') });
     expect(res.status).toBe(200);
     expect(res.headers.has('connection')).toBe(false);
@@ -130,7 +132,7 @@ describe('the gateway chain with a fake runtime', () => {
     fake.runtime.ensure = async () => {
       throw new Error('boom at secret/place.ts:12');
     };
-    const gateway = createApp({ settings: testSettings(), runtime: fake.runtime, fetch: agentFetch, log: quiet });
+    const gateway = createApp({ settings: testSettings(), runtime: fake.runtime, routes: new RouteTable(), fetch: agentFetch, log: quiet });
     const original = console.error;
     console.error = () => {};
     try {

@@ -3,9 +3,9 @@ import { createMiddleware } from 'hono/factory';
 import type { Env } from '../env.ts';
 import { GatewayError } from '../errors.ts';
 import type { AgentIdentity } from '../identity.ts';
-import { waitUntilHealthy } from '../readiness.ts';
-import type { RouteTable } from '../runtime/route-table.ts';
-import { SingleFlight } from '../runtime/single-flight.ts';
+import { waitUntilHealthy } from '../agents/readiness.ts';
+import type { RouteTable } from '../agents/route-table.ts';
+import { SingleFlight } from '../agents/single-flight.ts';
 import { AgentStartError, type AgentRuntime, type RunningAgent } from '../runtime/types.ts';
 
 export type EnsureAgentOptions = {
@@ -29,6 +29,8 @@ export const ensureAgent = ({ runtime, routes, startTimeoutMs, retryAfterSeconds
       if (!(err instanceof AgentStartError)) throw err;
       throw new GatewayError(503, err.reason, err.message, { 'Retry-After': String(retryAfterSeconds) });
     }
+    // Known before it is healthy, so its start event costs no lookup.
+    routes.set(agent);
     return whenHealthy(agent);
   }
 

@@ -6,7 +6,7 @@ import type { Env } from '../env.ts';
 import { GatewayError } from '../errors.ts';
 import { upstreamHeaders } from '../headers.ts';
 import { agentToken } from '../identity.ts';
-import type { RouteTable } from '../runtime/route-table.ts';
+import type { RouteTable } from '../agents/route-table.ts';
 import { countBytes, tooLarge } from './body-limit.ts';
 
 export type ProxyOptions = {

@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { Env } from './env.ts';
-import { GatewayError, notFoundResponse, toErrorResponse } from './errors.ts';
+import { errorHandler, GatewayError, notFoundResponse } from './errors.ts';
 import { auth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { ensureAgent } from './middleware/ensure-agent.ts';
@@ -30,7 +30,7 @@ export type AppOptions = {
 
 export function createApp({ settings, runtime, routes, fetch: fetchImpl = fetch, log = jsonLog }: AppOptions) {
   const app = new Hono<Env>();
-  app.onError(toErrorResponse);
+  app.onError(errorHandler(log));
   app.notFound(notFoundResponse);
 
   app.use(requestId());

@@ -19,7 +19,8 @@ const schema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
     LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
-    GATEWAY_TOKEN: z.string().optional(),
+    // What hono/bearer-auth accepts in a header (RFC 6750 token68); setup writes base64url.
+    GATEWAY_TOKEN: z.string().regex(/^(?:[A-Za-z0-9._~+/-]+=*)?$/, 'may only hold letters, digits and . _ ~ + / - (then = padding)').optional(),
     GATEWAY_ALLOW_NO_TOKEN: flag,
     AGENT_TOKEN_SECRET: z.string({ error: 'is required' }).min(1, 'is required'),
     GATEWAY_INSTANCE: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'may only hold letters, digits, _ . -').default('default'),

@@ -70,6 +70,14 @@ describe('the gateway chain with a fake runtime', () => {
     await expectJsonError(res, 401, 'unauthorized');
   });
 
+  test('refuses a header that is not a bearer token with the same JSON 401', async () => {
+    for (const authorization of ['Basic dXNlcjpwYXNz', 'Bearer', `Bearer ${TOKEN} extra`]) {
+      const res = await app().app.request('/chat', { headers: { Authorization: authorization, 'X-User-Email': 'a@b.com' } });
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+      await expectJsonError(res, 401, 'unauthorized');
+    }
+  });
+
   test('refuses a bad email with a JSON 400 and starts no agent', async () => {
     const { app: gateway, ensured } = app();
     await expectJsonError(await gateway.request('/chat', { headers: authHeaders('not an email') }), 400, 'invalid_identity');
@@ -132,15 +140,11 @@ describe('the gateway chain with a fake runtime', () => {
     fake.runtime.ensure = async () => {
       throw new Error('boom at secret/place.ts:12');
     };
-    const gateway = createApp({ settings: testSettings(), runtime: fake.runtime, routes: new RouteTable(), fetch: agentFetch, log: quiet });
-    const original = console.error;
-    console.error = () => {};
-    try {
-      const body = await expectJsonError(await gateway.request('/chat', { headers: authHeaders('a@b.com') }), 500, 'internal_error');
-      expect(JSON.stringify(body)).not.toContain('place.ts');
-    } finally {
-      console.error = original;
-    }
+    const logged: Record<string, unknown>[] = [];
+    const gateway = createApp({ settings: testSettings(), runtime: fake.runtime, routes: new RouteTable(), fetch: agentFetch, log: (line) => logged.push(line) });
+    const body = await expectJsonError(await gateway.request('/chat', { headers: authHeaders('a@b.com') }), 500, 'internal_error');
+    expect(JSON.stringify(body)).not.toContain('place.ts');
+    expect(logged).toContainEqual(expect.objectContaining({ level: 'error', msg: 'unhandled error', requestId: body.requestId }));
   });
 });
 

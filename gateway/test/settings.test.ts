@@ -32,6 +32,10 @@ describe('loadSettings', () => {
     expect(loadSettings({ AGENT_TOKEN_SECRET: 's', GATEWAY_ALLOW_NO_TOKEN: '1' }).server.gatewayToken).toBeUndefined();
   });
 
+  test('refuses a gateway token that cannot travel in a bearer header', () => {
+    expect(() => loadSettings({ GATEWAY_TOKEN: 'has spaces', AGENT_TOKEN_SECRET: 's' })).toThrow(/GATEWAY_TOKEN may only hold/);
+  });
+
   test('says which required variable is missing', () => {
     expect(() => loadSettings({ GATEWAY_TOKEN: 't' })).toThrow('AGENT_TOKEN_SECRET is required');
   });

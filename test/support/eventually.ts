@@ -1,11 +1,11 @@
 /** Waiting for something to become true, for tests and benchmarks alike. */
 
-/** Retries an assertion until it passes or the time is up, then throws its last error. */
-export async function eventually(assertion: () => Promise<void> | void, timeoutMs = 60_000, intervalMs = 250): Promise<void> {
+/** Retries a check until it passes (its result is returned) or the time is up, then throws its last error. */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return await assertion();
+      return await check();
     } catch (error) {
       if (Date.now() > deadline) throw error;
       await Bun.sleep(intervalMs);

@@ -67,10 +67,15 @@ const refused = plans.filter((plan) => plan.action === 'refuse').length;
 if (moves.length === 0) console.log('\nNothing to migrate.');
 else if (!flags.apply) console.log(`\n${moves.length} folder(s) to move. Nothing was changed: run again with --apply to do it (stop the stack first: bun run down --agents).`);
 else {
-  await applyMigration(dataDir, plans);
-  console.log(`\nMoved ${moves.length} folder(s). Nothing was deleted.`);
+  const failures = await applyMigration(dataDir, plans);
+  for (const failure of failures) console.error(`Could not move ${failure.folder}/: ${failure.error}`);
+  console.log(`\nMoved ${moves.length - failures.length} folder(s). Nothing was deleted.`);
+  if (failures.length > 0) {
+    console.log(`${failures.length} folder(s) could not be moved (run migrate as the owner of the data folder); run again to finish them.`);
+    process.exitCode = 1;
+  }
 }
 if (refused > 0) {
   console.log(`${refused} folder(s) refused and left as they are; see the reasons above.`);
-  process.exit(1);
+  process.exitCode = 1;
 }

@@ -195,33 +195,46 @@ function rewrittenMetadata(line: string, oldId: string, newId: string): string |
   return changed ? JSON.stringify(record) : undefined;
 }
 
+export type MoveFailure = { folder: string; error: string };
+
 /**
- * Carries out the `move` plans. Per folder, the session files are renamed first and the folder last,
- * so a run cut short leaves the folder under its old name, and the next run finishes it.
+ * Carries out the `move` plans and returns the folders that failed (e.g. not writable), after trying
+ * every other one. Per folder, the session files are renamed first and the folder last, so a run cut
+ * short leaves the folder under its old name, and the next run finishes it.
  */
-export async function applyMigration(dataDir: string, plans: FolderPlan[]): Promise<void> {
+export async function applyMigration(dataDir: string, plans: FolderPlan[]): Promise<MoveFailure[]> {
+  const failures: MoveFailure[] = [];
   for (const plan of plans) {
     if (plan.action !== 'move') continue;
-    const from = join(dataDir, plan.folder);
-    const to = join(dataDir, plan.target);
-    for (const session of plan.sessions) {
-      const oldPath = join(from, 'sessions', session.from);
-      const newPath = join(from, 'sessions', session.to);
-      if (existsSync(newPath)) throw new Error(`${newPath} appeared while migrating; nothing of it was overwritten`);
-      const text = await readFile(oldPath, 'utf8');
-      const end = text.indexOf('\n');
-      const first = end === -1 ? text : text.slice(0, end);
-      const metadata = rewrittenMetadata(first, plan.folder, plan.target);
-      if (metadata !== undefined) {
-        // Same folder, so the rename that follows is atomic; the file is never half-written.
-        const temporary = `${oldPath}.migrating`;
-        await writeFile(temporary, metadata + (end === -1 ? '' : text.slice(end)));
-        await rename(temporary, oldPath);
-      }
-      await rename(oldPath, newPath);
+    try {
+      await moveFolder(dataDir, plan);
+    } catch (error) {
+      failures.push({ folder: plan.folder, error: (error as Error).message });
     }
-    // rename() would replace an empty folder of that name: check just before, as the plan did.
-    if (existsSync(to)) throw new Error(`${plan.target}/ appeared while migrating; ${plan.folder}/ was left where it is`);
-    await rename(from, to);
   }
+  return failures;
+}
+
+async function moveFolder(dataDir: string, plan: Extract<FolderPlan, { action: 'move' }>): Promise<void> {
+  const from = join(dataDir, plan.folder);
+  const to = join(dataDir, plan.target);
+  for (const session of plan.sessions) {
+    const oldPath = join(from, 'sessions', session.from);
+    const newPath = join(from, 'sessions', session.to);
+    if (existsSync(newPath)) throw new Error(`${newPath} appeared while migrating; nothing of it was overwritten`);
+    const text = await readFile(oldPath, 'utf8');
+    const end = text.indexOf('\n');
+    const first = end === -1 ? text : text.slice(0, end);
+    const metadata = rewrittenMetadata(first, plan.folder, plan.target);
+    if (metadata !== undefined) {
+      // Same folder, so the rename that follows is atomic; the file is never half-written.
+      const temporary = `${oldPath}.migrating`;
+      await writeFile(temporary, metadata + (end === -1 ? '' : text.slice(end)));
+      await rename(temporary, oldPath);
+    }
+    await rename(oldPath, newPath);
+  }
+  // rename() would replace an empty folder of that name: check just before, as the plan did.
+  if (existsSync(to)) throw new Error(`${plan.target}/ appeared while migrating; ${plan.folder}/ was left where it is`);
+  await rename(from, to);
 }

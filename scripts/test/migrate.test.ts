@@ -138,6 +138,18 @@ describe('applyMigration', () => {
     expect(names.sort()).toEqual(['cli_direct.jsonl', `http_${ALICE}.jsonl`, `http_${ALICE}_${SESSION}.jsonl`].sort());
   });
 
+  test('reports a folder it could not move, leaves it under its old name and still moves the others', async () => {
+    await legacyFolder('alice_example_com');
+    await legacyFolder('bob_example_org');
+    const plans = await planMigration(dataDir);
+    // The session file vanishes between the plan and the move (another process, a permission problem).
+    await rm(join(dataDir, 'bob_example_org/sessions/http_bob_example_org.jsonl'));
+    const failures = await applyMigration(dataDir, plans);
+    expect(failures).toEqual([{ folder: 'bob_example_org', error: expect.stringContaining('ENOENT') }]);
+    expect(await Bun.file(join(dataDir, ALICE, 'workspace/SOUL.md')).exists()).toBe(true);
+    expect(await Bun.file(join(dataDir, 'bob_example_org/workspace/SOUL.md')).exists()).toBe(true);
+  });
+
   test('refuses to overwrite a target folder that exists, and touches neither folder', async () => {
     await legacyFolder('alice_example_com');
     await put(`${ALICE}/workspace/memory/MEMORY.md`, 'new stack memory\n');

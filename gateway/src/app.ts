@@ -10,6 +10,8 @@ import { identity } from './middleware/identity.ts';
 import { jsonLog, type Log } from './log.ts';
 import { logger } from './middleware/logger.ts';
 import { proxyToAgent } from './middleware/proxy.ts';
+import { usageRoutes } from './relay/admin-routes.ts';
+import type { UsageStore } from './relay/store.ts';
 import { safePath } from './middleware/safe-path.ts';
 import type { RouteTable } from './agents/route-table.ts';
 import type { AgentRuntime } from './runtime/types.ts';
@@ -26,9 +28,11 @@ export type AppOptions = {
   /** Used to reach agents; injectable for tests. */
   fetch?: typeof fetch;
   log?: Log;
+  /** The relay's usage; with ADMIN_TOKEN set, `GET /admin/usage` shows it. */
+  usage?: UsageStore;
 };
 
-export function createApp({ settings, runtime, routes, fetch: fetchImpl = fetch, log = jsonLog }: AppOptions) {
+export function createApp({ settings, runtime, routes, fetch: fetchImpl = fetch, log = jsonLog, usage }: AppOptions) {
   const app = new Hono<Env>();
   app.onError(errorHandler(log));
   app.notFound(notFoundResponse);
@@ -45,6 +49,9 @@ export function createApp({ settings, runtime, routes, fetch: fetchImpl = fetch,
     }
     return c.json({ status: 'ready', agents: routes.size });
   });
+
+  // Before the GATEWAY_TOKEN check: this route takes ADMIN_TOKEN instead.
+  if (usage && settings.relay.adminToken) app.route('/admin/usage', usageRoutes(usage, settings.relay, settings.relay.adminToken));
 
   app.use(auth({ token: settings.server.gatewayToken }));
 

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { agentToken, type AgentIdentity } from '../identity.ts';
+import { agentConfigPath } from '../relay/agent-config.ts';
 import type { AgentSettings } from '../settings.ts';
 import { instanceLabelFilters, LABELS } from './labels.ts';
 import { AgentStartError, type AgentEvent, type AgentRuntime, type AgentSummary, type RunningAgent } from './types.ts';
@@ -41,11 +42,13 @@ export function containerSpec(identity: AgentIdentity, settings: AgentSettings):
       [LABELS.email]: identity.email,
       [LABELS.instance]: settings.instance,
       [LABELS.tokenFingerprint]: fingerprint(token),
+      [LABELS.config]: 'relay',
     },
     HostConfig: {
       Binds: [
         `${join(settings.hostDataDir, identity.id)}:/root/.nanobot`,
-        `${settings.hostConfigPath}:/root/.nanobot/config.json:ro`,
+        // The gateway's copy without provider keys (relay/agent-config.ts), never the admin's file.
+        `${agentConfigPath(settings.hostDataDir, identity.id)}:/root/.nanobot/config.json:ro`,
       ],
       NetworkMode: settings.networkName,
       Memory: settings.memoryBytes,
@@ -72,7 +75,11 @@ export function addressOf(container: ContainerFacts, mode: AddressMode, port: nu
 export function isOutdated(container: ContainerFacts, settings: AgentSettings, currentImageId: string | undefined): boolean {
   const name = container.name.replace(/^\//, '');
   const expected = fingerprint(tokenOf(settings, name));
-  return container.labels[LABELS.tokenFingerprint] !== expected || (currentImageId !== undefined && container.imageId !== currentImageId);
+  return (
+    container.labels[LABELS.tokenFingerprint] !== expected ||
+    container.labels[LABELS.config] !== 'relay' ||
+    (currentImageId !== undefined && container.imageId !== currentImageId)
+  );
 }
 
 const factsOfInspect = (info: Docker.ContainerInspectInfo, networkName: string): ContainerFacts => ({
@@ -129,10 +136,14 @@ export class DockerRuntime implements AgentRuntime {
   /** Resolved once, on first use; a failed lookup is retried by the next call. */
   private addressMode: Promise<AddressMode> | undefined;
 
-  /** The client is injected so tests can count or fake engine calls; see dockerFromEnv. */
+  /**
+   * The client is injected so tests can count or fake engine calls; see dockerFromEnv.
+   * `prepareConfig` writes the user's keyless config.json before their container is created.
+   */
   constructor(
     private readonly docker: Docker,
     private readonly settings: AgentSettings,
+    private readonly prepareConfig: (identity: AgentIdentity) => Promise<void> = async () => {},
   ) {
     this.filters = instanceLabelFilters(settings.instance);
   }
@@ -266,6 +277,11 @@ export class DockerRuntime implements AgentRuntime {
     await this.ensureNetwork();
     // Created by the gateway first, so Docker never makes the bind source itself (root-owned, wrong mode).
     await mkdir(join(this.settings.dataDir, identity.id), { recursive: true, mode: 0o700 });
+    try {
+      await this.prepareConfig(identity);
+    } catch (err) {
+      throw new AgentStartError(`The agent's config.json could not be written: ${err instanceof Error ? err.message : String(err)}`, 'config_missing');
+    }
     try {
       return await this.docker.createContainer(containerSpec(identity, this.settings));
     } catch (err) {

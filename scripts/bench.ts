@@ -70,6 +70,7 @@ async function main(): Promise<string> {
       AGENT_PIDS: String(AGENT_LIMITS.pids),
       // The default limit is 32 MiB; the memory measure streams 100 MiB.
       MAX_BODY_BYTES: String(128 * MiB),
+      RELAY_PORT: '0',
     },
     join(dataDir, 'docker-calls.log'),
   );

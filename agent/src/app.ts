@@ -8,7 +8,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { requireToken } from './auth.ts';
 import { streamReply } from './chat-stream.ts';
-import { LlmError } from './llm/provider.ts';
+import { LlmError, LlmQuotaError } from './llm/provider.ts';
 import { DEFAULT_SESSION, isSafeId } from './sessions.ts';
 import { NoProviderError, type Tutor } from './tutor.ts';
 import { saveUploads, UploadError, uploadSchema } from './uploads.ts';
@@ -52,6 +52,9 @@ const identity = createMiddleware<Env>(async function identity(c, next) {
 function llmFailure(error: unknown): Response {
   // The codes let the web app tell "no model configured" from a tutor that is still starting (both 503).
   if (error instanceof NoProviderError) return Response.json({ error: error.message, code: 'no_provider' }, { status: 503 });
+  if (error instanceof LlmQuotaError) {
+    return Response.json({ error: error.message, code: 'llm_quota', ...(error.resetsAt ? { resetsAt: error.resetsAt } : {}) }, { status: 429 });
+  }
   if (error instanceof LlmError) return Response.json({ error: error.message, code: 'llm_failed' }, { status: 502 });
   throw error;
 }

@@ -35,8 +35,29 @@ export interface LlmProvider {
 /** A provider call that failed; the message is safe to show to the user. */
 export class LlmError extends Error {}
 
+/** The gateway's LLM relay refused: a daily allowance is used up. The message is the relay's, meant for the student. */
+export class LlmQuotaError extends LlmError {
+  constructor(
+    message: string,
+    readonly resetsAt: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** The relay's refusal inside an SDK error: `error` is the body's `error` (OpenAI) or the whole body (Anthropic). */
+function relayQuota(error: unknown): LlmQuotaError | undefined {
+  if (!error || typeof error !== 'object' || !('status' in error) || error.status !== 429 || !('error' in error)) return undefined;
+  const body = error.error as { code?: unknown; message?: unknown; resets_at?: unknown; error?: unknown } | null;
+  const inner = (body?.error && typeof body.error === 'object' ? body.error : body) as { code?: unknown; message?: unknown; resets_at?: unknown } | null;
+  if (inner?.code !== 'llm_quota' || typeof inner.message !== 'string') return undefined;
+  return new LlmQuotaError(inner.message, typeof inner.resets_at === 'string' ? inner.resets_at : undefined);
+}
+
 /** Turns an SDK error into a sentence without secrets or stack traces. */
 export function describeLlmError(providerName: string, error: unknown): LlmError {
+  const quota = relayQuota(error);
+  if (quota) return quota;
   const detail = error instanceof Error ? error.message : String(error);
   return new LlmError(`The ${providerName} provider failed: ${detail}`);
 }

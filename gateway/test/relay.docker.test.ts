@@ -137,19 +137,22 @@ describe('the LLM relay on a real engine', () => {
     const found = await inAgent(id, `
       const { readdirSync, readFileSync, statSync } = require('node:fs');
       const hits = [];
-      const walk = (dir) => { for (const name of readdirSync(dir)) { const p = dir + '/' + name; let s; try { s = statSync(p); } catch { continue; }
+      const walk = (dir) => { for (const name of readdirSync(dir)) { const p = (dir === '/' ? '' : dir) + '/' + name; let s; try { s = statSync(p); } catch { continue; }
         if (s.isDirectory()) { if (!['/proc', '/sys', '/dev'].includes(p)) walk(p); } else if (s.isFile() && s.size < 50e6) { try { if (readFileSync(p).includes(${JSON.stringify(REAL_KEY)})) hits.push(p); } catch {} } } };
-      walk('');
+      walk('/');
       if (readFileSync('/proc/1/environ').includes(${JSON.stringify(REAL_KEY)})) hits.push('/proc/1/environ');
       console.log(JSON.stringify(hits));`);
     expect(JSON.parse(found)).toEqual([]);
   }, 120_000);
 
-  test('agents are on an internal network: no default gateway, and the provider is out of their reach', async () => {
+  test('agents are on an internal network: no default route, and the provider is out of their reach', async () => {
     const id = await agentContainer(email('ada'));
-    const networks = JSON.parse(await docker('inspect', id, '--format', '{{json .NetworkSettings.Networks}}')) as Record<string, { Gateway: string }>;
+    const networks = JSON.parse(await docker('inspect', id, '--format', '{{json .NetworkSettings.Networks}}')) as Record<string, unknown>;
     expect(Object.keys(networks)).toEqual([NETWORK]);
-    expect(networks[NETWORK]?.Gateway).toBe('');
+    // Destination 00000000 is the default route; an internal network gives none.
+    const routes = (await docker('exec', id, 'cat', '/proc/net/route')).split('\n').slice(1);
+    expect(routes.length).toBeGreaterThan(0);
+    expect(routes.filter((line) => line.split(/\s+/)[1] === '00000000')).toEqual([]);
     expect(await docker('network', 'inspect', NETWORK, '--format', '{{.Internal}}')).toBe('true');
     const direct = await inAgent(id, `fetch(${JSON.stringify(`http://127.0.0.1:${llm.port}/health`)}).then(() => console.log('reached'), () => console.log('refused'))`);
     expect(direct).toBe('refused');

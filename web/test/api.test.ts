@@ -1,6 +1,7 @@
 import { afterAll, beforeEach, describe, expect, test } from 'bun:test';
 import { handleChat } from '../lib/api/chat.ts';
 import { handleClearConversation } from '../lib/api/conversations.ts';
+import { quotaMessage } from '../lib/api/errors.ts';
 import { handleFiles } from '../lib/api/files.ts';
 import { authorized, type ApiHandler } from '../lib/api/handler.ts';
 import { handleMemory } from '../lib/api/memory.ts';
@@ -115,6 +116,14 @@ describe('gateway errors become sentences a student understands', () => {
     const response = await route(handleChat)(chatRequest('hi'));
     expect(response.status).toBe(502);
     expect((await response.json()).code).toBe('failed');
+  });
+
+  test('a used-up LLM allowance tells the student when it resets', async () => {
+    gateway.failures.push({ status: 429, code: 'llm_quota' });
+    const response = await route(handleChat)(chatRequest('hi'));
+    expect(response.status).toBe(429);
+    expect(await response.json()).toEqual({ error: "You have used today's tutoring allowance; it resets at midnight UTC.", code: 'quota' });
+    expect(quotaMessage('2030-01-03T00:00:00.000Z')).toBe("You have used today's tutoring allowance; it resets at 00:00 UTC.");
   });
 
   test('413 says the file is larger than 5 MB', async () => {

@@ -1,6 +1,6 @@
 /** Gateway failures turned into short sentences a student understands, as JSON. */
 
-export type StudentErrorCode = 'starting' | 'too_large' | 'not_found' | 'bad_request' | 'unavailable' | 'misconfigured' | 'failed' | 'unauthenticated';
+export type StudentErrorCode = 'starting' | 'too_large' | 'not_found' | 'bad_request' | 'unavailable' | 'misconfigured' | 'failed' | 'unauthenticated' | 'quota';
 
 export type StudentError = { error: string; code: StudentErrorCode; retryAfter?: number };
 
@@ -19,6 +19,13 @@ export const MESSAGES = {
   unauthenticated: 'Please sign in again.',
 } as const;
 
+/** The gateway's LLM relay refused: the student's (or the class's) daily allowance is used up. */
+export function quotaMessage(resetsAt: unknown): string {
+  const when = typeof resetsAt === 'string' && !Number.isNaN(Date.parse(resetsAt)) ? new Date(resetsAt) : undefined;
+  const time = when ? `${when.toISOString().slice(11, 16)} UTC` : 'midnight UTC';
+  return `You have used today's tutoring allowance; it resets at ${time}.`;
+}
+
 export function jsonError(status: number, body: StudentError, headers: Record<string, string> = {}): Response {
   return Response.json(body, { status, headers: { 'Cache-Control': 'no-store', ...headers } });
 }
@@ -27,16 +34,18 @@ export function unauthenticated(): Response {
   return jsonError(401, { error: MESSAGES.unauthenticated, code: 'unauthenticated' });
 }
 
-/** The `code` of a JSON error body, from the gateway or the agent behind it. */
-async function codeOf(response: Response): Promise<string | undefined> {
+/** The JSON error body from the gateway or the agent behind it, and its `code`. */
+async function bodyOf(response: Response): Promise<{ code: string | undefined; resetsAt?: unknown }> {
   const body: unknown = await response.json().catch(() => undefined);
-  return body && typeof body === 'object' && 'code' in body && typeof body.code === 'string' ? body.code : undefined;
+  if (!body || typeof body !== 'object') return { code: undefined };
+  return { code: 'code' in body && typeof body.code === 'string' ? body.code : undefined, resetsAt: 'resetsAt' in body ? body.resetsAt : undefined };
 }
 
 /** Maps a failed gateway response; the gateway's own wording is meant for operators, not students. */
 export async function fromGateway(response: Response): Promise<Response> {
   const retryAfter = Number(response.headers.get('retry-after')) || undefined;
-  const code = await codeOf(response);
+  const { code, resetsAt } = await bodyOf(response);
+  if (code === 'llm_quota') return jsonError(429, { error: quotaMessage(resetsAt), code: 'quota' });
   // The agent answered, so it is not starting: waiting would not help.
   if (code === 'no_provider') return jsonError(503, { error: MESSAGES.noModel, code: 'misconfigured' });
   if (code === 'llm_failed') return jsonError(502, { error: MESSAGES.modelFailed, code: 'failed' });

@@ -1,7 +1,7 @@
 /** The browser's side of the web app's own API (never the gateway's). */
 import { readSse } from './sse.ts';
 
-export type ErrorCode = 'starting' | 'too_large' | 'not_found' | 'bad_request' | 'unavailable' | 'misconfigured' | 'failed' | 'unauthenticated' | 'offline';
+export type ErrorCode = 'starting' | 'too_large' | 'not_found' | 'bad_request' | 'unavailable' | 'misconfigured' | 'failed' | 'unauthenticated' | 'offline' | 'quota';
 
 export class ApiError extends Error {
   constructor(

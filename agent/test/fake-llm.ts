@@ -16,12 +16,17 @@ export type FakeReply = {
   error?: { status: number; message: string };
   /** Pause between streamed chunks, and before a non-streamed answer. */
   delayMs?: number;
+  /** Pause before answering at all (not even headers): a provider that hangs. */
+  stallMs?: number;
 };
+
+/** A user message with images arrives as parts: text, and `image_url` data URLs. */
+export type FakeContentPart = { type: string; text?: string; image_url?: { url: string } };
 
 export type FakeRequest = {
   model: string;
   stream: boolean;
-  messages: Array<{ role: string; content?: string | null; tool_calls?: unknown[]; tool_call_id?: string }>;
+  messages: Array<{ role: string; content?: string | null | FakeContentPart[]; tool_calls?: unknown[]; tool_call_id?: string }>;
   tools?: Array<{ type: string; function: { name: string } }>;
 };
 
@@ -45,9 +50,20 @@ export type FakeLlm = {
 
 export const DEFAULT_ANSWER_INTRO = 'Let us work through this step by step.';
 
+/** The text of a message, whether it came as a string or as parts. */
+export function textOf(content: FakeRequest['messages'][number]['content']): string {
+  if (Array.isArray(content)) return content.map((part) => part.text ?? '').join('');
+  return content ?? '';
+}
+
+/** The data URLs of the images in a message. */
+export function imagesOf(content: FakeRequest['messages'][number]['content']): string[] {
+  return Array.isArray(content) ? content.flatMap((part) => (part.type === 'image_url' && part.image_url ? [part.image_url.url] : [])) : [];
+}
+
 function lastUserMessage(request: FakeRequest): string {
   const message = [...request.messages].reverse().find((m) => m.role === 'user');
-  return typeof message?.content === 'string' ? message.content : '';
+  return textOf(message?.content);
 }
 
 export function defaultAnswer(question: string): string {
@@ -125,6 +141,7 @@ export function startFakeLlm(options: FakeLlmOptions = {}): FakeLlm {
       const reply = queue.shift() ?? options.respond?.(request) ?? defaultReply(request);
       const id = `fake${++counter}`;
       const delay = reply.delayMs ?? chunkDelayMs;
+      if (reply.stallMs) await sleep(reply.stallMs);
       if (reply.error) {
         return Response.json({ error: { message: reply.error.message, type: 'fake_error' } }, { status: reply.error.status });
       }

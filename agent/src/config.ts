@@ -35,6 +35,8 @@ export type ProviderChoice = {
   name: string;
   kind: ProviderKind;
   apiKey: string;
+  /** False for a local server used without a key (`apiKey` is then a placeholder the SDK insists on). */
+  keyConfigured: boolean;
   apiBase: string | undefined;
   /** The model name as the provider's API expects it (nanobot's routing prefix removed). */
   model: string;
@@ -115,6 +117,7 @@ export function chooseProvider(
     kind: chosen.spec.kind,
     // OpenAI-compatible local servers accept any key, but the SDK insists on one.
     apiKey: chosen.apiKey || 'no-key',
+    keyConfigured: chosen.apiKey !== '',
     apiBase: chosen.apiBase,
     model: strip ? model.slice(prefix.length + 1) : model,
   };

@@ -107,7 +107,7 @@ describe('the Anthropic provider', () => {
 
   test('behind createProvider, turns an API error into an LlmError that names the provider', async () => {
     const guarded = createProvider(
-      { name: 'anthropic', kind: 'anthropic', apiKey: 'sk-ant-test', apiBase: `http://127.0.0.1:${server.port}`, model: 'broken' },
+      { name: 'anthropic', kind: 'anthropic', apiKey: 'sk-ant-test', keyConfigured: true, apiBase: `http://127.0.0.1:${server.port}`, model: 'broken' },
       { llmTimeoutSeconds: 10, llmFirstTokenSeconds: 10 },
     );
     const failing = guarded.chat({ ...base, model: 'broken', messages: [{ role: 'user', content: 'hi' }] });

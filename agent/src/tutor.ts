@@ -1,4 +1,5 @@
 /** The agent loop: one student message in, tool calls as needed, one answer out, the session saved. */
+import { Calculator } from './calculator.ts';
 import type { AgentConfig } from './config.ts';
 import { buildSystemPrompt } from './context.ts';
 import { NoProviderError } from './errors.ts';
@@ -57,6 +58,7 @@ export class Tutor {
       workspace: options.layout.workspace,
       memoryDir: options.layout.memoryDir,
       inMemoryTurn: (task) => this.#memoryQueue(task),
+      calculator: new Calculator(),
     };
     this.#memory = {
       layout: options.layout,

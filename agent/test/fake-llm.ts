@@ -1,7 +1,9 @@
 /**
  * A small OpenAI-compatible LLM for tests: `/v1/chat/completions`, streaming and not, scripted tool
- * calls and errors. Without a script it answers deterministically (Markdown and `$E = mc^2$`), and it
- * answers nanobot's memory consolidation with a `save_memory` tool call.
+ * calls and errors. Without a script it answers deterministically (Markdown and `$E = mc^2$`; it says
+ * so when the question came with images), answers nanobot's memory consolidation with a `save_memory`
+ * tool call, and a message containing `calculate: <expression>` with a `calculator` call whose result
+ * it then quotes.
  *
  * Standalone: `bun agent/test/fake-llm.ts --port 4010 --host 0.0.0.0` (it imports nothing but Bun,
  * so the file alone can be mounted into a container).
@@ -96,9 +98,25 @@ function consolidationReply(request: FakeRequest): FakeReply {
   };
 }
 
+/** `calculate: <expression>` in the student's message: the fake calls the calculator, then answers with its result. */
+const CALCULATE = /calculate:\s*(.+)$/im;
+
+function calculatorReply(request: FakeRequest): FakeReply | undefined {
+  const expression = CALCULATE.exec(lastUserMessage(request))?.[1]?.trim();
+  if (!expression || !request.tools?.some((tool) => tool.function.name === 'calculator')) return undefined;
+  const last = request.messages.at(-1);
+  if (last?.role === 'tool') return { text: `The calculator says: ${expression} = ${textOf(last.content)}` };
+  return { toolCalls: [{ name: 'calculator', arguments: { operation: 'evaluate', expression } }] };
+}
+
 function defaultReply(request: FakeRequest): FakeReply {
   if (request.tools?.some((tool) => tool.function.name === 'save_memory')) return consolidationReply(request);
-  return { text: defaultAnswer(lastUserMessage(request)) };
+  const calculation = calculatorReply(request);
+  if (calculation) return calculation;
+  const last = [...request.messages].reverse().find((m) => m.role === 'user');
+  const images = imagesOf(last?.content).length;
+  const seen = images ? `I can see the ${images === 1 ? 'image' : `${images} images`} you sent. ` : '';
+  return { text: seen + defaultAnswer(lastUserMessage(request)) };
 }
 
 /** Splits text into a few pieces so a stream has several deltas. */

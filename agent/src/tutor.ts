@@ -68,10 +68,6 @@ export class Tutor {
     };
   }
 
-  get hasProvider(): boolean {
-    return this.options.provider !== undefined;
-  }
-
   /** Resolves when every answer, clearing and consolidation under way has finished and been saved. */
   idle(): Promise<void> {
     return this.#queue.idle();

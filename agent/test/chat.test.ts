@@ -166,20 +166,6 @@ describe('chat', () => {
     expect((events.at(-1)?.data as { error: string }).error).toContain('context length exceeded');
   });
 
-  test('answers 502 when the provider cannot be reached', async () => {
-    const closed = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });
-    const port = closed.port;
-    await closed.stop(true);
-    const unreachable = await startTestAgent({ config: fakeConfig(`http://127.0.0.1:${port}/v1`) });
-    try {
-      const response = await unreachable.fetch('/chat', postJson({ message: 'hi' }));
-      expect(response.status).toBe(502);
-      expect(((await response.json()) as { error: string }).error).toContain('custom provider failed');
-    } finally {
-      await unreachable.stop();
-    }
-  }, 30_000);
-
   test('keeps what was streamed, marked stopped, when the client goes away mid-stream', async () => {
     script = [{ text: 'one two three four five six seven eight nine ten eleven twelve', delayMs: 60 }];
     const controller = new AbortController();

@@ -66,6 +66,12 @@ describe('the agent image', () => {
     expect(llm.requests.length).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
+  test('runs the calculator tool (mathjs in its worker) inside the image', async () => {
+    const auth = { Authorization: `Bearer ${TOKEN}`, 'X-User-ID': 'docker_user-0123456789', 'X-Session-ID': 'maths' };
+    const response = await fetch(`${url}/chat`, postJson({ message: 'calculate: 3 m * 4 m to cm^2' }, auth));
+    expect(((await response.json()) as { response: string }).response).toBe('The calculator says: 3 m * 4 m to cm^2 = 120000 cm^2');
+  }, 60_000);
+
   test('takes nanobot’s command line: status prints the settings without the key and exits 0', async () => {
     const result = await capture(['docker', 'run', '--rm', '--label', 'nbtest-agent=true', '-v', `${home}:/root/.nanobot`, TAG, 'status']);
     expect(result.code).toBe(0);

@@ -16,12 +16,13 @@ async function gateway(): Promise<void> {
     console.error(`NANOBOT_HTTP_PORT must be a port number, not ${process.env.NANOBOT_HTTP_PORT}`);
     process.exit(2);
   }
-  const server = await startAgentServer({
-    home,
-    port,
-    hostname: process.env.NANOBOT_HTTP_HOST ?? '0.0.0.0',
-    token: process.env.NANOBOT_HTTP_TOKEN || undefined,
-  });
+  const token = process.env.NANOBOT_HTTP_TOKEN || undefined;
+  // RFC 6750's token alphabet, which hono/bearer-auth enforces: any other token could never be sent.
+  if (token && !/^[A-Za-z0-9._~+/-]+=*$/.test(token)) {
+    console.error('NANOBOT_HTTP_TOKEN may contain only A-Z a-z 0-9 . _ ~ + / - (and trailing =)');
+    process.exit(2);
+  }
+  const server = await startAgentServer({ home, port, hostname: process.env.NANOBOT_HTTP_HOST ?? '0.0.0.0', token });
   console.log(`nanobot tutor listening on port ${server.port}`);
   // A stop (docker stop sends SIGTERM, then SIGKILL after its grace period) lets the answers in flight
   // finish and be saved first, so neither the student's message nor the reply is lost.

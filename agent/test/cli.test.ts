@@ -45,6 +45,12 @@ describe('the command line', () => {
     expect(stdout).toContain('API key: not set');
   });
 
+  test('gateway refuses a token that no Authorization header could carry', async () => {
+    const { stderr, code } = await run(['gateway'], { NANOBOT_HTTP_TOKEN: 'has spaces in it', NANOBOT_HTTP_PORT: '0' });
+    expect(code).toBe(2);
+    expect(stderr).toContain('NANOBOT_HTTP_TOKEN may contain only');
+  });
+
   test('an unknown command is refused with the usage and exit code 2', async () => {
     const { stderr, code } = await run(['serve']);
     expect(code).toBe(2);

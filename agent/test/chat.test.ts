@@ -191,6 +191,22 @@ describe('chat', () => {
     expect((await agent.fetch('/health')).status).toBe(200);
   });
 
+  test('marks an answer stopped when a JSON (non-streaming) client goes away while the model thinks', async () => {
+    script = [{ text: 'too late', stallMs: 1500 }];
+    const controller = new AbortController();
+    const pending = agent.fetch('/chat', { ...postJson({ message: 'never mind' }, userHeaders('gone-json')), signal: controller.signal }).catch(() => undefined);
+    await eventually(async () => expect(llm.requests).toHaveLength(1));
+    controller.abort();
+    await pending;
+    const saved = await eventually(async () => {
+      const { sessions } = (await (await agent.fetch('/sessions', { headers: userHeaders() })).json()) as { sessions: Session[] };
+      const session = sessions.find((s) => s.session_id === 'gone-json');
+      expect(session?.messages).toHaveLength(2);
+      return session!;
+    });
+    expect(saved.messages[1]).toMatchObject({ role: 'assistant', content: '', status: 'stopped' });
+  });
+
   test('keeps a failed question in the session with its error, and does not send the failed turn to the model again', async () => {
     const headers = { 'X-User-ID': 'failing-user', 'X-Session-ID': 'only-failures' };
     script = [{ error: { status: 400, message: 'bad request' } }];

@@ -8,6 +8,8 @@ export const CALCULATION_TIMEOUT_MS = 3000;
 /** Loading mathjs into a new worker; slow only on a busy machine. */
 const LOAD_TIMEOUT_MS = 30_000;
 const MAX_RESULT_CHARS = 4000;
+/** mathjs takes about 100 MB; a worker unused this long is stopped to give it back. */
+const IDLE_MS = 5 * 60_000;
 
 export type CalculatorOperation = CalculatorRequest['operation'];
 
@@ -17,14 +19,15 @@ type Running = { worker: Worker; ready: Promise<boolean> };
 export class Calculator {
   #running: Running | undefined;
   #next = 0;
+  #idle: Timer | undefined;
   readonly #pending = new Map<number, Pending>();
 
   constructor(private readonly timeoutMs = CALCULATION_TIMEOUT_MS) {}
 
   #start(): Running {
     if (this.#running) return this.#running;
-    // Not referenced: the agent must be able to exit while the worker idles.
-    const worker = new Worker(new URL('./calculator-worker.ts', import.meta.url), { ref: false });
+    // Not referenced, and small-heap: the agent must be able to exit while the worker idles, and keep its memory low.
+    const worker = new Worker(new URL('./calculator-worker.ts', import.meta.url), { ref: false, smol: true });
     const ready = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), LOAD_TIMEOUT_MS);
       worker.onmessage = (event: MessageEvent<CalculatorResponse | CalculatorReady>) => {
@@ -70,6 +73,11 @@ export class Calculator {
       this.#pending.set(id, { resolve, timer });
       running.worker.postMessage({ id, operation, expression, variable } satisfies CalculatorRequest);
     });
+    clearTimeout(this.#idle);
+    this.#idle = setTimeout(() => {
+      if (this.#pending.size === 0) this.#kill('idle');
+    }, IDLE_MS);
+    this.#idle.unref();
     if (!response.ok) return `Error: ${response.error}`;
     return response.result.length > MAX_RESULT_CHARS ? `${response.result.slice(0, MAX_RESULT_CHARS)}… (result cut)` : response.result;
   }

@@ -22,8 +22,9 @@ const disabled = (name: string) => () => {
 const DISABLED = ['import', 'createUnit', 'evaluate', 'parse', 'simplify', 'derivative', 'resolve', 'reviver', 'compile', 'zeros', 'ones', 'identity', 'range', 'matrixFromFunction', 'random', 'randomInt', 'pickRandom'];
 math.import(Object.fromEntries(DISABLED.map((name) => [name, disabled(name)])), { override: true });
 
+/** Plain digits from 1e-9 to 1e15 (students read 120000 more easily than 1.2e+5); 14 significant digits hide float noise. */
 function format(value: unknown): string {
-  return math.format(value, { precision: 14 });
+  return math.format(value, { precision: 14, lowerExp: -9, upperExp: 15 });
 }
 
 function calculate({ operation, expression, variable }: CalculatorRequest): string {

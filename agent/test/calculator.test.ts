@@ -14,6 +14,8 @@ describe('the calculator', () => {
     expect(await calculator.calculate('evaluate', 'mean([2, 4, 9])')).toBe('5');
     expect(await calculator.calculate('evaluate', 'median([3, 1, 2, 10])')).toBe('2.5');
     expect(await calculator.calculate('evaluate', 'det([[1, 2], [3, 4]])')).toBe('-2');
+    expect(await calculator.calculate('evaluate', '3 m * 4 m to cm^2')).toBe('120000 cm^2');
+    expect(await calculator.calculate('evaluate', '0.1 + 0.2')).toBe('0.3');
   }, 20_000);
 
   test('simplifies and differentiates algebra', async () => {

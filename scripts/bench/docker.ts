@@ -11,7 +11,7 @@ export const INSTANCE = PREFIX;
 /** Label on what the bench creates itself (baseline containers, the network). */
 const OWN_LABEL = `${PREFIX}=true`;
 export const AGENT_PORT = 8000;
-/** The gateway's defaults for agents (DESIGN.md), given to the baseline containers too. */
+/** The gateway's defaults for agents (docs/architecture.md), given to the baseline containers too. */
 export const AGENT_LIMITS = { memoryBytes: 1024 ** 3, cpus: 1, pids: 256 };
 
 export async function docker(args: string[]): Promise<string> {

@@ -12,6 +12,7 @@ import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { Namespace, PersistentVolumeClaim, Pod, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { identityFor } from '../../gateway/src/identity.ts';
+import { LABELS } from '../../gateway/src/runtime/labels.ts';
 import { REPO_ROOT } from '../lib/images.ts';
 
 const DIR = join(REPO_ROOT, 'deploy', 'kubernetes');
@@ -164,10 +165,10 @@ describe('deploy/kubernetes', () => {
   test("the agent template names follow the gateway's identity rule", () => {
     const { id, containerName, email } = identityFor('alice@example.com');
     const pod = named('Pod', containerName.replaceAll('_', '-'))!;
-    expect(pod.metadata.labels?.['nanobot.user-id']).toBe(id);
+    expect(pod.metadata.labels?.[LABELS.userId]).toBe(id);
     expect(pod.metadata.annotations?.['nanobot.email']).toBe(email);
     const claim = (pod.spec as { volumes: Array<{ persistentVolumeClaim?: { claimName: string } }> }).volumes.find((v) => v.persistentVolumeClaim)!;
-    expect(named('PersistentVolumeClaim', claim.persistentVolumeClaim!.claimName)?.metadata.labels?.['nanobot.user-id']).toBe(id);
+    expect(named('PersistentVolumeClaim', claim.persistentVolumeClaim!.claimName)?.metadata.labels?.[LABELS.userId]).toBe(id);
   });
 
   test('Secrets are only referenced, and each one referenced is one docs/scaling.md tells how to create', () => {

@@ -2,10 +2,16 @@
 
 export type ToolCall = { id: string; name: string; arguments: string };
 
+/** The image types both OpenAI-compatible vision models and Anthropic accept. */
+export type ImageMediaType = 'image/jpeg' | 'image/png' | 'image/webp' | 'image/gif';
+
+/** An image for the model, already read and encoded. */
+export type ImageInput = { mediaType: ImageMediaType; base64: string };
+
 /** Messages in the OpenAI chat shape, which nanobot (through LiteLLM) also uses. */
 export type ChatMessage =
   | { role: 'system'; content: string }
-  | { role: 'user'; content: string }
+  | { role: 'user'; content: string; images?: ImageInput[] }
   | { role: 'assistant'; content: string | null; toolCalls?: ToolCall[] }
   | { role: 'tool'; toolCallId: string; name: string; content: string };
 
@@ -24,6 +30,10 @@ export type ChatRequest = {
   temperature: number;
   /** Receives text as it arrives; when absent the provider may answer without streaming. */
   onDelta?: (text: string) => void;
+  /** Called for every streamed chunk, text or not (the first-token deadline watches it). */
+  onChunk?: () => void;
+  /** Aborts the call (the student pressed Stop, or a deadline passed). */
+  signal?: AbortSignal;
 };
 
 export type ChatResult = { content: string; toolCalls: ToolCall[] };
@@ -32,32 +42,37 @@ export interface LlmProvider {
   chat(request: ChatRequest): Promise<ChatResult>;
 }
 
-/** A provider call that failed; the message is safe to show to the user. */
-export class LlmError extends Error {}
+export type LlmErrorCode = 'llm_failed' | 'llm_timeout' | 'no_vision' | 'llm_quota';
 
-/** The gateway's LLM relay refused: a daily allowance is used up. The message is the relay's, meant for the student. */
-export class LlmQuotaError extends LlmError {
+/** A provider call that failed; the message is safe to show to the student. */
+export class LlmError extends Error {
   constructor(
     message: string,
-    readonly resetsAt: string | undefined,
+    readonly code: LlmErrorCode = 'llm_failed',
+    /** The provider's HTTP status, when it answered at all. */
+    readonly status?: number,
+    /** For `llm_quota`: when the allowance resets (ISO 8601), as the gateway's relay said. */
+    readonly resetsAt?: string,
   ) {
     super(message);
   }
 }
 
-/** The relay's refusal inside an SDK error: `error` is the body's `error` (OpenAI) or the whole body (Anthropic). */
-function relayQuota(error: unknown): LlmQuotaError | undefined {
+/**
+ * The gateway's LLM relay refusing because a daily allowance is used up: its message is meant for
+ * the student. In an SDK error, `error` is the body's `error` (OpenAI) or the whole body (Anthropic).
+ */
+export function relayQuota(error: unknown): { message: string; resetsAt: string | undefined } | undefined {
   if (!error || typeof error !== 'object' || !('status' in error) || error.status !== 429 || !('error' in error)) return undefined;
   const body = error.error as { code?: unknown; message?: unknown; resets_at?: unknown; error?: unknown } | null;
   const inner = (body?.error && typeof body.error === 'object' ? body.error : body) as { code?: unknown; message?: unknown; resets_at?: unknown } | null;
   if (inner?.code !== 'llm_quota' || typeof inner.message !== 'string') return undefined;
-  return new LlmQuotaError(inner.message, typeof inner.resets_at === 'string' ? inner.resets_at : undefined);
+  return { message: inner.message, resetsAt: typeof inner.resets_at === 'string' ? inner.resets_at : undefined };
 }
 
-/** Turns an SDK error into a sentence without secrets or stack traces. */
-export function describeLlmError(providerName: string, error: unknown): LlmError {
-  const quota = relayQuota(error);
-  if (quota) return quota;
-  const detail = error instanceof Error ? error.message : String(error);
-  return new LlmError(`The ${providerName} provider failed: ${detail}`);
+/** The call was abandoned because the client went away or pressed Stop. */
+export class StoppedError extends Error {
+  constructor() {
+    super('the answer was stopped');
+  }
 }

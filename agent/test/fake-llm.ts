@@ -15,7 +15,7 @@ export type FakeReply = {
   text?: string;
   toolCalls?: FakeToolCall[];
   /** Answer with this HTTP error instead (4xx other than 408/409/429 are not retried by the SDKs). */
-  error?: { status: number; message: string };
+  error?: { status: number; message: string; code?: string; extra?: Record<string, unknown> };
   /** Pause between streamed chunks, and before a non-streamed answer. */
   delayMs?: number;
   /** Pause before answering at all (not even headers): a provider that hangs. */
@@ -166,7 +166,8 @@ export function startFakeLlm(options: FakeLlmOptions = {}): FakeLlm {
       const delay = reply.delayMs ?? chunkDelayMs;
       if (reply.stallMs) await sleep(reply.stallMs);
       if (reply.error) {
-        return Response.json({ error: { message: reply.error.message, type: 'fake_error' } }, { status: reply.error.status });
+        const { status, message, code, extra } = reply.error;
+        return Response.json({ error: { message, type: 'fake_error', ...(code ? { code } : {}), ...extra } }, { status, headers: code ? { 'x-should-retry': 'false' } : {} });
       }
       const toolCalls = toolCallsOf(reply, id);
       const finish = toolCalls.length ? 'tool_calls' : 'stop';

@@ -40,7 +40,7 @@ const schema = z
     AGENT_PIDS: positiveInt(256),
     RELAY_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
     RELAY_HOST: z.string().min(1).default('auto'),
-    RELAY_URL: z.url().optional(),
+    RELAY_URL: z.union([z.literal(''), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://gateway:8090' })]).optional(),
     RELAY_MAX_BODY_BYTES: positiveInt(16 * 1024 * 1024),
     RELAY_TOKENS_PER_DAY: z.coerce.number().int().min(0).default(0),
     RELAY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(0),
@@ -89,7 +89,7 @@ const schema = z
       /** `auto`: all addresses inside a container on NETWORK_NAME, else the network's gateway IP on the host. */
       host: e.RELAY_HOST,
       /** The relay's base URL as agents see it; derived from the bound address when unset. */
-      url: e.RELAY_URL?.replace(/\/+$/, ''),
+      url: e.RELAY_URL ? e.RELAY_URL.replace(/\/+$/, '') : undefined,
       maxBodyBytes: e.RELAY_MAX_BODY_BYTES,
       /** 0 means no limit, for each of the three. */
       tokensPerDay: e.RELAY_TOKENS_PER_DAY,

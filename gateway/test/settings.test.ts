@@ -24,6 +24,24 @@ describe('loadSettings', () => {
     });
   });
 
+  test('the relay: port 8090 on an automatic address, no limits and no admin route by default', () => {
+    const s = loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', ADMIN_TOKEN: '' });
+    expect(s.relay).toEqual({
+      port: 8090,
+      host: 'auto',
+      url: undefined,
+      maxBodyBytes: 16 * 1024 * 1024,
+      tokensPerDay: 0,
+      requestsPerMinute: 0,
+      globalTokensPerDay: 0,
+      adminToken: undefined,
+    });
+    const set = loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', RELAY_URL: 'http://gateway:8090/', RELAY_TOKENS_PER_DAY: '50000', ADMIN_TOKEN: 'a' });
+    expect(set.relay).toMatchObject({ url: 'http://gateway:8090', tokensPerDay: 50_000, adminToken: 'a' });
+    expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', RELAY_URL: 'gateway:8090' })).toThrow(/RELAY_URL/);
+    expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', RELAY_TOKENS_PER_DAY: '-1' })).toThrow(/RELAY_TOKENS_PER_DAY/);
+  });
+
   test('refuses to start without a gateway token', () => {
     expect(() => loadSettings({ AGENT_TOKEN_SECRET: 's' })).toThrow(/GATEWAY_TOKEN is required/);
   });

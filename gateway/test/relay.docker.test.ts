@@ -12,6 +12,7 @@ import { capture } from '../../scripts/lib/run.ts';
 import { identityFor } from '../src/identity.ts';
 import { relayKey } from '../src/relay/keys.ts';
 import { LABELS } from '../src/runtime/labels.ts';
+import { eventually } from '../../test/support/eventually.ts';
 import { createTestBed, startTestGateway, type TestGateway } from './docker-harness.ts';
 import { authHeaders } from './helpers.ts';
 
@@ -145,17 +146,23 @@ describe('the LLM relay on a real engine', () => {
     expect(JSON.parse(found)).toEqual([]);
   }, 120_000);
 
-  test('agents are on an internal network: no default route, and the provider is out of their reach', async () => {
+  test('agents are on an internal network: a server beyond it that the host reaches is out of their reach', async () => {
     const id = await agentContainer(email('ada'));
     const networks = JSON.parse(await docker('inspect', id, '--format', '{{json .NetworkSettings.Networks}}')) as Record<string, unknown>;
     expect(Object.keys(networks)).toEqual([NETWORK]);
-    // Destination 00000000 is the default route; an internal network gives none.
-    const routes = (await docker('exec', id, 'cat', '/proc/net/route')).split('\n').slice(1);
-    expect(routes.length).toBeGreaterThan(0);
-    expect(routes.filter((line) => line.split(/\s+/)[1] === '00000000')).toEqual([]);
     expect(await docker('network', 'inspect', NETWORK, '--format', '{{.Internal}}')).toBe('true');
-    const direct = await inAgent(id, `fetch(${JSON.stringify(`http://127.0.0.1:${llm.port}/health`)}).then(() => console.log('reached'), () => console.log('refused'))`);
-    expect(direct).toBe('refused');
+    // "The internet": a server on Docker's default bridge, reached by forwarding, which an internal network drops.
+    const outside = await docker(
+      'run', '-d', '--label', `${LABELS.managed}=true`, '--label', `${LABELS.instance}=${bed.instance}`,
+      TUTOR_IMAGE, 'bun', '-e', "Bun.serve({ port: 4010, fetch: () => new Response('outside') })",
+    );
+    const ip = await docker('inspect', outside, '--format', '{{.NetworkSettings.IPAddress}}');
+    const target = `http://${ip}:4010/`;
+    await eventually(async () => expect(await (await fetch(target)).text()).toBe('outside'), 20_000);
+    const tryFrom = (script: string) => inAgent(id, script);
+    expect(await tryFrom(`fetch(${JSON.stringify(target)}, { signal: AbortSignal.timeout(3000) }).then(() => console.log('reached'), () => console.log('blocked'))`)).toBe('blocked');
+    // Nor the fake provider, which listens on the host's loopback for the gateway alone.
+    expect(await tryFrom(`fetch(${JSON.stringify(`http://127.0.0.1:${llm.port}/health`)}).then(() => console.log('reached'), () => console.log('blocked'))`)).toBe('blocked');
   }, 60_000);
 
   test('an agent cannot use another student\'s identity at the relay, and a caller without a key is refused', async () => {

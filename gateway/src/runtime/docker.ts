@@ -164,6 +164,8 @@ export class DockerRuntime implements AgentRuntime {
         return await this.createAndStart(identity, mode);
       }
       if (info.State.Running && !info.State.Restarting) return this.running(info, mode);
+      // Its config file is a bind source: a start fails if it went missing.
+      await this.prepare(identity);
       await this.start(container);
       return this.running(await container.inspect(), mode);
     } catch (err) {
@@ -277,11 +279,7 @@ export class DockerRuntime implements AgentRuntime {
     await this.ensureNetwork();
     // Created by the gateway first, so Docker never makes the bind source itself (root-owned, wrong mode).
     await mkdir(join(this.settings.dataDir, identity.id), { recursive: true, mode: 0o700 });
-    try {
-      await this.prepareConfig(identity);
-    } catch (err) {
-      throw new AgentStartError(`The agent's config.json could not be written: ${err instanceof Error ? err.message : String(err)}`, 'config_missing');
-    }
+    await this.prepare(identity);
     try {
       return await this.docker.createContainer(containerSpec(identity, this.settings));
     } catch (err) {
@@ -290,6 +288,14 @@ export class DockerRuntime implements AgentRuntime {
       if (status === 409) return this.docker.getContainer(identity.containerName);
       if (status === 404) throw this.missingImage();
       throw err;
+    }
+  }
+
+  private async prepare(identity: AgentIdentity): Promise<void> {
+    try {
+      await this.prepareConfig(identity);
+    } catch (err) {
+      throw new AgentStartError(`The agent's config.json could not be written: ${err instanceof Error ? err.message : String(err)}`, 'config_missing');
     }
   }
 

@@ -4,11 +4,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeLlm, type FakeLlm } from '../../agent/test/fake-llm.ts';
+import { RouteTable } from '../src/agents/route-table.ts';
+import { createApp } from '../src/app.ts';
 import { AdminConfig } from '../src/relay/admin-config.ts';
 import { relayKey } from '../src/relay/keys.ts';
 import { RelayLimits } from '../src/relay/limits.ts';
 import { createRelayApp } from '../src/relay/relay-app.ts';
 import { UsageStore } from '../src/relay/store.ts';
+import type { AgentRuntime } from '../src/runtime/types.ts';
+import { testSettings, TOKEN } from './helpers.ts';
 
 const SECRET = 'relay-unit-secret';
 const OPENAI_KEY = 'sk-test-openai-0123456789abcdef';
@@ -191,5 +195,28 @@ describe('RelayLimits', () => {
     expect(refusal?.code).toBe('llm_quota');
     expect(refusal?.message).toContain('The class has used');
     expect(refusal?.resetsAt.toISOString()).toBe('2030-01-03T00:00:00.000Z');
+  });
+});
+
+describe('GET /admin/usage', () => {
+  const runtime: AgentRuntime = { ensure: async () => { throw new Error('unused'); }, locate: async () => undefined, list: async () => [], async *events() {}, checkReady: async () => {} };
+  const appWith = (env: Record<string, string>) =>
+    createApp({ settings: testSettings(env), runtime, routes: new RouteTable(), usage: store, log: () => {} });
+
+  test('shows usage per student and in total to ADMIN_TOKEN only', async () => {
+    const app = appWith({ ADMIN_TOKEN: 'admin-secret', RELAY_TOKENS_PER_DAY: '40' });
+    const res = await app.request('/admin/usage', { headers: { Authorization: 'Bearer admin-secret' } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { limits: Record<string, unknown>; today: { requests: number }; students: Array<{ userId: string }>; models: unknown[] };
+    expect(body.limits.tokensPerStudentPerDay).toBe(40);
+    expect(body.students.map((s) => s.userId)).toContain('ada-1');
+    expect(body.today.requests).toBeGreaterThan(0);
+    expect(body.models.length).toBeGreaterThan(0);
+    expect((await app.request('/admin/usage', { headers: { Authorization: `Bearer ${TOKEN}` } })).status).toBe(401);
+  });
+
+  test('does not exist without ADMIN_TOKEN', async () => {
+    const res = await appWith({}).request('/admin/usage', { headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(404);
   });
 });

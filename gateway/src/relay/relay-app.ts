@@ -4,6 +4,7 @@
  * answer back while counting its tokens.
  */
 import { Hono, type Context } from 'hono';
+import type { Log } from '../log.ts';
 import type { AdminConfig } from './admin-config.ts';
 import { presentedKey, verifyRelayKey } from './keys.ts';
 import type { RelayLimits } from './limits.ts';
@@ -22,6 +23,8 @@ export type RelayAppOptions = {
   upstreamTimeoutMs: number;
   fetch?: typeof fetch;
   onError?: (err: unknown) => void;
+  /** One line per forwarded or refused call: who, which provider and model, tokens; never a key or a message. */
+  log?: Log;
 };
 
 /** Request headers a provider may need; everything else (cookies, the agent's key) stays behind. */
@@ -118,7 +121,7 @@ function metered(body: ReadableStream<Uint8Array>, meter: UsageMeter, done: () =
 }
 
 export function createRelayApp(options: RelayAppOptions) {
-  const { admin, store, limits, secret, maxBodyBytes, upstreamTimeoutMs, fetch: fetchImpl = fetch, onError = () => {} } = options;
+  const { admin, store, limits, secret, maxBodyBytes, upstreamTimeoutMs, fetch: fetchImpl = fetch, onError = () => {}, log = () => {} } = options;
   const app = new Hono();
 
   app.notFound(() => relayError(404, 'not_found', 'The relay serves /llm/<provider>/… only.'));
@@ -168,6 +171,7 @@ export function createRelayApp(options: RelayAppOptions) {
 
     const refusal = limits.check(userId);
     if (refusal) {
+      log({ level: 'info', msg: 'llm relay refused', userId, provider: name, code: refusal.code });
       const retryAfter = Math.max(1, Math.ceil((refusal.resetsAt.getTime() - Date.now()) / 1000));
       // x-should-retry: both SDKs would otherwise retry a 429 at once, which cannot help.
       return relayError(429, refusal.code, refusal.message, { resets_at: refusal.resetsAt.toISOString() }, {
@@ -206,13 +210,16 @@ export function createRelayApp(options: RelayAppOptions) {
     const headers = new Headers(res.headers);
     for (const header of DROPPED_RESPONSE_HEADERS) headers.delete(header);
     if (!res.ok || !res.body) {
+      log({ level: 'warn', msg: 'llm relay provider error', userId, provider: name, status: res.status });
       const text = (await res.text().catch(() => '')).slice(0, MAX_ERROR_BYTES);
       return new Response(redactKey(text, upstream.apiKey), { status: res.status, headers });
     }
     const meter = new UsageMeter(kind, res.headers.get('content-type')?.includes('text/event-stream') ?? false, typeof payload?.model === 'string' ? payload.model : '');
     const record = () => {
       try {
-        store.record(userId, name, meter.end());
+        const usage = meter.end();
+        store.record(userId, name, usage);
+        log({ level: 'info', msg: 'llm relay', userId, provider: name, ...usage });
       } catch (err) {
         onError(err);
       }

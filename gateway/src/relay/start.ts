@@ -37,6 +37,7 @@ export function startRelay(settings: Settings, docker: Docker, log: Log): Relay 
     maxBodyBytes: settings.relay.maxBodyBytes,
     upstreamTimeoutMs: settings.server.upstreamTimeoutMs,
     onError,
+    log,
   });
 
   const listening = resolveRelayAddress(docker, settings.relay, settings.agents).then((address) => {

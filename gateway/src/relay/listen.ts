@@ -33,7 +33,10 @@ async function networkGatewayIp(docker: Docker, networkName: string): Promise<st
 
 /** RELAY_HOST and RELAY_URL resolved; a url left undefined is made from the bound port. */
 export async function resolveRelayAddress(docker: Docker, relay: RelaySettings, agents: AgentSettings): Promise<RelayAddress> {
-  if (relay.host !== 'auto') return { hostname: relay.host, url: relay.url };
+  if (relay.host !== 'auto') {
+    if (!relay.url && ['0.0.0.0', '::'].includes(relay.host)) throw new Error(`RELAY_HOST=${relay.host} says nothing about how agents reach the relay: set RELAY_URL too.`);
+    return { hostname: relay.host, url: relay.url };
+  }
   if ((await resolveAddressMode(docker, { ...agents, hostMode: 'auto' })) === 'name') {
     const self = await docker.getContainer(hostname()).inspect();
     return { hostname: '0.0.0.0', url: relay.url ?? `http://${self.Name.replace(/^\//, '')}:${relay.port}` };

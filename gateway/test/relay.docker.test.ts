@@ -154,7 +154,7 @@ describe('the LLM relay on a real engine', () => {
     // "The internet": a server on Docker's default bridge, reached by forwarding, which an internal network drops.
     const outside = await docker(
       'run', '-d', '--label', `${LABELS.managed}=true`, '--label', `${LABELS.instance}=${bed.instance}`,
-      TUTOR_IMAGE, 'bun', '-e', "Bun.serve({ port: 4010, fetch: () => new Response('outside') })",
+      '--entrypoint', 'bun', TUTOR_IMAGE, '-e', "Bun.serve({ port: 4010, fetch: () => new Response('outside') })",
     );
     const ip = await docker('inspect', outside, '--format', '{{.NetworkSettings.IPAddress}}');
     const target = `http://${ip}:4010/`;

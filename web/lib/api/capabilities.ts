@@ -1,0 +1,46 @@
+import { callGateway, type Gateway } from '../gateway.ts';
+import type { User } from '../auth/user.ts';
+import type { ApiHandler } from './handler.ts';
+import type { Capabilities } from './shared.ts';
+
+/*
+ * The optional endpoints are probed without side effects, so the UI shows only controls that work.
+ * The real nanobot image answers them with 404 or 405.
+ */
+
+/** A route the agent has: anything but 405, a code-less 404 (an unknown route) or a server failure. */
+async function known(response: Response): Promise<boolean> {
+  const body: unknown = await response.json().catch(() => undefined);
+  const coded = Boolean(body && typeof body === 'object' && 'code' in body);
+  return response.status !== 405 && !(response.status === 404 && !coded) && response.status < 500;
+}
+
+/** Reads only the headers of a download; the body is dropped. */
+async function answersOk(response: Response): Promise<boolean> {
+  await response.body?.cancel();
+  return response.ok;
+}
+
+const PROBE = '.capability-probe';
+
+async function probe(gateway: Gateway, user: User): Promise<Capabilities> {
+  const call = (path: string, method = 'GET', body?: string) =>
+    callGateway(gateway, user, path, { method, body, headers: body ? { 'Content-Type': 'application/json' } : {} });
+  const listing = (await (await call('/files')).json().catch(() => ({}))) as { files?: string[] };
+  const sample = listing.files?.find((f) => f === 'memory/MEMORY.md') ?? listing.files?.[0];
+  const [downloads, manageFiles, renameSessions, exportZip] = await Promise.all([
+    // Nothing listed means nothing to link to yet; the next page load asks again.
+    sample ? call(`/files/${sample.split('/').map(encodeURIComponent).join('/')}`).then(answersOk) : Promise.resolve(true),
+    // A missing file in the workspace root: "not found" or "forbidden" from an agent that can delete, never a deletion.
+    call(`/files/${PROBE}`, 'DELETE').then(known),
+    // An empty title is refused by an agent that can rename; no session id means nothing to rename.
+    call('/sessions', 'PATCH', JSON.stringify({ title: '' })).then(known),
+    call('/export').then(answersOk),
+  ]);
+  // `images` and `replace_last_turn` on /chat came in the same contract version as renaming sessions,
+  // and cannot be probed without sending a message.
+  return { downloads, manageFiles, renameSessions, chatOptions: renameSessions, export: exportZip };
+}
+
+export const handleCapabilities: ApiHandler = async (_request, user, gateway) =>
+  Response.json(await probe(gateway, user), { headers: { 'Cache-Control': 'no-store' } });

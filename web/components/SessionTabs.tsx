@@ -62,11 +62,14 @@ export function SessionTabs({ sessions, activeId, busyIds, onActivate, onClose, 
                 onClick={() => onActivate(session.id)}
                 onKeyDown={(event) => onKeyDown(event, index)}
                 title={session.title}
+                aria-keyshortcuts="Delete"
               >
                 {busyIds.includes(session.id) && <span className="tab-dot" aria-hidden="true" />}
                 {session.title}
               </button>
-              <button type="button" className="tab-close" aria-label={`Close ${session.title}`} title="Close session" onClick={() => onClose(session.id)} tabIndex={active ? 0 : -1}>
+              {/* A tablist may hold only tabs, so this mouse shortcut stays out of the accessibility tree;
+                  keyboard and screen-reader users close with Delete or the "Close session" button. */}
+              <button type="button" className="tab-close" aria-hidden="true" tabIndex={-1} title="Close session" onClick={() => onClose(session.id)}>
                 <svg aria-hidden="true" viewBox="0 0 16 16" width="12" height="12">
                   <path d="M4 4l8 8M12 4l-8 8" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
                 </svg>

@@ -126,6 +126,9 @@ export function TutorApp({ email, localAuth }: Props) {
                 onReask={(questionId, text) => tutor.reask(active.id, questionId, text)}
               />
               <div className="chat-actions">
+                <button type="button" className="link-button" onClick={() => void closeSession(active.id)}>
+                  Close session
+                </button>
                 {tutor.capabilities.renameSessions && (
                   <button type="button" className="link-button" onClick={() => void renameSession()} disabled={active.messages.length === 0}>
                     Rename session

@@ -15,27 +15,33 @@ async function known(response: Response): Promise<boolean> {
   return response.status !== 405 && !(response.status === 404 && !coded) && response.status < 500;
 }
 
-/** Reads only the headers of a download; the body is dropped. */
-async function answersOk(response: Response): Promise<boolean> {
-  await response.body?.cancel();
+/**
+ * Whether a download answers, from its headers alone: the request is aborted once they arrive, so
+ * the body (an export can be large) is never read. Cancelling the body instead can hang under
+ * Next's patched fetch.
+ */
+async function answersOk(fetchHeaders: (signal: AbortSignal) => Promise<Response>): Promise<boolean> {
+  const controller = new AbortController();
+  const response = await fetchHeaders(controller.signal);
+  controller.abort();
   return response.ok;
 }
 
 const PROBE = '.capability-probe';
 
 async function probe(gateway: Gateway, user: User): Promise<Capabilities> {
-  const call = (path: string, method = 'GET', body?: string) =>
-    callGateway(gateway, user, path, { method, body, headers: body ? { 'Content-Type': 'application/json' } : {} });
+  const call = (path: string, method = 'GET', body?: string, signal?: AbortSignal) =>
+    callGateway(gateway, user, path, { method, body, signal, headers: body ? { 'Content-Type': 'application/json' } : {} });
   const listing = (await (await call('/files')).json().catch(() => ({}))) as { files?: string[] };
   const sample = listing.files?.find((f) => f === 'memory/MEMORY.md') ?? listing.files?.[0];
   const [downloads, manageFiles, renameSessions, exportZip] = await Promise.all([
     // Nothing listed means nothing to link to yet; the next page load asks again.
-    sample ? call(`/files/${sample.split('/').map(encodeURIComponent).join('/')}`).then(answersOk) : Promise.resolve(true),
+    sample ? answersOk((signal) => call(`/files/${sample.split('/').map(encodeURIComponent).join('/')}`, 'GET', undefined, signal)) : Promise.resolve(true),
     // A missing file in the workspace root: "not found" or "forbidden" from an agent that can delete, never a deletion.
     call(`/files/${PROBE}`, 'DELETE').then(known),
     // An empty title is refused by an agent that can rename; no session id means nothing to rename.
     call('/sessions', 'PATCH', JSON.stringify({ title: '' })).then(known),
-    call('/export').then(answersOk),
+    answersOk((signal) => call('/export', 'GET', undefined, signal)),
   ]);
   // `images` and `replace_last_turn` on /chat came in the same contract version as renaming sessions,
   // and cannot be probed without sending a message.

@@ -355,6 +355,26 @@ describe('the web app in a browser', () => {
     expect(await accessibilityProblems()).toEqual([]);
   }, 60_000);
 
+  test('a pasted image is attached the same way; a HEIC photo is refused with the formats that work', async () => {
+    const paste = (name: string, type: string, bytes: number[]) =>
+      page.getByLabel('Message').evaluate(
+        (textarea, file) => {
+          const data = new DataTransfer();
+          data.items.add(new File([new Uint8Array(file.bytes)], file.name, { type: file.type }));
+          textarea.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+        },
+        { name, type, bytes },
+      );
+    await paste('IMG_0001.heic', 'image/heic', [0, 0, 0, 24]);
+    await page.getByRole('alert').filter({ hasText: 'Attach JPEG, PNG or WebP images' }).waitFor();
+    await paste('pasted.png', 'image/png', [...(await pngBytes())]);
+    await page.getByRole('list', { name: 'Attached images' }).getByText('pasted.png').waitFor();
+    expect(user().files.has('files_uploaded/pasted.png')).toBe(true);
+    expect(user().files.has('files_uploaded/IMG_0001.heic')).toBe(false);
+    await page.getByRole('button', { name: 'Remove pasted.png' }).click();
+    expect(await page.getByRole('list', { name: 'Attached images' }).count()).toBe(0);
+  }, 60_000);
+
   test('follows a dark system theme, and has no serious accessibility problems there either', async () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);

@@ -1,6 +1,6 @@
 'use client';
 
-import { useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from 'react';
+import { Fragment, useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from 'react';
 import { IMAGE_TYPES, MAX_FILE_BYTES, MAX_FILE_LABEL, MAX_IMAGES, type Capabilities } from '@/lib/api/shared.ts';
 import { uploadFiles } from '@/lib/client/api.ts';
 import { fileUrl } from '@/lib/client/files.ts';
@@ -225,19 +225,22 @@ export function ChatView({ session, pending, disabled, capabilities, onSend, onS
           <div className="message-list" aria-live="off">
             {session.messages.map((message, index) =>
               message.role === 'user' ? (
-                <article key={message.id} className="message message-user" data-role="user" aria-label="You">
-                  <div className="user-turn">
-                    {message.images?.length ? <Images paths={message.images} downloads={capabilities.downloads} /> : null}
-                    {message.content && <div className="bubble">{message.content}</div>}
-                    {message.id === lastQuestion?.id && capabilities.chatOptions && !pending && (
-                      <div className="message-actions message-actions-end">
-                        <button type="button" className="link-button" onClick={() => startEdit(message)}>
-                          Edit
-                        </button>
-                      </div>
-                    )}
-                  </div>
-                </article>
+                <Fragment key={message.id}>
+                  <article className="message message-user" data-role="user" aria-label="You">
+                    <div className="user-turn">
+                      {message.images?.length ? <Images paths={message.images} downloads={capabilities.downloads} /> : null}
+                      {message.content && <div className="bubble">{message.content}</div>}
+                    </div>
+                  </article>
+                  {/* Beside the question, not in it, so the question's text stays exactly what was asked. */}
+                  {message.id === lastQuestion?.id && capabilities.chatOptions && !pending && (
+                    <div className="message-actions message-actions-end">
+                      <button type="button" className="link-button" aria-label="Edit your last question" onClick={() => startEdit(message)}>
+                        Edit
+                      </button>
+                    </div>
+                  )}
+                </Fragment>
               ) : (
                 <AssistantMessage
                   key={message.id}

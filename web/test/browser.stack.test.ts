@@ -63,8 +63,8 @@ async function accessibilityProblems(): Promise<string[]> {
 }
 
 const user = () => gateway.users.get(EMAIL)!;
-/** The student's questions as shown (their bubbles, without the Edit control). */
-const questions = () => page.locator('[data-role="user"] .bubble');
+/** The student's questions as shown. */
+const questions = () => page.locator('[data-role="user"]');
 const lastAnswer = () => page.locator('[data-role="assistant"]').last();
 const answered = () => page.getByRole('button', { name: 'Stop' }).waitFor({ state: 'detached', timeout: 30_000 });
 
@@ -246,7 +246,7 @@ describe('the web app in a browser', () => {
     await lastAnswer().getByRole('button', { name: 'Copy' }).click();
     await lastAnswer().getByRole('button', { name: 'Copied' }).waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toContain('Energy and mass are two sides of one coin.');
-    await page.locator('[data-role="user"]').last().getByRole('button', { name: 'Edit' }).click();
+    await page.getByRole('button', { name: 'Edit your last question' }).click();
     expect(await page.getByLabel('Message').inputValue()).toBe('Tell me a long story');
     await page.getByLabel('Message').fill('Tell me a short story');
     await page.getByRole('button', { name: 'Send edit' }).click();

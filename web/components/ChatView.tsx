@@ -32,7 +32,6 @@ function Images({ paths, downloads }: { paths: string[]; downloads: boolean }) {
       {paths.map((path) =>
         downloads ? (
           <a key={path} href={fileUrl(path, true)} target="_blank" rel="noopener noreferrer" className="thumb">
-            {/* eslint-disable-next-line @next/next/no-img-element -- a private, per-user file behind the API */}
             <img src={fileUrl(path, true)} alt={`Attached image ${nameOf(path)}`} />
           </a>
         ) : (
@@ -276,10 +275,7 @@ export function ChatView({ session, pending, disabled, capabilities, onSend, onS
             <ul className="attachments" aria-label="Attached images">
               {attachments.map((a) => (
                 <li key={a.path}>
-                  {capabilities.downloads && (
-                    // eslint-disable-next-line @next/next/no-img-element -- a private, per-user file behind the API
-                    <img src={fileUrl(a.path, true)} alt="" />
-                  )}
+                  {capabilities.downloads && <img src={fileUrl(a.path, true)} alt="" />}
                   <span>{a.name}</span>
                   <button type="button" className="icon-button" aria-label={`Remove ${a.name}`} onClick={() => setAttachments((list) => list.filter((x) => x.path !== a.path))}>
                     ×

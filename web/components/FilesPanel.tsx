@@ -203,7 +203,6 @@ export function FilesPanel({ initialFiles, version, onChanged, capabilities }: P
             </button>
           </div>
           {preview.kind === 'image' ? (
-            // eslint-disable-next-line @next/next/no-img-element -- a private, per-user file behind the API
             <img src={fileUrl(preview.path, true)} alt={splitPath(preview.path).name} />
           ) : (
             <iframe src={fileUrl(preview.path, true)} title={splitPath(preview.path).name} />

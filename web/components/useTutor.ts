@@ -12,7 +12,6 @@ export type Connection = { phase: 'connecting' | 'starting' | 'ready' | 'failed'
 
 export type Pending = { controller: AbortController; answerId: string; phase: 'thinking' | 'starting' | 'streaming'; since: number };
 
-
 export const NO_CAPABILITIES: Capabilities = { downloads: false, manageFiles: false, renameSessions: false, chatOptions: false, export: false };
 
 export type AskOptions = { images?: string[]; replaceLastTurn?: boolean };

@@ -177,7 +177,13 @@ export function startFakeGateway({ token = 'test-gateway-token', pieceDelayMs = 
 
   function listSessions(state: UserState) {
     const sessions = [...state.sessions.entries()].reverse().filter(([, s]) => s.messages.length > 0);
-    return sessions.map(([id, s]) => (fake.dialect === 'nanobot' ? { id, updated_at: s.updated_at, messages: s.messages } : { session_id: id, ...s }));
+    if (fake.dialect === 'reference') return sessions.map(([session_id, s]) => ({ session_id, ...s }));
+    // The real image has no stored titles and makes up new message ids on every listing.
+    return sessions.map(([session_id, s]) => ({
+      session_id,
+      updated_at: s.updated_at,
+      messages: s.messages.map(({ role, content, timestamp }) => ({ id: crypto.randomUUID(), role, content, timestamp })),
+    }));
   }
 
   function files(state: UserState, request: Request, path: string, body: string): Response {

@@ -46,7 +46,11 @@ export function TutorApp({ email, localAuth }: Props) {
     const session = tutor.sessions.find((s) => s.id === id);
     const question = `Close “${session?.title}”? Your tutor keeps what it learned in its memory, and the conversation is deleted.`;
     if (session?.messages.length && !window.confirm(question)) return;
-    await act(() => tutor.closeSession(id));
+    await act(async () => {
+      await tutor.closeSession(id);
+      // The agent consolidated the session into MEMORY.md and HISTORY.md.
+      refreshWorkspace();
+    });
   }
 
   async function renameSession() {

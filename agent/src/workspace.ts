@@ -8,6 +8,8 @@ export type Layout = {
   workspace: string;
   sessions: string;
   uploads: string;
+  /** Notes the student keeps; like uploads, the student may delete and rename them. Not created by the agent. */
+  notes: string;
   memoryDir: string;
   memoryFile: string;
   historyFile: string;
@@ -22,6 +24,7 @@ export function layoutOf(home: string): Layout {
     workspace,
     sessions: join(home, 'sessions'),
     uploads: join(workspace, 'files_uploaded'),
+    notes: join(workspace, 'notes'),
     memoryDir,
     memoryFile: join(memoryDir, 'MEMORY.md'),
     historyFile: join(memoryDir, 'HISTORY.md'),
@@ -65,8 +68,9 @@ async function removeStaleTempFiles(dirs: string[]): Promise<void> {
   }
 }
 
+/** A hidden sibling name of fixed length, so a target whose name is already 255 bytes still gets one. */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${randomUUID()}${TEMP_SUFFIX}`);
+  return join(dirname(path), `.${randomUUID()}${TEMP_SUFFIX}`);
 }
 
 /** Writes to a temporary file and renames it over the target, so readers and crashes never see half a file. */
@@ -87,7 +91,29 @@ export class OutsideWorkspaceError extends Error {
   }
 }
 
-function inside(root: string, path: string): boolean {
+/** A path the file system could never take: a NUL byte, a name over 255 bytes, or over 4096 bytes in all. */
+export class InvalidPathError extends Error {
+  constructor(
+    readonly code: 'invalid_path' | 'name_too_long' | 'path_too_long',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Linux's limits (NAME_MAX, PATH_MAX), checked before any system call so a hostile path is a clear error, not ENAMETOOLONG. */
+export const MAX_NAME_BYTES = 255;
+export const MAX_PATH_BYTES = 4096;
+
+export function checkPath(path: string): void {
+  if (path.includes('\0')) throw new InvalidPathError('invalid_path', 'invalid path: it contains a NUL byte');
+  if (Buffer.byteLength(path) > MAX_PATH_BYTES) throw new InvalidPathError('path_too_long', `path too long: at most ${MAX_PATH_BYTES} bytes`);
+  if (path.split('/').some((part) => Buffer.byteLength(part) > MAX_NAME_BYTES)) {
+    throw new InvalidPathError('name_too_long', `name too long: at most ${MAX_NAME_BYTES} bytes between slashes`);
+  }
+}
+
+export function inside(root: string, path: string): boolean {
   return path === root || path.startsWith(root + sep);
 }
 
@@ -96,9 +122,12 @@ function inside(root: string, path: string): boolean {
  * path or a symbolic link. The target need not exist yet; its nearest existing ancestor is checked.
  */
 export async function resolveInWorkspace(workspace: string, path: string): Promise<string> {
+  checkPath(path);
   const root = await realpath(workspace);
   const target = resolve(root, path.replace(/^\/+/, ''));
   if (!inside(root, target)) throw new OutsideWorkspaceError(path);
+  // The workspace's own path counts towards PATH_MAX too.
+  checkPath(target);
   let existing = target;
   for (;;) {
     try {

@@ -84,17 +84,21 @@ async function* feed(zip: Zip, layout: Layout, sessions: ExportSession[]): Async
 export function exportZip({ layout, sessions }: { layout: Layout; sessions: ExportSession[] }): ReadableStream<Uint8Array> {
   let zip: Zip;
   let steps: AsyncGenerator<void>;
+  let produced = 0;
   return new ReadableStream<Uint8Array>({
     start(controller) {
       zip = new Zip((error, chunk, final) => {
         if (error) return controller.error(error);
+        produced += 1;
         controller.enqueue(chunk);
         if (final) controller.close();
       });
       steps = feed(zip, layout, sessions);
     },
+    // Feed until the zip has something for the reader: a step may produce nothing (a missing file, deflate buffering).
     async pull() {
-      await steps.next();
+      const before = produced;
+      while (produced === before && !(await steps.next()).done);
     },
     async cancel() {
       zip.terminate();

@@ -11,7 +11,6 @@ import { z } from 'zod';
 import { exportZip, type ExportSession } from './export.ts';
 import { quotaFromEnv, safeFileName, UploadError, Uploads, uploadSchema, type FileWriter, type Quota } from './uploads.ts';
 import {
-  inside,
   InvalidPathError,
   isTempFile,
   listWorkspaceFiles,
@@ -127,12 +126,13 @@ export function filesRoutes({ layout, sessions, quota = quotaFromEnv(process.env
   /** Only the student's own files, under files_uploaded/ or notes/, may be deleted or renamed. */
   async function ownFile(relativePath: string): Promise<{ path: string; root: string }> {
     const { path } = await existingFile(relativePath);
-    const parent = await realpath(dirname(path));
-    for (const dir of [layout.uploads, layout.notes]) {
-      const real = await realpath(dir).catch(() => undefined);
-      if (real && inside(real, parent)) return { path, root: await realpath(layout.workspace) };
+    const root = await realpath(layout.workspace);
+    // The real parent folder decides, so a notes/ that is a link to memory/ does not make memory changeable.
+    const top = relative(root, await realpath(dirname(path))).split(sep)[0];
+    if (top !== basename(layout.uploads) && top !== basename(layout.notes)) {
+      return fail(403, 'forbidden_path', 'only files under files_uploaded/ and notes/ can be changed');
     }
-    return fail(403, 'forbidden_path', 'only files under files_uploaded/ and notes/ can be changed');
+    return { path, root };
   }
 
   app.post('/uploads', async (c) => {

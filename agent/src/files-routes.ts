@@ -83,7 +83,10 @@ async function readJson(request: Request): Promise<unknown> {
 
 /** The workspace-relative path after `/files/`, percent-decoded once from the raw URL (no double decoding). */
 function pathParameter(c: Context): string {
-  const raw = new URL(c.req.url).pathname.slice('/files/'.length);
+  const pathname = new URL(c.req.url).pathname;
+  // Hono's `/files/*` also matches `/files` itself, which only lists.
+  if (!pathname.startsWith('/files/')) return fail(405, 'method_not_allowed', 'method not allowed');
+  const raw = pathname.slice('/files/'.length);
   try {
     return decodeURIComponent(raw);
   } catch {

@@ -6,7 +6,7 @@ import { link, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { z } from 'zod';
 import { KeyedQueue } from './queue.ts';
-import { MAX_NAME_BYTES, tempPathFor } from './workspace.ts';
+import { MAX_NAME_BYTES, tempPathFor, walkFiles } from './workspace.ts';
 
 export const MAX_FILE_BYTES = 5 * 1024 * 1024;
 /** Longer client names are refused before any work is done on them; every kept name is cut to 255 UTF-8 bytes anyway. */
@@ -128,13 +128,12 @@ export async function usageOf(dirs: string[]): Promise<{ bytes: number; files: n
   let bytes = 0;
   let files = 0;
   for (const dir of dirs) {
-    const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    const paths = await walkFiles(dir).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return [];
       throw error;
     });
-    for (const entry of entries) {
-      if (!entry.isFile()) continue;
-      const info = await stat(join(entry.parentPath, entry.name)).catch(() => undefined);
+    for (const path of paths) {
+      const info = await stat(path).catch(() => undefined);
       if (!info) continue;
       bytes += info.size;
       files += 1;

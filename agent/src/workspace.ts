@@ -141,13 +141,29 @@ export async function resolveInWorkspace(workspace: string, path: string): Promi
   }
 }
 
-/** Every file in the workspace, workspace-relative with `/` separators, sorted; temporary files left out. */
+/**
+ * Every regular file under `dir` with its full path, walking folders itself: Bun's recursive readdir follows
+ * symbolic links to folders, which would list (and let the export read) files outside the workspace, or loop.
+ */
+export async function walkFiles(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const pending = [dir];
+  for (let folder = pending.pop(); folder !== undefined; folder = pending.pop()) {
+    for (const entry of await readdir(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) pending.push(path);
+      else if (entry.isFile()) found.push(path);
+    }
+  }
+  return found;
+}
+
+/** Every file in the workspace, workspace-relative with `/` separators, sorted; temporary files and links left out. */
 export async function listWorkspaceFiles(workspace: string, under = ''): Promise<string[]> {
   const root = await realpath(workspace);
   const start = await resolveInWorkspace(root, under);
-  const entries = await readdir(start, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((entry) => entry.isFile() && !isTempFile(entry.name))
-    .map((entry) => relative(root, join(entry.parentPath, entry.name)).split(sep).join('/'))
+  return (await walkFiles(start))
+    .filter((path) => !isTempFile(basename(path)))
+    .map((path) => relative(root, path).split(sep).join('/'))
     .sort();
 }

@@ -42,7 +42,14 @@ const TEMPLATES: Array<[source: string, target: string]> = [
 
 /** Creates the folders and copies the tutor templates, never overwriting what a user already has. */
 export async function seedWorkspace(layout: Layout): Promise<void> {
-  await Promise.all([mkdir(layout.memoryDir, { recursive: true }), mkdir(layout.uploads, { recursive: true }), mkdir(layout.sessions, { recursive: true })]);
+  try {
+    await Promise.all([mkdir(layout.memoryDir, { recursive: true }), mkdir(layout.uploads, { recursive: true }), mkdir(layout.sessions, { recursive: true })]);
+  } catch (error) {
+    // The image runs as uid 1000: a data folder created by root (older gateways) must be handed over first.
+    if ((error as NodeJS.ErrnoException).code !== 'EACCES') throw error;
+    const uid = process.getuid?.() ?? 'this user';
+    throw new Error(`cannot write ${layout.home} as uid ${uid}: give the folder to that user (chown -R ${uid}:${uid} <folder>)`);
+  }
   await removeStaleTempFiles([layout.uploads, layout.sessions, layout.memoryDir]);
   for (const [source, target] of TEMPLATES) {
     try {

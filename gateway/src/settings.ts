@@ -14,11 +14,13 @@ export function parseSize(value: string): number | undefined {
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const flag = z.enum(['0', '1', 'true', 'false', '']).default('').transform((v) => v === '1' || v === 'true');
 
+/** The environment, checked and turned into settings grouped by who uses them; every default is here. */
 const schema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
     LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
-    GATEWAY_TOKEN: z.string().optional(),
+    // What hono/bearer-auth accepts in a header (RFC 6750 token68); setup writes base64url.
+    GATEWAY_TOKEN: z.string().regex(/^(?:[A-Za-z0-9._~+/-]+=*)?$/, 'may only hold letters, digits and . _ ~ + / - (then = padding)').optional(),
     GATEWAY_ALLOW_NO_TOKEN: flag,
     AGENT_TOKEN_SECRET: z.string({ error: 'is required' }).min(1, 'is required'),
     GATEWAY_INSTANCE: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'may only hold letters, digits, _ . -').default('default'),
@@ -41,32 +43,42 @@ const schema = z
     if (!env.GATEWAY_TOKEN && !env.GATEWAY_ALLOW_NO_TOKEN) {
       ctx.addIssue({ code: 'custom', path: ['GATEWAY_TOKEN'], message: 'is required (set GATEWAY_ALLOW_NO_TOKEN=1 only for local experiments)' });
     }
-  });
+  })
+  .transform((e) => ({
+    /** The HTTP side: who may call, how big and how slow a request may be. */
+    server: {
+      port: e.PORT,
+      /** Address to listen on (not HOSTNAME: Docker sets that to the container's name). */
+      hostname: e.LISTEN_HOST,
+      /** Undefined only when GATEWAY_ALLOW_NO_TOKEN=1: then every caller is trusted. */
+      gatewayToken: e.GATEWAY_TOKEN || undefined,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+    },
+    /** The agents: how they are made, reached and waited for. */
+    agents: {
+      /** The GATEWAY_INSTANCE label value: this gateway only looks at agents carrying it. */
+      instance: e.GATEWAY_INSTANCE,
+      image: e.AGENT_IMAGE,
+      port: e.AGENT_PORT,
+      /** Derives each agent's bearer token (identity.ts). */
+      tokenSecret: e.AGENT_TOKEN_SECRET,
+      /** How the gateway reaches agents: by container name on the network, by container IP, or `auto` (see runtime/docker.ts). */
+      hostMode: e.AGENT_HOST_MODE,
+      networkName: e.NETWORK_NAME,
+      dataDir: e.DATA_DIR,
+      hostDataDir: e.HOST_DATA_DIR || e.DATA_DIR,
+      configPath: e.CONFIG_PATH,
+      hostConfigPath: e.HOST_CONFIG_PATH || e.CONFIG_PATH,
+      startTimeoutMs: e.START_TIMEOUT_MS,
+      memoryBytes: e.AGENT_MEMORY,
+      cpus: e.AGENT_CPUS,
+      pids: e.AGENT_PIDS,
+    },
+  }));
 
-export type Settings = {
-  port: number;
-  /** Address to listen on (not HOSTNAME: Docker sets that to the container's name). */
-  hostname: string;
-  /** Undefined only when GATEWAY_ALLOW_NO_TOKEN=1: then every caller is trusted. */
-  gatewayToken: string | undefined;
-  agentTokenSecret: string;
-  instance: string;
-  agentImage: string;
-  agentPort: number;
-  /** How the gateway reaches agents: by container name on the network, by container IP, or `auto` (see runtime/docker.ts). */
-  agentHostMode: 'auto' | 'name' | 'ip';
-  networkName: string;
-  dataDir: string;
-  hostDataDir: string;
-  configPath: string;
-  hostConfigPath: string;
-  startTimeoutMs: number;
-  upstreamTimeoutMs: number;
-  maxBodyBytes: number;
-  agentMemoryBytes: number;
-  agentCpus: number;
-  agentPids: number;
-};
+export type Settings = z.output<typeof schema>;
+export type AgentSettings = Settings['agents'];
 
 export class SettingsError extends Error {}
 
@@ -76,26 +88,5 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`);
     throw new SettingsError(`Invalid gateway settings: ${lines.join('; ')}`);
   }
-  const e = parsed.data;
-  return {
-    port: e.PORT,
-    hostname: e.LISTEN_HOST,
-    gatewayToken: e.GATEWAY_TOKEN || undefined,
-    agentTokenSecret: e.AGENT_TOKEN_SECRET,
-    instance: e.GATEWAY_INSTANCE,
-    agentImage: e.AGENT_IMAGE,
-    agentPort: e.AGENT_PORT,
-    agentHostMode: e.AGENT_HOST_MODE,
-    networkName: e.NETWORK_NAME,
-    dataDir: e.DATA_DIR,
-    hostDataDir: e.HOST_DATA_DIR || e.DATA_DIR,
-    configPath: e.CONFIG_PATH,
-    hostConfigPath: e.HOST_CONFIG_PATH || e.CONFIG_PATH,
-    startTimeoutMs: e.START_TIMEOUT_MS,
-    upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
-    maxBodyBytes: e.MAX_BODY_BYTES,
-    agentMemoryBytes: e.AGENT_MEMORY,
-    agentCpus: e.AGENT_CPUS,
-    agentPids: e.AGENT_PIDS,
-  };
+  return parsed.data;
 }

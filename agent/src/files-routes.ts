@@ -5,9 +5,9 @@
 import { link, lstat, realpath, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { Hono, type Context } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
+import { errorBody } from './errors.ts';
 import { exportZip, type ExportSession } from './export.ts';
 import { quotaFromEnv, safeFileName, UploadError, Uploads, uploadSchema, type FileWriter, type Quota } from './uploads.ts';
 import {
@@ -65,12 +65,11 @@ function errorResponse(error: Error, c: Context): Response {
   if (error instanceof FilesError) return c.json({ error: error.message, code: error.code, ...error.details }, error.status);
   if (error instanceof UploadError) return c.json({ error: error.message, code: error.code, ...error.details }, error.status);
   if (error instanceof InvalidPathError) return c.json({ error: error.message, code: error.code }, 400);
-  if (error instanceof OutsideWorkspaceError) return c.json({ error: 'access denied: the path is outside the workspace', code: 'outside_workspace' }, 403);
-  if (error instanceof HTTPException) return c.json({ error: error.message, code: 'http_error' }, error.status as ContentfulStatusCode);
+  if (error instanceof OutsideWorkspaceError) return c.json({ error: 'access denied: the path is outside the workspace', code: 'forbidden_path' }, 403);
   const known = ERRNO[(error as NodeJS.ErrnoException).code ?? ''];
   if (known) return c.json({ error: known[2], code: known[1] }, known[0]);
-  console.error(error);
-  return c.json({ error: 'internal error', code: 'internal' }, 500);
+  const { status, body } = errorBody(error);
+  return c.json(body, status);
 }
 
 async function readJson(request: Request): Promise<unknown> {

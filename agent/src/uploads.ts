@@ -39,7 +39,7 @@ export function quotaFromEnv(env: Record<string, string | undefined>): Quota {
   };
 }
 
-export type UploadErrorCode = 'invalid_base64' | 'file_too_large' | 'quota_exceeded' | 'disk_full';
+export type UploadErrorCode = 'invalid_base64' | 'too_large' | 'quota_exceeded' | 'disk_full';
 
 export class UploadError extends Error {
   constructor(
@@ -117,7 +117,7 @@ function prepare(files: UploadFile[]): Prepared[] {
     const content = file.content_base64.replace(/\s+/g, '');
     // Decoded size is known from the length, so an oversized file is refused before it is checked or decoded.
     const size = Math.floor((content.length * 3) / 4) - (content.endsWith('==') ? 2 : content.endsWith('=') ? 1 : 0);
-    if (size > MAX_FILE_BYTES) throw new UploadError(413, 'file_too_large', `file too large: ${shown(file.name)} (max 5MB per file)`);
+    if (size > MAX_FILE_BYTES) throw new UploadError(413, 'too_large', `file too large: ${shown(file.name)} (max 5MB per file)`);
     if (!isBase64(content)) throw new UploadError(400, 'invalid_base64', `invalid base64 content: ${shown(file.name)}`);
     return { name: safeFileName(file.name), bytes: Buffer.from(content, 'base64') };
   });

@@ -80,7 +80,7 @@ describe('upload names', () => {
   test('a valid 6 MiB file is refused as too large (413), not as bad base64', async () => {
     const response = await appWith()('/uploads', uploadBody([['big.bin', new Uint8Array(6 * MiB).fill(7)]]));
     expect(response.status).toBe(413);
-    expect(await response.json()).toEqual({ error: 'file too large: big.bin (max 5MB per file)', code: 'file_too_large' });
+    expect(await response.json()).toEqual({ error: 'file too large: big.bin (max 5MB per file)', code: 'too_large' });
   });
 });
 

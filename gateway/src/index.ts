@@ -1,4 +1,6 @@
 /** Runs the gateway from the environment: `bun gateway/src/index.ts`. */
+import { createUsers, openAccountStore } from './accounts/index.ts';
+import { loadUserSettings } from './accounts/settings.ts';
 import { createApp } from './app.ts';
 import { jsonLog } from './log.ts';
 import { createDockerRuntime } from './runtime/docker.ts';
@@ -11,7 +13,7 @@ const SHUTDOWN_GRACE_MS = 25_000;
 
 function settingsOrExit() {
   try {
-    return loadSettings();
+    return { ...loadSettings(), users: loadUserSettings() };
   } catch (err) {
     if (!(err instanceof SettingsError)) throw err;
     console.error(err.message);
@@ -27,7 +29,10 @@ const routes = new RouteTable();
 const following = new AbortController();
 void routes.follow(runtime, following.signal, jsonLog);
 
-const app = createApp({ settings, runtime, routes });
+if (settings.users.trustEmailHeader) jsonLog({ level: 'warn', msg: 'GATEWAY_TRUST_EMAIL_HEADER=1: a bare X-User-Email is trusted' });
+const store = settings.users.localAuthMode === 'accounts' ? openAccountStore(settings.dataDir, settings.users) : undefined;
+const users = createUsers({ settings: settings.users, store });
+const app = createApp({ settings, runtime, routes, users });
 const server = serve(app, { port: settings.port, hostname: settings.hostname });
 jsonLog({ level: 'info', msg: 'gateway listening', port: server.port, agentHostMode: settings.agentHostMode, instance: settings.instance });
 

@@ -4,7 +4,7 @@ import { identityFor } from '../src/identity.ts';
 import { RouteTable } from '../src/runtime/route-table.ts';
 import type { AgentIdentity } from '../src/identity.ts';
 import { AgentStartError, type AgentRuntime, type RunningAgent } from '../src/runtime/types.ts';
-import { authHeaders, testSettings, TOKEN } from './helpers.ts';
+import { authHeaders, testSettings, TOKEN, trustingUsers } from './helpers.ts';
 
 type FakeOptions = { fail?: AgentStartError };
 
@@ -39,7 +39,7 @@ const quiet = () => {};
 
 function app(options: FakeOptions = {}, settings = testSettings({ START_TIMEOUT_MS: '300', MAX_BODY_BYTES: '1000' })) {
   const fake = fakeRuntime(options);
-  return { ...fake, app: createApp({ settings, runtime: fake.runtime, fetch: agentFetch, log: quiet }) };
+  return { ...fake, app: createApp({ settings, runtime: fake.runtime, users: trustingUsers(), fetch: agentFetch, log: quiet }) };
 }
 
 async function expectJsonError(res: Response, status: number, code?: string) {
@@ -107,7 +107,7 @@ describe('the gateway chain with a fake runtime', () => {
       new Response('data: hi\n\n', {
         headers: { Connection: 'close, x-agent-private', 'X-Agent-Private': '1', 'Keep-Alive': 'timeout=5', 'Content-Type': 'text/event-stream' },
       })) as unknown as typeof fetch;
-    const gateway = createApp({ settings: testSettings(), runtime: fakeRuntime().runtime, fetch: answer, log: quiet });
+    const gateway = createApp({ settings: testSettings(), users: trustingUsers(), runtime: fakeRuntime().runtime, fetch: answer, log: quiet });
     const res = await gateway.request('/chat', { headers: authHeaders('a@b.com') });
     expect(res.status).toBe(200);
     expect(res.headers.has('connection')).toBe(false);
@@ -130,7 +130,7 @@ describe('the gateway chain with a fake runtime', () => {
     fake.runtime.ensure = async () => {
       throw new Error('boom at secret/place.ts:12');
     };
-    const gateway = createApp({ settings: testSettings(), runtime: fake.runtime, fetch: agentFetch, log: quiet });
+    const gateway = createApp({ settings: testSettings(), users: trustingUsers(), runtime: fake.runtime, fetch: agentFetch, log: quiet });
     const original = console.error;
     console.error = () => {};
     try {
@@ -161,7 +161,7 @@ describe('routes the gateway learnt without starting the agent itself', () => {
   function gatewayWith(routes: RouteTable, fetchImpl: typeof fetch) {
     const fake = fakeRuntime();
     const settings = testSettings({ START_TIMEOUT_MS: '5000' });
-    return { ...fake, app: createApp({ settings, runtime: fake.runtime, routes, fetch: fetchImpl, log: quiet }) };
+    return { ...fake, app: createApp({ settings, runtime: fake.runtime, users: trustingUsers(), routes, fetch: fetchImpl, log: quiet }) };
   }
 
   test('an agent reported by the events stream is held until its /health answers, not started again', async () => {

@@ -9,7 +9,7 @@ import { LABELS, createDockerRuntime } from '../src/runtime/docker.ts';
 import { RouteTable } from '../src/runtime/route-table.ts';
 import { serve } from '../src/serve.ts';
 import type { Settings } from '../src/settings.ts';
-import { testSettings } from './helpers.ts';
+import { testSettings, trustingUsers } from './helpers.ts';
 
 export const AGENT_IMAGE = 'nbtest-gw-agent:latest';
 export const NETWORK = 'nbtest-gw-net';
@@ -97,7 +97,7 @@ export async function startGateway(env: Record<string, string>) {
   const following = new AbortController();
   await routes.adopt(runtime);
   void routes.follow(runtime, following.signal);
-  const app = createApp({ settings, runtime, routes, log: () => {} });
+  const app = createApp({ settings, runtime, users: trustingUsers(), routes, log: () => {} });
   const server = serve(app, { port: 0, hostname: '127.0.0.1' });
   return {
     url: `http://127.0.0.1:${server.port}`,

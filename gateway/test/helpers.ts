@@ -1,4 +1,6 @@
 /** Shared pieces of the gateway tests. */
+import { createUsers } from '../src/accounts/index.ts';
+import { loadUserSettings } from '../src/accounts/settings.ts';
 import { loadSettings, type Settings } from '../src/settings.ts';
 
 export const TOKEN = 'test-gateway-token';
@@ -11,6 +13,9 @@ export function testSettings(overrides: Record<string, string> = {}): Settings {
     ...overrides,
   });
 }
+
+/** Trusts X-User-Email as the original web app needs; the verified identity has its own tests. */
+export const trustingUsers = () => createUsers({ settings: loadUserSettings({ GATEWAY_TRUST_EMAIL_HEADER: '1' }), log: () => {} });
 
 export const authHeaders = (email: string, extra: Record<string, string> = {}) => ({
   Authorization: `Bearer ${TOKEN}`,

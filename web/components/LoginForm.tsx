@@ -3,7 +3,7 @@
 import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 
-type Props = { mode: 'local' | 'supabase'; initialError?: string };
+type Props = { mode: 'accounts' | 'shared' | 'supabase'; initialError?: string };
 
 async function post(path: string, body: unknown): Promise<{ ok: boolean; error?: string }> {
   const response = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });

@@ -5,7 +5,7 @@ import { authCallback, sendMagicLink, signIn, signOut } from '../lib/auth/routes
 import { authMode, gatewaySettings, publicUrl } from '../lib/settings.ts';
 
 const SECRET = 's'.repeat(32);
-const local = authMode({ LOCAL_AUTH_PASSWORD: 'hunter2-but-longer', SESSION_SECRET: SECRET });
+const local = authMode({ LOCAL_AUTH_MODE: 'shared', LOCAL_AUTH_PASSWORD: 'hunter2-but-longer', SESSION_SECRET: SECRET, USER_ASSERTION_SECRET: SECRET });
 
 const login = (body: unknown, headers: Record<string, string> = {}) =>
   new Request('http://web.test/api/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
@@ -15,14 +15,20 @@ describe('choosing how students sign in', () => {
     expect(authMode({ SUPABASE_URL: 'https://x.supabase.co', SUPABASE_ANON_KEY: 'k', LOCAL_AUTH_PASSWORD: 'p', SESSION_SECRET: SECRET }).kind).toBe('supabase');
   });
 
-  test('without a password, sign-in is off and says what to set', () => {
-    const mode = authMode({ SESSION_SECRET: SECRET });
-    expect(mode.kind === 'disabled' && mode.reason).toContain('LOCAL_AUTH_PASSWORD');
+  test('local accounts are the default; a LOCAL_AUTH_PASSWORD alone does not turn the shared password on', () => {
+    expect(authMode({ SESSION_SECRET: SECRET, USER_ASSERTION_SECRET: SECRET, LOCAL_AUTH_PASSWORD: 'p' }).kind).toBe('accounts');
   });
 
-  test('a session secret shorter than 32 characters turns local sign-in off', () => {
-    const mode = authMode({ LOCAL_AUTH_PASSWORD: 'p', SESSION_SECRET: 'short' });
+  test('the shared mode must be asked for and needs its password', () => {
+    const mode = authMode({ LOCAL_AUTH_MODE: 'shared', SESSION_SECRET: SECRET, USER_ASSERTION_SECRET: SECRET });
+    expect(mode.kind === 'disabled' && mode.reason).toContain('LOCAL_AUTH_PASSWORD');
+    expect(authMode({ LOCAL_AUTH_MODE: 'open', SESSION_SECRET: SECRET, USER_ASSERTION_SECRET: SECRET }).kind).toBe('disabled');
+  });
+
+  test('a session or assertion secret shorter than 32 characters turns local sign-in off', () => {
+    const mode = authMode({ SESSION_SECRET: 'short', USER_ASSERTION_SECRET: SECRET });
     expect(mode.kind === 'disabled' && mode.reason).toContain('SESSION_SECRET');
+    expect(authMode({ SESSION_SECRET: SECRET, USER_ASSERTION_SECRET: 'short' }).kind).toBe('disabled');
   });
 
   test('the gateway defaults to localhost:8080 and loses a trailing slash', () => {
@@ -31,7 +37,7 @@ describe('choosing how students sign in', () => {
   });
 });
 
-describe('local sign-in', () => {
+describe('shared-password sign-in (LOCAL_AUTH_MODE=shared)', () => {
   test('the right password sets a signed httpOnly SameSite cookie naming the normalised email', async () => {
     const response = await signIn(login({ email: '  Ada@Example.EDU ', password: 'hunter2-but-longer' }), local);
     expect(response.status).toBe(200);
@@ -40,7 +46,7 @@ describe('local sign-in', () => {
     expect(cookie).toContain('HttpOnly');
     expect(cookie.toLowerCase()).toContain('samesite=lax');
     expect(cookie).not.toContain('Secure');
-    if (local.kind !== 'local') throw new Error('expected local auth');
+    if (local.kind !== 'shared') throw new Error('expected shared-password auth');
     const token = cookie.split(';')[0]!.split('=')[1]!;
     expect(await localUser([{ name: LOCAL_SESSION_COOKIE, value: token }], local.secret)).toEqual({ email: 'ada@example.edu' });
   });
@@ -60,7 +66,7 @@ describe('local sign-in', () => {
 
   test('a cookie signed with another secret is not accepted', async () => {
     const forged = await signLocalSession('mallory@example.com', new TextEncoder().encode('x'.repeat(32)));
-    if (local.kind !== 'local') throw new Error('expected local auth');
+    if (local.kind !== 'shared') throw new Error('expected shared-password auth');
     expect(await localUser([{ name: LOCAL_SESSION_COOKIE, value: forged }], local.secret)).toBeNull();
   });
 

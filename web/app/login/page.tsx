@@ -21,7 +21,12 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
         ) : (
           <LoginForm mode={mode.kind} initialError={error === 'link' ? 'That sign-in link is invalid or has expired.' : undefined} />
         )}
-        {mode.kind === 'local' && (
+        {mode.kind === 'accounts' && (
+          <p className="notice" id="local-auth-note">
+            New here, or forgot your password? Ask your teacher for an invite link: it lets you choose your password.
+          </p>
+        )}
+        {mode.kind === 'shared' && (
           <p className="notice" id="local-auth-note">
             <strong>Local sign-in is on.</strong> Use your email and the shared password that <code>bun run setup</code> printed.
             Anyone with that password can sign in, so keep it to people you trust.

@@ -28,8 +28,10 @@ beforeAll(async () => {
   web = await startWeb({
     GATEWAY_URL: gateway.url,
     GATEWAY_TOKEN: gateway.token,
+    LOCAL_AUTH_MODE: 'shared',
     LOCAL_AUTH_PASSWORD: PASSWORD,
     SESSION_SECRET: 'a-test-session-secret-of-at-least-32-chars',
+    USER_ASSERTION_SECRET: 'a-test-assertion-secret-of-32-chars-or-more',
   });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',

@@ -16,7 +16,15 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function buildWeb(): Promise<void> {
+let built: Promise<void> | undefined;
+
+/** Builds once per test run, however many browser test files ask. */
+export function buildWeb(): Promise<void> {
+  built ??= build();
+  return built;
+}
+
+async function build(): Promise<void> {
   const child = Bun.spawn(['node', NEXT_BIN, 'build'], {
     cwd: WEB_DIR,
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },

@@ -13,9 +13,8 @@ import { loadUserSettings, parseDuration } from '../src/accounts/settings.ts';
 import { AccountStore } from '../src/accounts/store.ts';
 import { createApp } from '../src/app.ts';
 import { identityFor } from '../src/identity.ts';
-import type { AgentRuntime } from '../src/runtime/types.ts';
 import { openStateDb, statePath } from '../src/state/db.ts';
-import { testSettings, TOKEN } from './helpers.ts';
+import { stubRuntime as runtime, testSettings, TOKEN } from './helpers.ts';
 
 const SECRET = 'a-user-assertion-secret-of-32-chars!';
 const ADMIN = 'an-admin-token-for-tests';
@@ -35,17 +34,6 @@ function dataDir(): string {
 }
 
 /** Which agent each request reached: the fake agent answers with the user id the gateway sent. */
-const runtime: AgentRuntime = {
-  async ensure(identity) {
-    return { userId: identity.id, instanceId: `c-${identity.id}`, url: `http://${identity.containerName}.test:8000` };
-  },
-  async stop() {},
-  async list() {
-    return [];
-  },
-  async *events() {},
-  async checkReady() {},
-};
 const agentFetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
   const req = new Request(input, init);
   if (new URL(req.url).pathname === '/health') return Response.json({ status: 'ok' });

@@ -1,6 +1,7 @@
 /** Shared pieces of the gateway tests. */
 import { createUsers } from '../src/accounts/index.ts';
 import { loadUserSettings } from '../src/accounts/settings.ts';
+import type { AgentRuntime } from '../src/runtime/types.ts';
 import { loadSettings, type Settings } from '../src/settings.ts';
 
 export const TOKEN = 'test-gateway-token';
@@ -36,3 +37,16 @@ export function generatedBody(total: number): ReadableStream<Uint8Array> {
     },
   });
 }
+
+/** A runtime whose agents "run" at a made-up address per user, for tests that fake the agents' fetch too. */
+export const stubRuntime: AgentRuntime = {
+  async ensure(identity) {
+    return { userId: identity.id, instanceId: `c-${identity.id}`, url: `http://${identity.containerName}.test:8000` };
+  },
+  async stop() {},
+  async list() {
+    return [];
+  },
+  async *events() {},
+  async checkReady() {},
+};

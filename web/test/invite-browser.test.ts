@@ -11,9 +11,9 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { createUsers, openAccountStore } from '../../gateway/src/accounts/index.ts';
 import { loadUserSettings } from '../../gateway/src/accounts/settings.ts';
 import { createApp } from '../../gateway/src/app.ts';
-import type { AgentRuntime } from '../../gateway/src/runtime/types.ts';
 import { serve } from '../../gateway/src/serve.ts';
 import { loadSettings } from '../../gateway/src/settings.ts';
+import { stubRuntime as runtime } from '../../gateway/test/helpers.ts';
 import { buildWeb, startWeb, WEB_DIR, type NextServer } from './next-server.ts';
 
 const GATEWAY_TOKEN = 'invite-test-gateway-token';
@@ -31,17 +31,6 @@ let browser: Browser;
 const links = new Map<string, string>();
 
 /** Stands in for the tutors: each answers with the user id the gateway sent it. */
-const runtime: AgentRuntime = {
-  async ensure(identity) {
-    return { userId: identity.id, instanceId: `c-${identity.id}`, url: `http://${identity.containerName}.test:8000` };
-  },
-  async stop() {},
-  async list() {
-    return [];
-  },
-  async *events() {},
-  async checkReady() {},
-};
 const agents = (async (input: RequestInfo | URL, init?: RequestInit) => {
   const request = new Request(input, init);
   const path = new URL(request.url).pathname;

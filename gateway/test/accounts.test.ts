@@ -289,3 +289,45 @@ describe('the gateway verifies who the user is', () => {
     expect((await open.request('/memory', { headers: { ...web, 'X-User-Email': 'ada@example.edu' } })).status).toBe(200);
   });
 });
+
+describe('Supabase access tokens as assertions', () => {
+  test('are verified against the project JWKS, fetched once, and refused when signed by another key or for another project', async () => {
+    const { exportJWK, generateKeyPair } = await import('jose');
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    const other = await generateKeyPair('ES256');
+    let fetches = 0;
+    const supabase = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      async fetch(request) {
+        if (new URL(request.url).pathname !== '/auth/v1/.well-known/jwks.json') return new Response('no', { status: 404 });
+        fetches += 1;
+        return Response.json({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] });
+      },
+    });
+    try {
+      const url = `http://127.0.0.1:${supabase.port}`;
+      const users = createUsers({ settings: loadUserSettings({ SUPABASE_URL: url }), log: () => {} });
+      const app = createApp({ settings: testSettings(), runtime, users, fetch: agentFetch, log: () => {} });
+      const token = (key: CryptoKey, issuer = `${url}/auth/v1`) =>
+        new SignJWT({ email: 'Ada@Example.edu', role: 'authenticated' })
+          .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+          .setIssuer(issuer)
+          .setAudience('authenticated')
+          .setSubject('0b7e9c1e-uuid')
+          .setIssuedAt()
+          .setExpirationTime('1h')
+          .sign(key);
+      for (let i = 0; i < 3; i++) {
+        const res = await app.request('/memory', { headers: { ...web, 'X-User-Assertion': await token(privateKey) } });
+        expect(((await res.json()) as { userId: string }).userId).toBe(identityFor('ada@example.edu').id);
+      }
+      expect(fetches).toBe(1);
+      expect((await app.request('/memory', { headers: { ...web, 'X-User-Assertion': await token(other.privateKey) } })).status).toBe(401);
+      expect((await app.request('/memory', { headers: { ...web, 'X-User-Assertion': await token(privateKey, 'https://other.supabase.co/auth/v1') } })).status).toBe(401);
+      expect((await app.request('/memory', { headers: { ...web, 'X-User-Assertion': await assertion('ada@example.edu', 'sid') } })).status).toBe(401);
+    } finally {
+      await supabase.stop(true);
+    }
+  });
+});

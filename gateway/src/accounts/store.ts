@@ -79,7 +79,7 @@ export class AccountStore {
     const token = newToken();
     const expiresAt = this.#now() + this.#inviteTtlMs;
     this.#db.transaction(() => {
-      this.#db.query('DELETE FROM invites WHERE email = ? AND used_at IS NULL').run(email);
+      this.#db.query('DELETE FROM invites WHERE (email = ? AND used_at IS NULL) OR expires_at < ?').run(email, this.#now());
       this.#db.query('INSERT INTO invites (token_hash, email, expires_at) VALUES (?, ?, ?)').run(digest(token), email, expiresAt);
     })();
     return { email, token, expiresAt };
@@ -128,6 +128,8 @@ export class AccountStore {
     const id = newToken();
     const now = this.#now();
     const expiresAt = now + this.#sessionTtlMs;
+    // Sign-ins are rare enough to sweep what has expired meanwhile, so the table does not grow forever.
+    this.#db.query('DELETE FROM sessions WHERE expires_at < ?').run(now);
     this.#db.query('INSERT INTO sessions (id, email, created_at, expires_at) VALUES (?, ?, ?, ?)').run(digest(id), email, now, expiresAt);
     this.#cache(id, { email, expiresAt, revoked: false });
     return { id, email, expiresAt };

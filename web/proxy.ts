@@ -11,6 +11,9 @@ import { supabaseClient, supabaseUser } from './lib/auth/supabase.ts';
 import type { User } from './lib/auth/user.ts';
 import { authMode, publicUrl } from './lib/settings.ts';
 
+/** Pages for visitors who are not signed in; a signed-in one is sent on to the app. */
+const SIGNED_OUT_PAGES = new Set(['/login', '/signup', '/forgot-password']);
+
 export async function proxy(request: NextRequest) {
   if (!sameOriginOrSafe(request, publicUrl())) return crossSiteRefusal();
   const mode = authMode();
@@ -29,7 +32,8 @@ export async function proxy(request: NextRequest) {
   const path = request.nextUrl.pathname;
   // Invite links work signed in or not: a student may be setting a new password.
   if (path.startsWith('/api/') || path.startsWith('/auth/') || path.startsWith('/invite/')) return response;
-  const target = !user && path !== '/login' ? '/login' : user && path === '/login' ? '/' : null;
+  const signedOutPage = SIGNED_OUT_PAGES.has(path);
+  const target = !user && !signedOutPage ? '/login' : user && signedOutPage ? '/' : null;
   if (!target) return response;
   const redirect = NextResponse.redirect(new URL(target, request.url));
   for (const cookie of response.cookies.getAll()) redirect.cookies.set(cookie);

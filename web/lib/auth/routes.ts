@@ -20,7 +20,7 @@ const signOutBody = z.object({ everywhere: z.boolean().default(false) });
 export type AuthDeps = { gateway: Gateway; publicUrl: string | undefined };
 export const authDeps = (): AuthDeps => ({ gateway: gatewaySettings(), publicUrl: publicUrl() });
 
-function fail(status: number, error: string, headers: Record<string, string> = {}): NextResponse {
+export function fail(status: number, error: string, headers: Record<string, string> = {}): NextResponse {
   return NextResponse.json({ error }, { status, headers });
 }
 
@@ -38,7 +38,7 @@ export function publicOrigin(request: Request, configured: string | undefined): 
  * A redirect to a path of this app. Without PUBLIC_URL it stays relative, so the browser resolves
  * it against the address it used; the server's own URL (http://0.0.0.0:3000 in Docker) may not be.
  */
-function redirectTo(path: string, configured: string | undefined): NextResponse {
+export function redirectTo(path: string, configured: string | undefined): NextResponse {
   return configured ? NextResponse.redirect(`${configured}${path}`) : new NextResponse(null, { status: 307, headers: { Location: path } });
 }
 
@@ -68,7 +68,7 @@ function throttled(response: Response): NextResponse {
 }
 
 /** A Supabase client for this request whose cookie writes land on the response built afterwards. */
-function supabaseFor(request: Request, mode: Extract<AuthMode, { kind: 'supabase' }>) {
+export function supabaseFor(request: Request, mode: Extract<AuthMode, { kind: 'supabase' }>) {
   const writes: CookieWrite[] = [];
   const client = supabaseClient(mode, parseCookieHeader(request.headers.get('cookie')), (cookies) => writes.push(...cookies));
   const apply = (response: NextResponse) => {
@@ -131,11 +131,13 @@ export async function authCallback(request: Request, mode: AuthMode, configuredU
   const type = params.get('type');
   const { error } = code
     ? await client.auth.exchangeCodeForSession(code)
-    : tokenHash && (type === 'email' || type === 'magiclink' || type === 'signup')
+    : tokenHash && (type === 'email' || type === 'magiclink' || type === 'signup' || type === 'recovery')
       ? await client.auth.verifyOtp({ token_hash: tokenHash, type })
       : { error: new Error('no code') };
   if (error) return failed;
-  return apply(redirectTo('/', configuredUrl));
+  // A password-recovery link continues to the page that sets the new password; nothing else is followed.
+  const next = params.get('next') === '/reset-password' || type === 'recovery' ? '/reset-password' : '/';
+  return apply(redirectTo(next, configuredUrl));
 }
 
 /** Signs out here, or with `{"everywhere": true}` on every device (local accounts and Supabase). */

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGENT_LIMITS, createNetwork, foreignRunningContainers, IMAGE, INSTANCE, NETWORK, removeAll, removeContainers } from './bench/docker.ts';
-import { startGateway, type GatewayProcess } from './bench/gateway-process.ts';
+import { spawnGateway, type GatewayProcess } from '../test/support/gateway-process.ts';
 import { agentOf, coldStart, concurrency, emailOf, hotPath, memory, streaming, type Bench, type Result } from './bench/phases.ts';
 import { describeMachine, renderReport } from './bench/report.ts';
 import { mib, MiB } from './bench/stats.ts';
@@ -51,7 +51,7 @@ async function main(): Promise<string> {
 
   const gatewayToken = 'nbbench-gateway-token';
   const agentTokenSecret = 'nbbench-agent-secret';
-  gateway = await startGateway(
+  gateway = await spawnGateway(
     {
       PORT: '0',
       LISTEN_HOST: '127.0.0.1',

@@ -5,6 +5,8 @@ import { dirname, join } from 'node:path';
 import { findCompose } from '../scripts/lib/compose.ts';
 import { REPO_ROOT } from '../scripts/lib/images.ts';
 import { capture, run } from '../scripts/lib/run.ts';
+import { instanceFilterArgs } from '../gateway/src/runtime/labels.ts';
+import { eventually } from './support/eventually.ts';
 
 export type Stack = {
   dir: string;
@@ -55,7 +57,7 @@ export async function createStack(config: object, preset: Record<string, string>
   };
   writeFileSync(join(dir, '.env'), Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  const labels = ['--filter', 'label=nanobot.managed=true', '--filter', `label=nanobot.instance=${instance}`];
+  const labels = instanceFilterArgs(instance);
 
   return {
     dir,
@@ -79,28 +81,4 @@ export async function createStack(config: object, preset: Record<string, string>
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Polls a URL until it answers below 500 (redirects count as up). */
-export async function waitForUrl(url: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const status = await fetch(url, { redirect: 'manual' }).then((r) => r.status, () => 0);
-    if (status >= 200 && status < 500) return;
-    await Bun.sleep(500);
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-}
-
-/** Retries an assertion until it passes or the time is up, then throws its last error. */
-export async function eventually(assertion: () => Promise<void>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await assertion();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await Bun.sleep(250);
-    }
-  }
 }

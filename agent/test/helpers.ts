@@ -2,6 +2,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually as retry } from '../../test/support/eventually.ts';
 import { startAgentServer } from '../src/server.ts';
 
 export type TestAgent = {
@@ -56,14 +57,4 @@ export async function readSse(response: Response): Promise<SseEvent[]> {
 }
 
 /** Waits until `check` stops throwing (for work the agent does after answering, like consolidation). */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await Bun.sleep(50);
-    }
-  }
-}
+export const eventually = <T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> => retry(check, timeoutMs, 50);

@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { Users } from './accounts/index.ts';
 import type { Env } from './env.ts';
-import { GatewayError, notFoundResponse, toErrorResponse } from './errors.ts';
+import { errorHandler, GatewayError, notFoundResponse } from './errors.ts';
 import { auth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { ensureAgent } from './middleware/ensure-agent.ts';
@@ -11,7 +11,7 @@ import { jsonLog, type Log } from './log.ts';
 import { logger } from './middleware/logger.ts';
 import { proxyToAgent } from './middleware/proxy.ts';
 import { safePath } from './middleware/safe-path.ts';
-import { RouteTable } from './runtime/route-table.ts';
+import type { RouteTable } from './agents/route-table.ts';
 import type { AgentRuntime } from './runtime/types.ts';
 import type { Settings } from './settings.ts';
 
@@ -23,16 +23,16 @@ export type AppOptions = {
   runtime: AgentRuntime;
   /** Who requests are for (accounts/index.ts createUsers). */
   users: Users;
-  /** Where running agents listen; pass one that follows the runtime's events (see index.ts). */
-  routes?: RouteTable;
+  /** Where running agents listen; startGateway passes one that follows the runtime's events. */
+  routes: RouteTable;
   /** Used to reach agents; injectable for tests. */
   fetch?: typeof fetch;
   log?: Log;
 };
 
-export function createApp({ settings, runtime, users, routes = new RouteTable(), fetch: fetchImpl = fetch, log = jsonLog }: AppOptions) {
+export function createApp({ settings, runtime, users, routes, fetch: fetchImpl = fetch, log = jsonLog }: AppOptions) {
   const app = new Hono<Env>();
-  app.onError(toErrorResponse);
+  app.onError(errorHandler(log));
   app.notFound(notFoundResponse);
 
   app.use(requestId());
@@ -43,25 +43,25 @@ export function createApp({ settings, runtime, users, routes = new RouteTable(),
     try {
       await runtime.checkReady();
     } catch {
-      throw new GatewayError(503, 'not_ready', `The Docker Engine or the agent image ${settings.agentImage} is not available.`);
+      throw new GatewayError(503, 'not_ready', `The Docker Engine or the agent image ${settings.agents.image} is not available.`);
     }
     return c.json({ status: 'ready', agents: routes.size });
   });
 
   if (users.admin) app.route('/admin', users.admin);
-  app.use(auth({ token: settings.gatewayToken }));
+  app.use(auth({ token: settings.server.gatewayToken }));
   if (users.auth) app.route('/auth', users.auth);
 
   app.on('ALL', PROXIED_PATHS,
     safePath(),
-    bodyLimit({ maxBytes: settings.maxBodyBytes }),
+    bodyLimit({ maxBytes: settings.server.maxBodyBytes }),
     users.identity,
-    ensureAgent({ runtime, routes, startTimeoutMs: settings.startTimeoutMs, fetch: fetchImpl }),
+    ensureAgent({ runtime, routes, startTimeoutMs: settings.agents.startTimeoutMs, fetch: fetchImpl }),
     proxyToAgent({
       routes,
-      agentTokenSecret: settings.agentTokenSecret,
-      maxBodyBytes: settings.maxBodyBytes,
-      upstreamTimeoutMs: settings.upstreamTimeoutMs,
+      agentTokenSecret: settings.agents.tokenSecret,
+      maxBodyBytes: settings.server.maxBodyBytes,
+      upstreamTimeoutMs: settings.server.upstreamTimeoutMs,
       fetch: fetchImpl,
     }),
   );

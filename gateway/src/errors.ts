@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Log } from './log.ts';
 
 export type ErrorBody = { error: string; code: string; requestId: string };
 
@@ -16,32 +17,25 @@ export class GatewayError extends HTTPException {
   }
 }
 
-const CODES_BY_STATUS: Record<number, string> = {
-  400: 'bad_request',
-  401: 'unauthorized',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  413: 'payload_too_large',
-  502: 'agent_unreachable',
-  503: 'agent_unavailable',
-  504: 'agent_timeout',
-};
-
-/** Turns anything thrown into the JSON shape; unexpected errors are logged, never shown. */
-export function toErrorResponse(err: unknown, c: Context): Response {
-  const requestId: string = c.get('requestId') ?? '';
-  if (err instanceof GatewayError) {
-    return c.json<ErrorBody>({ error: err.message, code: err.code, requestId }, err.status, err.headers);
-  }
-  if (err instanceof HTTPException) {
-    const status = err.status as ContentfulStatusCode;
-    const code = CODES_BY_STATUS[status] ?? 'error';
-    return c.json<ErrorBody>({ error: err.message || 'The request failed.', code, requestId }, status);
-  }
-  console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', requestId, error: String(err) }));
-  return c.json<ErrorBody>({ error: 'The gateway failed to handle the request.', code: 'internal_error', requestId }, 500);
-}
+/**
+ * Turns anything thrown into the JSON shape; unexpected errors are logged, never shown. Every error
+ * the gateway raises itself is a GatewayError with its code; any other HTTPException (from Hono)
+ * keeps its status under the generic code `error`.
+ */
+export const errorHandler = (log: Log) =>
+  function toErrorResponse(err: unknown, c: Context): Response {
+    const requestId: string = c.get('requestId') ?? '';
+    if (err instanceof GatewayError) {
+      return c.json<ErrorBody>({ error: err.message, code: err.code, requestId }, err.status, err.headers);
+    }
+    if (err instanceof HTTPException) {
+      return c.json<ErrorBody>({ error: err.message || 'The request failed.', code: 'error', requestId }, err.status as ContentfulStatusCode);
+    }
+    log({ level: 'error', msg: 'unhandled error', requestId, error: String(err) });
+    return c.json<ErrorBody>({ error: 'The gateway failed to handle the request.', code: 'internal_error', requestId }, 500);
+  };
 
 export function notFoundResponse(c: Context): Response {
-  return toErrorResponse(new GatewayError(404, 'not_found', `No route for ${c.req.method} ${c.req.path}.`), c);
+  const requestId: string = c.get('requestId') ?? '';
+  return c.json<ErrorBody>({ error: `No route for ${c.req.method} ${c.req.path}.`, code: 'not_found', requestId }, 404);
 }

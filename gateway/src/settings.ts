@@ -11,14 +11,28 @@ export function parseSize(value: string): number | undefined {
   return Math.floor(Number(amount) * (SIZE_UNITS[unit.toLowerCase()] ?? 1));
 }
 
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `7d`, `12h`, `30m`, `90s` (a bare number is seconds) into milliseconds. */
+export function parseDuration(value: string): number | undefined {
+  const match = /^(\d+)\s*([smhd]?)$/i.exec(value.trim());
+  if (!match) return undefined;
+  const ms = Number(match[1]) * (UNIT_MS[(match[2] || 's').toLowerCase()] ?? 1000);
+  return ms > 0 ? ms : undefined;
+}
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const flag = z.enum(['0', '1', 'true', 'false', '']).default('').transform((v) => v === '1' || v === 'true');
+/** Unset and empty are the same (Compose passes `${VAR:-}` as an empty string). */
+const optional = z.string().trim().optional().transform((v) => v || undefined);
 
+/** The environment, checked and turned into settings grouped by who uses them; every default is here. */
 const schema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
     LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
-    GATEWAY_TOKEN: z.string().optional(),
+    // What hono/bearer-auth accepts in a header (RFC 6750 token68); setup writes base64url.
+    GATEWAY_TOKEN: z.string().regex(/^(?:[A-Za-z0-9._~+/-]+=*)?$/, 'may only hold letters, digits and . _ ~ + / - (then = padding)').optional(),
     GATEWAY_ALLOW_NO_TOKEN: flag,
     AGENT_TOKEN_SECRET: z.string({ error: 'is required' }).min(1, 'is required'),
     GATEWAY_INSTANCE: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'may only hold letters, digits, _ . -').default('default'),
@@ -36,37 +50,77 @@ const schema = z
     AGENT_MEMORY: z.string().default('1g').transform((v, ctx) => parseSize(v) ?? (ctx.addIssue('is not a size such as 512m or 1g'), z.NEVER)),
     AGENT_CPUS: z.coerce.number().positive().default(1),
     AGENT_PIDS: positiveInt(256),
+    LOCAL_AUTH_MODE: z.enum(['accounts', 'shared']).default('accounts'),
+    USER_ASSERTION_SECRET: optional.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+    ADMIN_TOKEN: optional.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    SUPABASE_URL: optional.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    GATEWAY_TRUST_EMAIL_HEADER: flag,
+    INVITE_TTL: z.string().default('7d').transform((v, ctx) => parseDuration(v) ?? (ctx.addIssue('is not a duration such as 7d, 12h or 30m'), z.NEVER)),
   })
   .superRefine((env, ctx) => {
     if (!env.GATEWAY_TOKEN && !env.GATEWAY_ALLOW_NO_TOKEN) {
       ctx.addIssue({ code: 'custom', path: ['GATEWAY_TOKEN'], message: 'is required (set GATEWAY_ALLOW_NO_TOKEN=1 only for local experiments)' });
     }
-  });
+    if (!env.USER_ASSERTION_SECRET && !env.SUPABASE_URL && !env.GATEWAY_TRUST_EMAIL_HEADER) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['USER_ASSERTION_SECRET'],
+        message: 'is required to verify who the user is (or SUPABASE_URL, or GATEWAY_TRUST_EMAIL_HEADER=1 to trust X-User-Email)',
+      });
+    }
+  })
+  .transform((e) => ({
+    /** The HTTP side: who may call, how big and how slow a request may be. */
+    server: {
+      port: e.PORT,
+      /** Address to listen on (not HOSTNAME: Docker sets that to the container's name). */
+      hostname: e.LISTEN_HOST,
+      /** Undefined only when GATEWAY_ALLOW_NO_TOKEN=1: then every caller is trusted. */
+      gatewayToken: e.GATEWAY_TOKEN || undefined,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+    },
+    /** The agents: how they are made, reached and waited for. */
+    agents: {
+      /** The GATEWAY_INSTANCE label value: this gateway only looks at agents carrying it. */
+      instance: e.GATEWAY_INSTANCE,
+      image: e.AGENT_IMAGE,
+      port: e.AGENT_PORT,
+      /** Derives each agent's bearer token (identity.ts). */
+      tokenSecret: e.AGENT_TOKEN_SECRET,
+      /** How the gateway reaches agents: by container name on the network, by container IP, or `auto` (see runtime/docker.ts). */
+      hostMode: e.AGENT_HOST_MODE,
+      networkName: e.NETWORK_NAME,
+      dataDir: e.DATA_DIR,
+      hostDataDir: e.HOST_DATA_DIR || e.DATA_DIR,
+      configPath: e.CONFIG_PATH,
+      hostConfigPath: e.HOST_CONFIG_PATH || e.CONFIG_PATH,
+      startTimeoutMs: e.START_TIMEOUT_MS,
+      memoryBytes: e.AGENT_MEMORY,
+      cpus: e.AGENT_CPUS,
+      pids: e.AGENT_PIDS,
+    },
+    /** Who a request is for, and the accounts (accounts/). */
+    users: {
+      /** `accounts`: per-student passwords kept here; `shared`: the web app's one password (assertions carry no session). */
+      localAuthMode: e.LOCAL_AUTH_MODE,
+      /** Key of the HS256 user assertions the web app signs; undefined: none are accepted. */
+      assertionSecret: e.USER_ASSERTION_SECRET,
+      /** Bearer token of the admin API (`/admin/*`); undefined turns that API off. */
+      adminToken: e.ADMIN_TOKEN,
+      /** Supabase project whose access tokens are accepted as assertions (checked against its JWKS). */
+      supabaseUrl: e.SUPABASE_URL?.replace(/\/+$/, ''),
+      /** Accept a bare X-User-Email without an assertion (for callers like the original web app). */
+      trustEmailHeader: e.GATEWAY_TRUST_EMAIL_HEADER,
+      inviteTtlMs: e.INVITE_TTL,
+      /** Where the state database lives (`<dataDir>/.state/stack.db`). */
+      dataDir: e.DATA_DIR,
+    },
+  }));
 
-export type Settings = {
-  port: number;
-  /** Address to listen on (not HOSTNAME: Docker sets that to the container's name). */
-  hostname: string;
-  /** Undefined only when GATEWAY_ALLOW_NO_TOKEN=1: then every caller is trusted. */
-  gatewayToken: string | undefined;
-  agentTokenSecret: string;
-  instance: string;
-  agentImage: string;
-  agentPort: number;
-  /** How the gateway reaches agents: by container name on the network, by container IP, or `auto` (see runtime/docker.ts). */
-  agentHostMode: 'auto' | 'name' | 'ip';
-  networkName: string;
-  dataDir: string;
-  hostDataDir: string;
-  configPath: string;
-  hostConfigPath: string;
-  startTimeoutMs: number;
-  upstreamTimeoutMs: number;
-  maxBodyBytes: number;
-  agentMemoryBytes: number;
-  agentCpus: number;
-  agentPids: number;
-};
+export type Settings = z.output<typeof schema>;
+export type AgentSettings = Settings['agents'];
+export type UserSettings = Settings['users'];
 
 export class SettingsError extends Error {}
 
@@ -76,26 +130,5 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`);
     throw new SettingsError(`Invalid gateway settings: ${lines.join('; ')}`);
   }
-  const e = parsed.data;
-  return {
-    port: e.PORT,
-    hostname: e.LISTEN_HOST,
-    gatewayToken: e.GATEWAY_TOKEN || undefined,
-    agentTokenSecret: e.AGENT_TOKEN_SECRET,
-    instance: e.GATEWAY_INSTANCE,
-    agentImage: e.AGENT_IMAGE,
-    agentPort: e.AGENT_PORT,
-    agentHostMode: e.AGENT_HOST_MODE,
-    networkName: e.NETWORK_NAME,
-    dataDir: e.DATA_DIR,
-    hostDataDir: e.HOST_DATA_DIR || e.DATA_DIR,
-    configPath: e.CONFIG_PATH,
-    hostConfigPath: e.HOST_CONFIG_PATH || e.CONFIG_PATH,
-    startTimeoutMs: e.START_TIMEOUT_MS,
-    upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
-    maxBodyBytes: e.MAX_BODY_BYTES,
-    agentMemoryBytes: e.AGENT_MEMORY,
-    agentCpus: e.AGENT_CPUS,
-    agentPids: e.AGENT_PIDS,
-  };
+  return parsed.data;
 }

@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { createUsers, openAccountStore } from '../src/accounts/index.ts';
 import { FailureLimiter } from '../src/accounts/rate-limit.ts';
-import { loadUserSettings, parseDuration } from '../src/accounts/settings.ts';
 import { AccountStore } from '../src/accounts/store.ts';
+import { RouteTable } from '../src/agents/route-table.ts';
 import { createApp } from '../src/app.ts';
 import { identityFor } from '../src/identity.ts';
+import { parseDuration } from '../src/settings.ts';
 import { openStateDb, statePath } from '../src/state/db.ts';
-import { stubRuntime as runtime, testSettings, TOKEN } from './helpers.ts';
+import { stubRuntime as runtime, testSettings, TOKEN, userSettings as loadUserSettings } from './helpers.ts';
 
 const SECRET = 'a-user-assertion-secret-of-32-chars!';
 const ADMIN = 'an-admin-token-for-tests';
@@ -48,7 +49,7 @@ function gateway(dir = dataDir(), env: Record<string, string> = {}, clock?: Cloc
   const store = new AccountStore({ db: openStateDb(dir), inviteTtlMs: settings.inviteTtlMs, now, argon2 });
   const limiter = new FailureLimiter({ now });
   const users = createUsers({ settings, store, limiter, log: () => {} });
-  const app = createApp({ settings: testSettings({ START_TIMEOUT_MS: '300' }), runtime, users, fetch: agentFetch, log: () => {} });
+  const app = createApp({ settings: testSettings({ START_TIMEOUT_MS: '300' }), runtime, users, routes: new RouteTable(), fetch: agentFetch, log: () => {} });
   return { app, store, dir };
 }
 
@@ -104,7 +105,7 @@ describe('the state database', () => {
 
   test('openAccountStore opens the file under DATA_DIR', () => {
     const dir = dataDir();
-    openAccountStore(dir, loadUserSettings({ USER_ASSERTION_SECRET: SECRET })).add('x@y.z');
+    openAccountStore(loadUserSettings({ USER_ASSERTION_SECRET: SECRET, DATA_DIR: dir })).add('x@y.z');
     expect(statSync(statePath(dir)).size).toBeGreaterThan(0);
   });
 });
@@ -181,7 +182,7 @@ describe('sign-in', () => {
     const dir = dataDir();
     const settings = loadUserSettings({ USER_ASSERTION_SECRET: SECRET });
     const users = createUsers({ settings, store: new AccountStore({ db: openStateDb(dir), inviteTtlMs: 1000, argon2 }), log: (l) => lines.push(JSON.stringify(l)) });
-    const app = createApp({ settings: testSettings(), runtime, users, fetch: agentFetch, log: () => {} });
+    const app = createApp({ settings: testSettings(), runtime, users, routes: new RouteTable(), fetch: agentFetch, log: () => {} });
     await post(app, '/auth/sign-in', { email: 'eve@example.edu', password: 'hunter2-secret', clientIp: '203.0.113.9' });
     expect(lines.join('\n')).toContain('sign-in failed');
     expect(lines.join('\n')).toContain('203.0.113.9');
@@ -224,6 +225,7 @@ describe('sign-in', () => {
     expect(parseDuration('90')).toBe(90_000);
     expect(() => loadUserSettings({ USER_ASSERTION_SECRET: SECRET, INVITE_TTL: 'soon' })).toThrow(/INVITE_TTL/);
     expect(() => loadUserSettings({})).toThrow(/USER_ASSERTION_SECRET is required/);
+    expect(() => loadUserSettings({ USER_ASSERTION_SECRET: 'short' })).toThrow(/USER_ASSERTION_SECRET must be at least 32/);
   });
 });
 
@@ -281,11 +283,11 @@ describe('the gateway verifies who the user is', () => {
 
   test('the shared-password mode accepts assertions without a session; X-User-Email alone only when trusted', async () => {
     const shared = createUsers({ settings: loadUserSettings({ USER_ASSERTION_SECRET: SECRET, LOCAL_AUTH_MODE: 'shared' }), log: () => {} });
-    const app = createApp({ settings: testSettings(), runtime, users: shared, fetch: agentFetch, log: () => {} });
+    const app = createApp({ settings: testSettings(), runtime, users: shared, routes: new RouteTable(), fetch: agentFetch, log: () => {} });
     expect((await app.request('/memory', { headers: { ...web, 'X-User-Assertion': await assertion('ada@example.edu', undefined) } })).status).toBe(200);
     expect((await app.request('/memory', { headers: { ...web, 'X-User-Email': 'ada@example.edu' } })).status).toBe(401);
     const trusting = createUsers({ settings: loadUserSettings({ GATEWAY_TRUST_EMAIL_HEADER: '1' }), log: () => {} });
-    const open = createApp({ settings: testSettings(), runtime, users: trusting, fetch: agentFetch, log: () => {} });
+    const open = createApp({ settings: testSettings(), runtime, users: trusting, routes: new RouteTable(), fetch: agentFetch, log: () => {} });
     expect((await open.request('/memory', { headers: { ...web, 'X-User-Email': 'ada@example.edu' } })).status).toBe(200);
   });
 });
@@ -308,7 +310,7 @@ describe('Supabase access tokens as assertions', () => {
     try {
       const url = `http://127.0.0.1:${supabase.port}`;
       const users = createUsers({ settings: loadUserSettings({ SUPABASE_URL: url }), log: () => {} });
-      const app = createApp({ settings: testSettings(), runtime, users, fetch: agentFetch, log: () => {} });
+      const app = createApp({ settings: testSettings(), runtime, users, routes: new RouteTable(), fetch: agentFetch, log: () => {} });
       const token = (key: CryptoKey, issuer = `${url}/auth/v1`) =>
         new SignJWT({ email: 'Ada@Example.edu', role: 'authenticated' })
           .setProtectedHeader({ alg: 'ES256', kid: 'k1' })

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { createApp } from '../src/app.ts';
 import { identityFor } from '../src/identity.ts';
-import { RouteTable } from '../src/runtime/route-table.ts';
+import { RouteTable } from '../src/agents/route-table.ts';
 import type { AgentIdentity } from '../src/identity.ts';
 import { AgentStartError, type AgentRuntime, type RunningAgent } from '../src/runtime/types.ts';
 import { authHeaders, testSettings, TOKEN, trustingUsers } from './helpers.ts';
@@ -17,7 +17,9 @@ function fakeRuntime({ fail }: FakeOptions = {}) {
       if (fail) throw fail;
       return { userId: identity.id, instanceId: `c-${identity.id}`, url: `http://${identity.containerName}.test:8000` } satisfies RunningAgent;
     },
-    async stop() {},
+    async locate() {
+      return undefined;
+    },
     async list() {
       return [];
     },
@@ -39,7 +41,7 @@ const quiet = () => {};
 
 function app(options: FakeOptions = {}, settings = testSettings({ START_TIMEOUT_MS: '300', MAX_BODY_BYTES: '1000' })) {
   const fake = fakeRuntime(options);
-  return { ...fake, app: createApp({ settings, runtime: fake.runtime, users: trustingUsers(), fetch: agentFetch, log: quiet }) };
+  return { ...fake, app: createApp({ settings, runtime: fake.runtime, users: trustingUsers(), routes: new RouteTable(), fetch: agentFetch, log: quiet }) };
 }
 
 async function expectJsonError(res: Response, status: number, code?: string) {
@@ -66,6 +68,14 @@ describe('the gateway chain with a fake runtime', () => {
   test('refuses a wrong token with a JSON 401', async () => {
     const res = await app().app.request('/chat', { headers: { Authorization: 'Bearer nope', 'X-User-Email': 'a@b.com' } });
     await expectJsonError(res, 401, 'unauthorized');
+  });
+
+  test('refuses a header that is not a bearer token with the same JSON 401', async () => {
+    for (const authorization of ['Basic dXNlcjpwYXNz', 'Bearer', `Bearer ${TOKEN} extra`]) {
+      const res = await app().app.request('/chat', { headers: { Authorization: authorization, 'X-User-Email': 'a@b.com' } });
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+      await expectJsonError(res, 401, 'unauthorized');
+    }
   });
 
   test('refuses a bad email with a JSON 400 and starts no agent', async () => {
@@ -107,7 +117,7 @@ describe('the gateway chain with a fake runtime', () => {
       new Response('data: hi\n\n', {
         headers: { Connection: 'close, x-agent-private', 'X-Agent-Private': '1', 'Keep-Alive': 'timeout=5', 'Content-Type': 'text/event-stream' },
       })) as unknown as typeof fetch;
-    const gateway = createApp({ settings: testSettings(), users: trustingUsers(), runtime: fakeRuntime().runtime, fetch: answer, log: quiet });
+    const gateway = createApp({ settings: testSettings(), users: trustingUsers(), runtime: fakeRuntime().runtime, routes: new RouteTable(), fetch: answer, log: quiet });
     const res = await gateway.request('/chat', { headers: authHeaders('a@b.com') });
     expect(res.status).toBe(200);
     expect(res.headers.has('connection')).toBe(false);
@@ -130,15 +140,11 @@ describe('the gateway chain with a fake runtime', () => {
     fake.runtime.ensure = async () => {
       throw new Error('boom at secret/place.ts:12');
     };
-    const gateway = createApp({ settings: testSettings(), users: trustingUsers(), runtime: fake.runtime, fetch: agentFetch, log: quiet });
-    const original = console.error;
-    console.error = () => {};
-    try {
-      const body = await expectJsonError(await gateway.request('/chat', { headers: authHeaders('a@b.com') }), 500, 'internal_error');
-      expect(JSON.stringify(body)).not.toContain('place.ts');
-    } finally {
-      console.error = original;
-    }
+    const logged: Record<string, unknown>[] = [];
+    const gateway = createApp({ settings: testSettings(), users: trustingUsers(), runtime: fake.runtime, routes: new RouteTable(), fetch: agentFetch, log: (line) => logged.push(line) });
+    const body = await expectJsonError(await gateway.request('/chat', { headers: authHeaders('a@b.com') }), 500, 'internal_error');
+    expect(JSON.stringify(body)).not.toContain('place.ts');
+    expect(logged).toContainEqual(expect.objectContaining({ level: 'error', msg: 'unhandled error', requestId: body.requestId }));
   });
 });
 

@@ -1,15 +1,13 @@
-/** A real-engine test bed: the test agent image, counted Docker calls and in-process gateways. */
+/** A real-engine test bed: the test agent image, a data folder per file, and in-process gateways. */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { buildImage, REPO_ROOT } from '../../scripts/lib/images.ts';
-import { createApp } from '../src/app.ts';
-import { LABELS, createDockerRuntime } from '../src/runtime/docker.ts';
-import { RouteTable } from '../src/runtime/route-table.ts';
-import { serve } from '../src/serve.ts';
-import type { Settings } from '../src/settings.ts';
-import { testSettings, trustingUsers } from './helpers.ts';
+import { countingDocker } from '../../test/support/docker-calls.ts';
+import { instanceLabelFilters } from '../src/runtime/labels.ts';
+import { startGateway } from '../src/start.ts';
+import { testSettings } from './helpers.ts';
 
 export const AGENT_IMAGE = 'nbtest-gw-agent:latest';
 export const NETWORK = 'nbtest-gw-net';
@@ -17,21 +15,6 @@ export { REPO_ROOT };
 
 export async function buildTestAgent(): Promise<void> {
   await buildImage({ dockerfile: 'gateway/test/fixtures/Dockerfile', context: join(REPO_ROOT, 'gateway/test/fixtures'), tag: AGENT_IMAGE, quiet: true });
-}
-
-export type DockerCall = { method: string; path: string };
-
-/** A dockerode client that records every Engine API request it makes. */
-export function countingDocker(): { docker: Docker; calls: DockerCall[] } {
-  const docker = new Docker();
-  const calls: DockerCall[] = [];
-  const modem = docker.modem as unknown as { dial: (opts: DockerCall, callback: unknown) => unknown };
-  const dial = modem.dial.bind(modem);
-  modem.dial = (opts, callback) => {
-    calls.push({ method: opts.method, path: opts.path });
-    return dial(opts, callback);
-  };
-  return { docker, calls };
 }
 
 /** Everything one test file needs: a unique instance label, a temp data folder and a shared config. */
@@ -60,7 +43,7 @@ export async function createTestBed() {
   async function containers(extraLabels: string[] = []) {
     const found = [];
     for (const name of instances) {
-      found.push(...(await docker.listContainers({ all: true, filters: { label: [`${LABELS.instance}=${name}`, ...extraLabels] } })));
+      found.push(...(await docker.listContainers({ all: true, filters: { label: [...instanceLabelFilters(name), ...extraLabels] } })));
     }
     return found;
   }
@@ -86,27 +69,13 @@ export async function createTestBed() {
   };
 }
 
-export type TestGateway = Awaited<ReturnType<typeof startGateway>>;
+export type TestGateway = Awaited<ReturnType<typeof startTestGateway>>;
 
-/** A gateway on 127.0.0.1:0 wired like index.ts, with a counting Docker client. */
-export async function startGateway(env: Record<string, string>) {
-  const settings: Settings = testSettings(env);
+/** The gateway of index.ts on 127.0.0.1:0, with a counting Docker client, once it has adopted what runs. */
+export async function startTestGateway(env: Record<string, string>) {
+  const settings = testSettings({ ...env, PORT: '0', LISTEN_HOST: '127.0.0.1' });
   const { docker, calls } = countingDocker();
-  const runtime = createDockerRuntime({ settings, docker });
-  const routes = new RouteTable();
-  const following = new AbortController();
-  await routes.adopt(runtime);
-  void routes.follow(runtime, following.signal);
-  const app = createApp({ settings, runtime, users: trustingUsers(), routes, log: () => {} });
-  const server = serve(app, { port: 0, hostname: '127.0.0.1' });
-  return {
-    url: `http://127.0.0.1:${server.port}`,
-    settings,
-    routes,
-    calls,
-    async stop() {
-      following.abort();
-      await server.stop(true);
-    },
-  };
+  const gateway = startGateway(settings, { docker, log: () => {} });
+  await gateway.adopted;
+  return { ...gateway, settings, calls, stop: () => gateway.stop(true) };
 }

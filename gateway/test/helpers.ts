@@ -1,22 +1,28 @@
 /** Shared pieces of the gateway tests. */
 import { createUsers } from '../src/accounts/index.ts';
-import { loadUserSettings } from '../src/accounts/settings.ts';
 import type { AgentRuntime } from '../src/runtime/types.ts';
-import { loadSettings, type Settings } from '../src/settings.ts';
+import { loadSettings, type Settings, type UserSettings } from '../src/settings.ts';
 
 export const TOKEN = 'test-gateway-token';
 
+/** Settings for tests; X-User-Email is trusted unless the overrides say otherwise (accounts.test.ts verifies identities). */
 export function testSettings(overrides: Record<string, string> = {}): Settings {
   return loadSettings({
     GATEWAY_TOKEN: TOKEN,
     AGENT_TOKEN_SECRET: 'test-agent-secret',
     AGENT_HOST_MODE: 'ip',
+    GATEWAY_TRUST_EMAIL_HEADER: '1',
     ...overrides,
   });
 }
 
+/** Only the user settings, from exactly these variables (nothing trusted by default). */
+export function userSettings(env: Record<string, string>): UserSettings {
+  return loadSettings({ GATEWAY_TOKEN: TOKEN, AGENT_TOKEN_SECRET: 'test-agent-secret', ...env }).users;
+}
+
 /** Trusts X-User-Email as the original web app needs; the verified identity has its own tests. */
-export const trustingUsers = () => createUsers({ settings: loadUserSettings({ GATEWAY_TRUST_EMAIL_HEADER: '1' }), log: () => {} });
+export const trustingUsers = () => createUsers({ settings: userSettings({ GATEWAY_TRUST_EMAIL_HEADER: '1' }), log: () => {} });
 
 export const authHeaders = (email: string, extra: Record<string, string> = {}) => ({
   Authorization: `Bearer ${TOKEN}`,
@@ -24,26 +30,14 @@ export const authHeaders = (email: string, extra: Record<string, string> = {}) =
   ...extra,
 });
 
-/** A body of `total` bytes made on the fly, 64 KiB at a time, so neither test nor bench ever holds it whole. */
-export function generatedBody(total: number): ReadableStream<Uint8Array> {
-  const chunk = new Uint8Array(64 * 1024).fill(120);
-  let sent = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (sent >= total) return controller.close();
-      const size = Math.min(chunk.byteLength, total - sent);
-      sent += size;
-      controller.enqueue(size === chunk.byteLength ? chunk : chunk.subarray(0, size));
-    },
-  });
-}
-
 /** A runtime whose agents "run" at a made-up address per user, for tests that fake the agents' fetch too. */
 export const stubRuntime: AgentRuntime = {
   async ensure(identity) {
     return { userId: identity.id, instanceId: `c-${identity.id}`, url: `http://${identity.containerName}.test:8000` };
   },
-  async stop() {},
+  async locate() {
+    return undefined;
+  },
   async list() {
     return [];
   },

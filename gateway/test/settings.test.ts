@@ -3,23 +3,25 @@ import { loadSettings, parseSize } from '../src/settings.ts';
 
 describe('loadSettings', () => {
   test('applies the defaults of DESIGN.md', () => {
-    const s = loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', AGENT_HOST_MODE: 'name' });
+    const s = loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', AGENT_HOST_MODE: 'name', USER_ASSERTION_SECRET: 'u'.repeat(32) });
     expect(s).toMatchObject({
-      port: 8080,
-      agentImage: 'nanobot-tutor',
-      agentPort: 8000,
-      networkName: 'nanobot-net',
-      dataDir: '/data',
-      hostDataDir: '/data',
-      configPath: '/config/config.json',
-      hostConfigPath: '/config/config.json',
-      startTimeoutMs: 60_000,
-      maxBodyBytes: 33_554_432,
-      agentMemoryBytes: 1024 ** 3,
-      agentCpus: 1,
-      agentPids: 256,
-      instance: 'default',
-      agentHostMode: 'name',
+      server: { port: 8080, hostname: '0.0.0.0', maxBodyBytes: 33_554_432, upstreamTimeoutMs: 300_000 },
+      agents: {
+        image: 'nanobot-tutor',
+        port: 8000,
+        networkName: 'nanobot-net',
+        dataDir: '/data',
+        hostDataDir: '/data',
+        configPath: '/config/config.json',
+        hostConfigPath: '/config/config.json',
+        startTimeoutMs: 60_000,
+        memoryBytes: 1024 ** 3,
+        cpus: 1,
+        pids: 256,
+        instance: 'default',
+        hostMode: 'name',
+      },
+      users: { localAuthMode: 'accounts', adminToken: undefined, supabaseUrl: undefined, trustEmailHeader: false, inviteTtlMs: 7 * 86_400_000, dataDir: '/data' },
     });
   });
 
@@ -28,7 +30,11 @@ describe('loadSettings', () => {
   });
 
   test('runs without a token only when GATEWAY_ALLOW_NO_TOKEN=1 is explicit', () => {
-    expect(loadSettings({ AGENT_TOKEN_SECRET: 's', GATEWAY_ALLOW_NO_TOKEN: '1' }).gatewayToken).toBeUndefined();
+    expect(loadSettings({ AGENT_TOKEN_SECRET: 's', GATEWAY_ALLOW_NO_TOKEN: '1', GATEWAY_TRUST_EMAIL_HEADER: '1' }).server.gatewayToken).toBeUndefined();
+  });
+
+  test('refuses a gateway token that cannot travel in a bearer header', () => {
+    expect(() => loadSettings({ GATEWAY_TOKEN: 'has spaces', AGENT_TOKEN_SECRET: 's' })).toThrow(/GATEWAY_TOKEN may only hold/);
   });
 
   test('says which required variable is missing', () => {

@@ -1,17 +1,19 @@
 /** What the bench asks the Docker Engine itself, through the `docker` CLI, and its baseline starts. */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { instanceFilterArgs, LABELS } from '../../gateway/src/runtime/labels.ts';
+import { pollHealth } from '../../test/support/eventually.ts';
 import { capture } from '../lib/run.ts';
 
 export const PREFIX = 'nbbench';
 export const IMAGE = `${PREFIX}-agent:latest`;
 export const NETWORK = `${PREFIX}-net`;
-/** The gateway's `GATEWAY_INSTANCE`: every agent it creates carries it as `nanobot.instance`. */
+/** The gateway's `GATEWAY_INSTANCE`: every agent it creates carries it as its instance label. */
 export const INSTANCE = PREFIX;
 /** Label on what the bench creates itself (baseline containers, the network). */
 const OWN_LABEL = `${PREFIX}=true`;
 export const AGENT_PORT = 8000;
-/** The gateway's defaults for agents (DESIGN.md), given to the baseline containers too. */
+/** The gateway's defaults for agents (docs/architecture.md), given to the baseline containers too. */
 export const AGENT_LIMITS = { memoryBytes: 1024 ** 3, cpus: 1, pids: 256 };
 
 export async function docker(args: string[]): Promise<string> {
@@ -22,8 +24,8 @@ export async function docker(args: string[]): Promise<string> {
 
 async function ownContainers(): Promise<string[]> {
   const ids = new Set<string>();
-  for (const label of [`nanobot.instance=${INSTANCE}`, OWN_LABEL]) {
-    for (const id of (await docker(['ps', '-aq', '--filter', `label=${label}`])).split('\n')) if (id) ids.add(id);
+  for (const filter of [instanceFilterArgs(INSTANCE), ['--filter', `label=${OWN_LABEL}`]]) {
+    for (const id of (await docker(['ps', '-aq', ...filter])).split('\n')) if (id) ids.add(id);
   }
   return [...ids];
 }
@@ -56,32 +58,17 @@ export async function pidOf(container: string): Promise<number> {
   return Number(await docker(['inspect', '-f', '{{.State.Pid}}', container]));
 }
 
-/** The `nanobot.user-id` of each container the gateway created, one entry per container. */
+/** The user id label of each container the gateway created, one entry per container. */
 export async function gatewayAgentUserIds(): Promise<string[]> {
-  const out = await docker(['ps', '-a', '--filter', `label=nanobot.instance=${INSTANCE}`, '--format', '{{.Label "nanobot.user-id"}}']);
+  const out = await docker(['ps', '-a', ...instanceFilterArgs(INSTANCE), '--format', `{{.Label "${LABELS.userId}"}}`]);
   return out.split('\n').filter(Boolean);
 }
 
 /** Running containers that are not the bench's: other work sharing this machine while it measures. */
 export async function foreignRunningContainers(): Promise<number> {
   const all = (await docker(['ps', '-q'])).split('\n').filter(Boolean).length;
-  const own = (await docker(['ps', '-q', '--filter', `label=nanobot.instance=${INSTANCE}`])).split('\n').filter(Boolean).length;
+  const own = (await docker(['ps', '-q', ...instanceFilterArgs(INSTANCE)])).split('\n').filter(Boolean).length;
   return all - own;
-}
-
-/** Polls GET /health every intervalMs until it answers 200. */
-export async function pollHealth(url: string, deadline: number, intervalMs = 25): Promise<void> {
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) });
-      await res.body?.cancel();
-      if (res.ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    await Bun.sleep(intervalMs);
-  }
-  throw new Error(`${url}/health did not answer within the deadline`);
 }
 
 /** Where the Engine API listens: DOCKER_HOST when it names a socket or tcp address, else the local socket. */

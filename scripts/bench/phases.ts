@@ -1,10 +1,10 @@
 /** The five measurements, each against a baseline taken in the same run. */
 import { agentToken, identityFor } from '../../gateway/src/identity.ts';
 import { AGENT_PORT, coldStartByApi, coldStartByCli, gatewayAgentUserIds, ipOf, pidOf } from './docker.ts';
-import type { GatewayProcess } from './gateway-process.ts';
-import { generatedBody } from '../../gateway/test/helpers.ts';
+import type { GatewayProcess } from '../../test/support/gateway-process.ts';
+import { generatedBody } from '../../test/support/bodies.ts';
 import { eventArrivals, latencies, throughput, timeout, timeToFirstByte, type Call } from './load.ts';
-import { cpuSecondsOf } from './proc.ts';
+import { cpuSecondsOf } from '../../test/support/proc.ts';
 import { median, mib, MiB, ms, quantile, ratio } from './stats.ts';
 
 export type Row = { measure: string; value: string; baseline: string; ratio: string };

@@ -1,5 +1,6 @@
 /** What setup and down share: where things are and how the stack is named. */
 import { join } from 'node:path';
+import { instanceFilterArgs } from '../../gateway/src/runtime/labels.ts';
 import { REPO_ROOT } from './images.ts';
 import { readDotenv } from './dotenv.ts';
 
@@ -10,7 +11,4 @@ export function stackSetting(name: string, fallback: string): string {
   return process.env[name] || readDotenv(ENV_PATH).get(name) || fallback;
 }
 
-export const agentLabelFilters = () => [
-  '--filter', 'label=nanobot.managed=true',
-  '--filter', `label=nanobot.instance=${stackSetting('GATEWAY_INSTANCE', 'default')}`,
-];
+export const agentLabelFilters = () => instanceFilterArgs(stackSetting('GATEWAY_INSTANCE', 'default'));

@@ -18,7 +18,7 @@ import type { Env } from '../env.ts';
 import { GatewayError } from '../errors.ts';
 import { emailSchema, identityFor } from '../identity.ts';
 import { identity as emailHeaderIdentity } from '../middleware/identity.ts';
-import type { UserSettings } from './settings.ts';
+import type { UserSettings } from '../settings.ts';
 import type { AccountStore } from './store.ts';
 
 export const ASSERTION_HEADER = 'x-user-assertion';

@@ -6,11 +6,11 @@ import type { Hono, MiddlewareHandler } from 'hono';
 import type { createRemoteJWKSet } from 'jose';
 import type { Env } from '../env.ts';
 import { jsonLog, type Log } from '../log.ts';
+import type { UserSettings } from '../settings.ts';
 import { openStateDb } from '../state/db.ts';
 import { adminApi, authApi } from './api.ts';
 import { assertionVerifier, verifiedIdentity } from './identity.ts';
 import type { FailureLimiter } from './rate-limit.ts';
-import type { UserSettings } from './settings.ts';
 import { AccountStore } from './store.ts';
 
 export type Users = {
@@ -40,7 +40,7 @@ export function createUsers({ settings, store, limiter, jwks, log = jsonLog }: U
   };
 }
 
-/** The account store on the state database under `dataDir`. */
-export function openAccountStore(dataDir: string, settings: UserSettings): AccountStore {
-  return new AccountStore({ db: openStateDb(dataDir), inviteTtlMs: settings.inviteTtlMs });
+/** The account store on the state database under DATA_DIR. */
+export function openAccountStore(settings: UserSettings): AccountStore {
+  return new AccountStore({ db: openStateDb(settings.dataDir), inviteTtlMs: settings.inviteTtlMs });
 }

@@ -1,5 +1,5 @@
 /** Only the web app, holding GATEWAY_TOKEN, may use the gateway. */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { bearerAuth } from 'hono/bearer-auth';
 import { createMiddleware } from 'hono/factory';
 import type { Env } from '../env.ts';
 import { GatewayError } from '../errors.ts';
@@ -9,18 +9,18 @@ export type AuthOptions = {
   token: string | undefined;
 };
 
-/** Digests have equal length, so the comparison takes the same time whatever the caller sent. */
-const digest = (value: string) => createHash('sha256').update(value).digest();
-
-export const auth = ({ token }: AuthOptions) => {
-  const expected = token === undefined ? undefined : digest(token);
-  return createMiddleware<Env>(async function auth(c, next) {
-    if (expected) {
-      const presented = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '')?.[1]?.trim();
-      if (!presented || !timingSafeEqual(digest(presented), expected)) {
-        throw new GatewayError(401, 'unauthorized', 'A valid gateway bearer token is required.', { 'WWW-Authenticate': 'Bearer' });
-      }
-    }
-    await next();
-  });
+/** Every failure (no header, not a bearer header, wrong token) is the same JSON 401. */
+const refuse = (): never => {
+  throw new GatewayError(401, 'unauthorized', 'A valid gateway bearer token is required.', { 'WWW-Authenticate': 'Bearer' });
 };
+
+/** hono/bearer-auth compares SHA-256 digests in constant time, so timing tells a caller nothing about the token. */
+export const auth = ({ token }: AuthOptions) =>
+  token === undefined
+    ? createMiddleware<Env>(async (_c, next) => next())
+    : bearerAuth<Env>({
+        token,
+        noAuthenticationHeader: { message: refuse },
+        invalidAuthenticationHeader: { message: refuse },
+        invalidToken: { message: refuse },
+      });

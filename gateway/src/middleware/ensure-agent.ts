@@ -3,22 +3,22 @@ import { createMiddleware } from 'hono/factory';
 import type { Env } from '../env.ts';
 import { GatewayError } from '../errors.ts';
 import type { AgentIdentity } from '../identity.ts';
-import { waitUntilHealthy } from '../readiness.ts';
-import type { RouteTable } from '../runtime/route-table.ts';
-import { SingleFlight } from '../runtime/single-flight.ts';
+import { waitUntilHealthy } from '../agents/readiness.ts';
+import type { RouteTable } from '../agents/route-table.ts';
+import { SingleFlight } from '../agents/single-flight.ts';
 import { AgentStartError, type AgentRuntime, type RunningAgent } from '../runtime/types.ts';
 
 export type EnsureAgentOptions = {
   runtime: AgentRuntime;
   routes: RouteTable;
   /** How long a request waits for a new agent's `/health` to answer. */
-  startTimeoutMs?: number;
+  startTimeoutMs: number;
   /** Seconds a client is told to wait before retrying when an agent cannot be started. */
   retryAfterSeconds?: number;
   fetch?: typeof fetch;
 };
 
-export const ensureAgent = ({ runtime, routes, startTimeoutMs = 60_000, retryAfterSeconds = 5, fetch: fetchImpl = fetch }: EnsureAgentOptions) => {
+export const ensureAgent = ({ runtime, routes, startTimeoutMs, retryAfterSeconds = 5, fetch: fetchImpl = fetch }: EnsureAgentOptions) => {
   const starts = new SingleFlight<RunningAgent>();
 
   async function start(identity: AgentIdentity): Promise<RunningAgent> {
@@ -29,6 +29,8 @@ export const ensureAgent = ({ runtime, routes, startTimeoutMs = 60_000, retryAft
       if (!(err instanceof AgentStartError)) throw err;
       throw new GatewayError(503, err.reason, err.message, { 'Retry-After': String(retryAfterSeconds) });
     }
+    // Known before it is healthy, so its start event costs no lookup.
+    routes.set(agent);
     return whenHealthy(agent);
   }
 

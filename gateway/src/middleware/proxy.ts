@@ -6,7 +6,7 @@ import type { Env } from '../env.ts';
 import { GatewayError } from '../errors.ts';
 import { upstreamHeaders } from '../headers.ts';
 import { agentToken } from '../identity.ts';
-import type { RouteTable } from '../runtime/route-table.ts';
+import type { RouteTable } from '../agents/route-table.ts';
 import { countBytes, tooLarge } from './body-limit.ts';
 
 export type ProxyOptions = {
@@ -14,7 +14,7 @@ export type ProxyOptions = {
   agentTokenSecret: string;
   maxBodyBytes: number;
   /** Bounds the wait for the agent's response headers, not the body: SSE chats may stream for minutes. */
-  upstreamTimeoutMs?: number;
+  upstreamTimeoutMs: number;
   fetch?: typeof fetch;
 };
 
@@ -32,7 +32,7 @@ function outgoingBody(req: Request, maxBodyBytes: number, onExceeded: () => void
   return countBytes(req.body, maxBodyBytes, onExceeded);
 }
 
-export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, upstreamTimeoutMs = 300_000, fetch: fetchImpl = fetch }: ProxyOptions) =>
+export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, upstreamTimeoutMs, fetch: fetchImpl = fetch }: ProxyOptions) =>
   createMiddleware<Env>(async function proxyToAgent(c) {
     const { agent, identity, requestId } = c.var;
     const url = new URL(c.req.url);

@@ -6,25 +6,88 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { agentToken, type AgentIdentity } from '../identity.ts';
-import type { Settings } from '../settings.ts';
+import type { AgentSettings } from '../settings.ts';
+import { instanceLabelFilters, LABELS } from './labels.ts';
 import { AgentStartError, type AgentEvent, type AgentRuntime, type AgentSummary, type RunningAgent } from './types.ts';
 
-export const LABELS = {
-  managed: 'nanobot.managed',
-  userId: 'nanobot.user-id',
-  email: 'nanobot.email',
-  instance: 'nanobot.instance',
-  /** A hash of the agent's token, so a scan can tell agents made under another AGENT_TOKEN_SECRET. */
-  tokenFingerprint: 'nanobot.token-fingerprint',
-} as const;
+/** How the gateway reaches agents: by container name on the shared network, or by container IP. */
+export type AddressMode = 'name' | 'ip';
+
+/** What addressOf and isOutdated need of a container; both inspect and list answers carry it. */
+export type ContainerFacts = {
+  /** Container name, with or without Docker's leading slash. */
+  name: string;
+  labels: Record<string, string>;
+  imageId: string;
+  /** The container's IP on the agents' network, when it has one. */
+  ip: string | undefined;
+};
 
 const fingerprint = (token: string): string => createHash('sha256').update(token).digest('hex').slice(0, 16);
+const tokenOf = (settings: AgentSettings, containerName: string) => agentToken(settings.tokenSecret, containerName);
 
-export type DockerRuntimeOptions = {
-  settings: Settings;
-  /** Injected so tests can count or fake engine calls; by default the engine of DOCKER_HOST. */
-  docker?: Docker;
-};
+/** Everything Docker is told when it creates a user's agent: pure, so it is tested without an engine. */
+export function containerSpec(identity: AgentIdentity, settings: AgentSettings): Docker.ContainerCreateOptions {
+  const token = tokenOf(settings, identity.containerName);
+  return {
+    name: identity.containerName,
+    Image: settings.image,
+    // The agent finishes the answers in flight for up to 20 s after SIGTERM; Docker's default is 10.
+    StopTimeout: 25,
+    Env: [`NANOBOT_HTTP_PORT=${settings.port}`, `NANOBOT_HTTP_TOKEN=${token}`],
+    Labels: {
+      [LABELS.managed]: 'true',
+      [LABELS.userId]: identity.id,
+      [LABELS.email]: identity.email,
+      [LABELS.instance]: settings.instance,
+      [LABELS.tokenFingerprint]: fingerprint(token),
+    },
+    HostConfig: {
+      Binds: [
+        `${join(settings.hostDataDir, identity.id)}:/root/.nanobot`,
+        `${settings.hostConfigPath}:/root/.nanobot/config.json:ro`,
+      ],
+      NetworkMode: settings.networkName,
+      Memory: settings.memoryBytes,
+      NanoCpus: Math.round(settings.cpus * 1e9),
+      PidsLimit: settings.pids,
+      SecurityOpt: ['no-new-privileges:true'],
+      CapDrop: ['ALL'],
+      RestartPolicy: { Name: 'unless-stopped' },
+    },
+  };
+}
+
+/** By name on the shared network when the gateway is on it; by container IP otherwise. */
+export function addressOf(container: ContainerFacts, mode: AddressMode, port: number): string | undefined {
+  if (mode === 'name') return `http://${container.name.replace(/^\//, '')}:${port}`;
+  return container.ip ? `http://${container.ip}:${port}` : undefined;
+}
+
+/**
+ * An agent made from an older AGENT_IMAGE, or holding a token from another AGENT_TOKEN_SECRET,
+ * would keep running the old code or refuse every request; its data is in the bind mount, so
+ * it is replaced rather than reused. An unknown current image (undefined) outdates nothing.
+ */
+export function isOutdated(container: ContainerFacts, settings: AgentSettings, currentImageId: string | undefined): boolean {
+  const name = container.name.replace(/^\//, '');
+  const expected = fingerprint(tokenOf(settings, name));
+  return container.labels[LABELS.tokenFingerprint] !== expected || (currentImageId !== undefined && container.imageId !== currentImageId);
+}
+
+const factsOfInspect = (info: Docker.ContainerInspectInfo, networkName: string): ContainerFacts => ({
+  name: info.Name,
+  labels: info.Config.Labels ?? {},
+  imageId: info.Image,
+  ip: info.NetworkSettings.Networks[networkName]?.IPAddress || undefined,
+});
+
+const factsOfListing = (c: Docker.ContainerInfo, networkName: string): ContainerFacts => ({
+  name: c.Names[0] ?? '',
+  labels: c.Labels,
+  imageId: c.ImageID,
+  ip: c.NetworkSettings?.Networks[networkName]?.IPAddress || undefined,
+});
 
 const statusOf = (err: unknown): number | undefined =>
   typeof err === 'object' && err !== null && 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : undefined;
@@ -44,163 +107,54 @@ export function dockerFromEnv(dockerHost = process.env.DOCKER_HOST): Docker {
   return new Docker({ host: url.hostname, port: Number(url.port || 2375), protocol: 'http' });
 }
 
-export function createDockerRuntime({ settings, docker = dockerFromEnv() }: DockerRuntimeOptions): AgentRuntime {
-  const instanceFilter = [`${LABELS.managed}=true`, `${LABELS.instance}=${settings.instance}`];
-  /** Addresses this runtime already looked up, so start events for them need no further inspect. */
-  const known = new Map<string, RunningAgent>();
+/**
+ * AGENT_HOST_MODE resolved: agent names resolve only for a gateway that is itself a container on
+ * NETWORK_NAME (compose); anywhere else (the host, another container) only their IPs route. A
+ * container's host name is its id, so the gateway looks itself up; not finding itself means it is
+ * not on this engine.
+ */
+export async function resolveAddressMode(docker: Docker, settings: AgentSettings, selfName = hostname()): Promise<AddressMode> {
+  if (settings.hostMode !== 'auto') return settings.hostMode;
+  try {
+    const self = await docker.getContainer(selfName).inspect();
+    return self.NetworkSettings.Networks[settings.networkName] ? 'name' : 'ip';
+  } catch (err) {
+    if (statusOf(err) !== 404) throw err;
+    return 'ip';
+  }
+}
 
-  let addressMode: 'name' | 'ip' | undefined = settings.agentHostMode === 'auto' ? undefined : settings.agentHostMode;
+export class DockerRuntime implements AgentRuntime {
+  private readonly filters: string[];
+  /** Resolved once, on first use; a failed lookup is retried by the next call. */
+  private addressMode: Promise<AddressMode> | undefined;
 
-  /**
-   * Agent names resolve only for a gateway that is itself a container on NETWORK_NAME (compose);
-   * anywhere else (the host, another container) only their IPs route. A container's host name is
-   * its id, so the gateway looks itself up once; not finding itself means it is not on this engine.
-   */
-  async function resolveAddressMode(): Promise<'name' | 'ip'> {
-    if (addressMode) return addressMode;
+  /** The client is injected so tests can count or fake engine calls; see dockerFromEnv. */
+  constructor(
+    private readonly docker: Docker,
+    private readonly settings: AgentSettings,
+  ) {
+    this.filters = instanceLabelFilters(settings.instance);
+  }
+
+  async ensure(identity: AgentIdentity): Promise<RunningAgent> {
     try {
-      const self = await docker.getContainer(hostname()).inspect();
-      addressMode = self.NetworkSettings.Networks[settings.networkName] ? 'name' : 'ip';
-    } catch (err) {
-      if (statusOf(err) !== 404) throw err;
-      addressMode = 'ip';
-    }
-    return addressMode;
-  }
-
-  /** By name on the shared network when the gateway is on it; by container IP otherwise. */
-  function urlOf(info: Docker.ContainerInspectInfo): string {
-    const name = info.Name.replace(/^\//, '');
-    if (addressMode === 'name') return `http://${name}:${settings.agentPort}`;
-    const ip = info.NetworkSettings.Networks[settings.networkName]?.IPAddress;
-    if (!ip) throw new AgentStartError(`Agent ${name} has no address on network ${settings.networkName}.`, 'engine_error');
-    return `http://${ip}:${settings.agentPort}`;
-  }
-
-  function running(info: Docker.ContainerInspectInfo): RunningAgent {
-    const agent = { userId: info.Config.Labels[LABELS.userId] ?? '', instanceId: info.Id, url: urlOf(info) };
-    known.set(agent.instanceId, agent);
-    return agent;
-  }
-
-  async function ensureNetwork(): Promise<void> {
-    try {
-      await docker.getNetwork(settings.networkName).inspect();
-    } catch (err) {
-      if (statusOf(err) !== 404) throw err;
-      try {
-        await docker.createNetwork({ Name: settings.networkName, Driver: 'bridge', CheckDuplicate: true });
-      } catch (createErr) {
-        // Another gateway (or setup) created it in the meantime.
-        if (statusOf(createErr) !== 409) throw createErr;
-      }
-    }
-  }
-
-  const missingImage = () =>
-    new AgentStartError(`The agent image ${settings.agentImage} is not available on the Docker Engine.`, 'image_missing');
-  const tokenOf = (containerName: string) => agentToken(settings.agentTokenSecret, containerName);
-
-  async function create(identity: AgentIdentity): Promise<Docker.Container> {
-    if (!existsSync(settings.configPath)) {
-      throw new AgentStartError(`The shared agent config ${settings.configPath} does not exist.`, 'config_missing');
-    }
-    await ensureNetwork();
-    // Created by the gateway first, so Docker never makes the bind source itself (root-owned, wrong mode).
-    await mkdir(join(settings.dataDir, identity.id), { recursive: true, mode: 0o700 });
-    try {
-      return await docker.createContainer({
-        name: identity.containerName,
-        Image: settings.agentImage,
-        // The agent finishes the answers in flight for up to 20 s after SIGTERM; Docker's default is 10.
-        StopTimeout: 25,
-        Env: [
-          `NANOBOT_HTTP_PORT=${settings.agentPort}`,
-          `NANOBOT_HTTP_TOKEN=${tokenOf(identity.containerName)}`,
-        ],
-        Labels: {
-          [LABELS.managed]: 'true',
-          [LABELS.userId]: identity.id,
-          [LABELS.email]: identity.email,
-          [LABELS.instance]: settings.instance,
-          [LABELS.tokenFingerprint]: fingerprint(tokenOf(identity.containerName)),
-        },
-        HostConfig: {
-          Binds: [
-            `${join(settings.hostDataDir, identity.id)}:/root/.nanobot`,
-            `${settings.hostConfigPath}:/root/.nanobot/config.json:ro`,
-          ],
-          NetworkMode: settings.networkName,
-          Memory: settings.agentMemoryBytes,
-          NanoCpus: Math.round(settings.agentCpus * 1e9),
-          PidsLimit: settings.agentPids,
-          SecurityOpt: ['no-new-privileges:true'],
-          CapDrop: ['ALL'],
-          RestartPolicy: { Name: 'unless-stopped' },
-        },
-      });
-    } catch (err) {
-      const status = statusOf(err);
-      // Name taken: another request or gateway created it first; use that one.
-      if (status === 409) return docker.getContainer(identity.containerName);
-      if (status === 404) throw missingImage();
-      throw err;
-    }
-  }
-
-  async function start(container: Docker.Container): Promise<void> {
-    try {
-      await container.start();
-    } catch (err) {
-      // 304: already running, which is what we wanted.
-      if (statusOf(err) !== 304) throw err;
-    }
-  }
-
-  /** The image id AGENT_IMAGE names now; a 404 means the image is missing. */
-  async function currentImageId(): Promise<string> {
-    try {
-      return (await docker.getImage(settings.agentImage).inspect()).Id;
-    } catch (err) {
-      if (statusOf(err) !== 404) throw err;
-      throw missingImage();
-    }
-  }
-
-  /**
-   * An agent made from an older AGENT_IMAGE, or holding a token from another AGENT_TOKEN_SECRET,
-   * would keep running the old code or refuse every request; its data is in the bind mount, so
-   * it is replaced rather than reused.
-   */
-  async function isOutdated(info: Docker.ContainerInspectInfo, identity: AgentIdentity): Promise<boolean> {
-    const token = `NANOBOT_HTTP_TOKEN=${tokenOf(identity.containerName)}`;
-    return !(info.Config.Env ?? []).includes(token) || info.Image !== (await currentImageId());
-  }
-
-  async function createAndStart(identity: AgentIdentity): Promise<RunningAgent> {
-    const container = await create(identity);
-    await start(container);
-    return running(await container.inspect());
-  }
-
-  async function ensure(identity: AgentIdentity): Promise<RunningAgent> {
-    try {
-      await resolveAddressMode();
-      const container = docker.getContainer(identity.containerName);
+      const mode = await this.mode();
+      const container = this.docker.getContainer(identity.containerName);
       let info: Docker.ContainerInspectInfo;
       try {
         info = await container.inspect();
       } catch (err) {
         if (statusOf(err) !== 404) throw err;
-        return await createAndStart(identity);
+        return await this.createAndStart(identity, mode);
       }
-      if (await isOutdated(info, identity)) {
+      if (isOutdated(factsOfInspect(info, this.settings.networkName), this.settings, await this.currentImageId())) {
         await container.remove({ force: true });
-        return await createAndStart(identity);
+        return await this.createAndStart(identity, mode);
       }
-      if (info.State.Running && !info.State.Restarting) return running(info);
-      await start(container);
-      return running(await container.inspect());
+      if (info.State.Running && !info.State.Restarting) return this.running(info, mode);
+      await this.start(container);
+      return this.running(await container.inspect(), mode);
     } catch (err) {
       if (err instanceof AgentStartError) throw err;
       if (statusOf(err) === undefined) {
@@ -210,49 +164,37 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
     }
   }
 
-  async function stop(userId: string): Promise<void> {
-    const [found] = await docker.listContainers({ all: true, filters: { label: [...instanceFilter, `${LABELS.userId}=${userId}`] } });
-    if (!found) return;
+  async locate(instanceId: string): Promise<RunningAgent | undefined> {
+    const mode = await this.mode();
     try {
-      await docker.getContainer(found.Id).stop();
+      const info = await this.docker.getContainer(instanceId).inspect();
+      return info.State.Running ? this.running(info, mode) : undefined;
     } catch (err) {
-      // 304: already stopped; 404: already gone.
-      if (statusOf(err) !== 304 && statusOf(err) !== 404) throw err;
+      // Gone again before we looked: its destroy event follows.
+      if (statusOf(err) === 404) return undefined;
+      throw err;
     }
   }
 
-  async function list(): Promise<AgentSummary[]> {
-    const mode = await resolveAddressMode();
-    const containers = await docker.listContainers({ all: true, filters: { label: instanceFilter } });
-    const imageId = await currentImageId().catch(() => undefined);
+  async list(): Promise<AgentSummary[]> {
+    const mode = await this.mode();
+    const containers = await this.docker.listContainers({ all: true, filters: { label: this.filters } });
+    const imageId = await this.currentImageId().catch(() => undefined);
     return containers.map((c) => {
-      const ip = c.NetworkSettings?.Networks[settings.networkName]?.IPAddress;
-      const name = (c.Names[0] ?? '').replace(/^\//, '');
-      const url =
-        c.State !== 'running' ? undefined
-        : mode === 'name' ? `http://${name}:${settings.agentPort}`
-        : ip ? `http://${ip}:${settings.agentPort}`
-        : undefined;
+      const facts = factsOfListing(c, this.settings.networkName);
+      const url = c.State === 'running' ? addressOf(facts, mode, this.settings.port) : undefined;
       return {
         userId: c.Labels[LABELS.userId] ?? '',
-        email: c.Labels[LABELS.email] ?? '',
         instanceId: c.Id,
-        name,
-        state: c.State,
-        outdated:
-          (imageId !== undefined && c.ImageID !== imageId) ||
-          c.Labels[LABELS.tokenFingerprint] !== fingerprint(tokenOf(name)),
+        outdated: isOutdated(facts, this.settings, imageId),
         ...(url === undefined ? {} : { url }),
       };
     });
   }
 
-  async function* events(signal: AbortSignal): AsyncIterable<AgentEvent> {
-    await resolveAddressMode();
-    // Containers may have restarted with new addresses while no stream was listening.
-    known.clear();
-    const stream = await docker.getEvents({
-      filters: { type: ['container'], label: instanceFilter, event: ['start', 'die', 'destroy'] },
+  async *events(signal: AbortSignal): AsyncIterable<AgentEvent> {
+    const stream = await this.docker.getEvents({
+      filters: { type: ['container'], label: this.filters, event: ['start', 'die', 'destroy'] },
       abortSignal: signal,
     });
     let buffered = '';
@@ -264,30 +206,89 @@ export function createDockerRuntime({ settings, docker = dockerFromEnv() }: Dock
         if (!line.trim()) continue;
         const event = JSON.parse(line) as { Action: string; Actor: { ID: string; Attributes: Record<string, string> } };
         const userId = event.Actor.Attributes[LABELS.userId] ?? '';
-        if (event.Action !== 'start') {
-          known.delete(event.Actor.ID);
-          yield { type: 'gone', userId, instanceId: event.Actor.ID };
-          continue;
-        }
-        const seen = known.get(event.Actor.ID);
-        if (seen) {
-          yield { type: 'running', agent: seen };
-          continue;
-        }
-        try {
-          yield { type: 'running', agent: running(await docker.getContainer(event.Actor.ID).inspect()) };
-        } catch (err) {
-          // Gone again before we looked: its destroy event follows.
-          if (statusOf(err) !== 404) throw err;
-        }
+        yield { type: event.Action === 'start' ? 'started' : 'gone', userId, instanceId: event.Actor.ID };
       }
     }
   }
 
-  async function checkReady(): Promise<void> {
-    await docker.ping();
-    await docker.getImage(settings.agentImage).inspect();
+  async checkReady(): Promise<void> {
+    await this.docker.ping();
+    await this.docker.getImage(this.settings.image).inspect();
   }
 
-  return { ensure, stop, list, events, checkReady };
+  private mode(): Promise<AddressMode> {
+    this.addressMode ??= resolveAddressMode(this.docker, this.settings).catch((err: unknown) => {
+      this.addressMode = undefined;
+      throw err;
+    });
+    return this.addressMode;
+  }
+
+  private running(info: Docker.ContainerInspectInfo, mode: AddressMode): RunningAgent {
+    const facts = factsOfInspect(info, this.settings.networkName);
+    const url = addressOf(facts, mode, this.settings.port);
+    if (!url) throw new AgentStartError(`Agent ${facts.name} has no address on network ${this.settings.networkName}.`, 'engine_error');
+    return { userId: facts.labels[LABELS.userId] ?? '', instanceId: info.Id, url };
+  }
+
+  private missingImage(): AgentStartError {
+    return new AgentStartError(`The agent image ${this.settings.image} is not available on the Docker Engine.`, 'image_missing');
+  }
+
+  /** The image id AGENT_IMAGE names now; a 404 means the image is missing. */
+  private async currentImageId(): Promise<string> {
+    try {
+      return (await this.docker.getImage(this.settings.image).inspect()).Id;
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+      throw this.missingImage();
+    }
+  }
+
+  private async ensureNetwork(): Promise<void> {
+    try {
+      await this.docker.getNetwork(this.settings.networkName).inspect();
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+      try {
+        await this.docker.createNetwork({ Name: this.settings.networkName, Driver: 'bridge', CheckDuplicate: true });
+      } catch (createErr) {
+        // Another gateway (or setup) created it in the meantime.
+        if (statusOf(createErr) !== 409) throw createErr;
+      }
+    }
+  }
+
+  private async create(identity: AgentIdentity): Promise<Docker.Container> {
+    if (!existsSync(this.settings.configPath)) {
+      throw new AgentStartError(`The shared agent config ${this.settings.configPath} does not exist.`, 'config_missing');
+    }
+    await this.ensureNetwork();
+    // Created by the gateway first, so Docker never makes the bind source itself (root-owned, wrong mode).
+    await mkdir(join(this.settings.dataDir, identity.id), { recursive: true, mode: 0o700 });
+    try {
+      return await this.docker.createContainer(containerSpec(identity, this.settings));
+    } catch (err) {
+      const status = statusOf(err);
+      // Name taken: another request or gateway created it first; use that one.
+      if (status === 409) return this.docker.getContainer(identity.containerName);
+      if (status === 404) throw this.missingImage();
+      throw err;
+    }
+  }
+
+  private async start(container: Docker.Container): Promise<void> {
+    try {
+      await container.start();
+    } catch (err) {
+      // 304: already running, which is what we wanted.
+      if (statusOf(err) !== 304) throw err;
+    }
+  }
+
+  private async createAndStart(identity: AgentIdentity, mode: AddressMode): Promise<RunningAgent> {
+    const container = await this.create(identity);
+    await this.start(container);
+    return this.running(await container.inspect(), mode);
+  }
 }

@@ -10,21 +10,18 @@ export type RunningAgent = {
   url: string;
 };
 
+/** An agent of this gateway instance found by a scan, in any state. */
 export type AgentSummary = {
   userId: string;
-  email: string;
   instanceId: string;
-  name: string;
-  state: string;
   /** Made from an older agent image or under another token secret: the next request replaces it. */
   outdated: boolean;
   /** Set when the agent is running. */
   url?: string;
 };
 
-export type AgentEvent =
-  | { type: 'running'; agent: RunningAgent }
-  | { type: 'gone'; userId: string; instanceId: string };
+/** An agent started (its address may be new: ask `locate`) or went away (stopped, died, removed). */
+export type AgentEvent = { type: 'started' | 'gone'; userId: string; instanceId: string };
 
 /** Why an agent could not be started; the gateway answers 503 with the message. */
 export class AgentStartError extends Error {
@@ -39,7 +36,8 @@ export class AgentStartError extends Error {
 export interface AgentRuntime {
   /** Makes the user's agent run (adopting, starting or creating it) and says where it listens. */
   ensure(identity: AgentIdentity): Promise<RunningAgent>;
-  stop(userId: string): Promise<void>;
+  /** Where a running agent listens; undefined when it is gone or not running. */
+  locate(instanceId: string): Promise<RunningAgent | undefined>;
   /** Agents that belong to this gateway instance, in any state. */
   list(): Promise<AgentSummary[]>;
   /** Agents starting and going away, until the signal aborts or the platform closes the stream. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createUsers, openAccountStore } from '../../gateway/src/accounts/index.ts';
-import { loadUserSettings } from '../../gateway/src/accounts/settings.ts';
+import { RouteTable } from '../../gateway/src/agents/route-table.ts';
 import { createApp } from '../../gateway/src/app.ts';
 import { serve } from '../../gateway/src/serve.ts';
 import { loadSettings } from '../../gateway/src/settings.ts';
@@ -67,9 +67,9 @@ async function signIn(page: Page, email: string, password: string) {
 }
 
 beforeAll(async () => {
-  const users = loadUserSettings({ USER_ASSERTION_SECRET: ASSERTION_SECRET, ADMIN_TOKEN });
-  const settings = loadSettings({ GATEWAY_TOKEN, AGENT_TOKEN_SECRET: 'agent-secret', DATA_DIR: dataDir, START_TIMEOUT_MS: '2000' });
-  const app = createApp({ settings, runtime, users: createUsers({ settings: users, store: openAccountStore(dataDir, users), log: () => {} }), fetch: agents, log: () => {} });
+  const settings = loadSettings({ GATEWAY_TOKEN, AGENT_TOKEN_SECRET: 'agent-secret', DATA_DIR: dataDir, START_TIMEOUT_MS: '2000', USER_ASSERTION_SECRET: ASSERTION_SECRET, ADMIN_TOKEN });
+  const users = createUsers({ settings: settings.users, store: openAccountStore(settings.users), log: () => {} });
+  const app = createApp({ settings, runtime, users, routes: new RouteTable(), fetch: agents, log: () => {} });
   gateway = serve(app, { port: 0, hostname: '127.0.0.1' });
   gatewayUrl = `http://127.0.0.1:${gateway.port}`;
   await buildWeb();

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { prepareBuild, REPO_ROOT } from '../scripts/lib/images.ts';
 import { capture, run } from '../scripts/lib/run.ts';
-import { createStack, eventually, waitForUrl, type Stack } from './stack.ts';
+import { instanceFilterArgs } from '../gateway/src/runtime/labels.ts';
+import { createStack, type Stack } from './stack.ts';
+import { eventually, waitForUrl } from './support/eventually.ts';
 
 const MINUTE = 60_000;
 const FAKE_LLM_PORT = 4010;
@@ -75,7 +77,8 @@ beforeAll(async () => {
   stack = await createStack(
     {
       providers: { custom: { apiKey: 'test-key', apiBase: `http://${llmContainer}:${FAKE_LLM_PORT}/v1` } },
-      agents: { defaults: { model: 'fake-tutor', maxTokens: 512, temperature: 0.2, memoryWindow: 50, maxToolIterations: 4 } },
+      // The smallest window, so the second question already moves the first into MEMORY.md (consolidation).
+      agents: { defaults: { model: 'fake-tutor', maxTokens: 512, temperature: 0.2, memoryWindow: 2, maxToolIterations: 4 } },
     },
     { NETWORK_NAME: network },
   );
@@ -142,7 +145,7 @@ describe('the whole stack after bun run setup', () => {
   test('bringing the stack down and up again keeps every chat, memory and file', async () => {
     const before = await stack.agentContainers();
     await run(['bun', 'scripts/down.ts', '--agents'], { cwd: stack.dir });
-    const running = await capture(['docker', 'ps', '-q', '--filter', `label=nanobot.instance=${stack.instance}`]);
+    const running = await capture(['docker', 'ps', '-q', ...instanceFilterArgs(stack.instance)]);
     expect(running.stdout.trim()).toBe('');
     await stack.compose('up', '-d', '--no-build');
     await waitForUrl(`${stack.webUrl}/login`);
@@ -154,7 +157,8 @@ describe('the whole stack after bun run setup', () => {
       expect(await filesListed(p)).toContain(`${email.split('@')[0]}-notes.txt`);
       const memory = await p.request.get(`${stack.webUrl}/api/memory`);
       expect(memory.status()).toBe(200);
-      expect((await memory.json()).memory).toContain('# Long-term Memory');
+      // Only this student's own conversation, consolidated by the fake LLM, puts this line there.
+      expect((await memory.json()).memory).toContain(`Studied: Hello, I am ${email}. Explain energy.`);
       const sessions = await (await p.request.get(`${stack.webUrl}/api/sessions`)).json();
       const contents = sessions.sessions.flatMap((s: { messages: { content: string }[] }) => s.messages.map((m) => m.content));
       expect(contents).toContain(`Hello, I am ${email}. Explain energy.`);

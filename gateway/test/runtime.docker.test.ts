@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { identityFor } from '../src/identity.ts';
-import { LABELS } from '../src/runtime/docker.ts';
+import { LABELS } from '../src/runtime/labels.ts';
+import { eventually } from '../../test/support/eventually.ts';
 import { run as runCommand } from '../../scripts/lib/run.ts';
-import { AGENT_IMAGE, buildTestAgent, createTestBed, NETWORK, startGateway, type TestGateway } from './docker-harness.ts';
+import { AGENT_IMAGE, buildTestAgent, createTestBed, NETWORK, startTestGateway, type TestGateway } from './docker-harness.ts';
 import { authHeaders } from './helpers.ts';
 
 type Echo = { method: string; path: string; headers: Record<string, string>; bodyBytes: number; marker: string | null };
@@ -18,7 +19,7 @@ const email = (name: string) => `${name}.${run}@example.com`;
 beforeAll(async () => {
   bed = await createTestBed();
   await buildTestAgent();
-  gateway = await startGateway(bed.env);
+  gateway = await startTestGateway(bed.env);
 }, 300_000);
 
 afterAll(async () => {
@@ -37,7 +38,7 @@ async function containerOf(user: string) {
 
 /** Waits until the events stream has told the route table that the agent is gone. */
 async function untilRouteGone(user: string) {
-  while (gateway.routes.get(identityFor(user).id)) await Bun.sleep(50);
+  await eventually(() => expect(gateway.routes.get(identityFor(user).id)).toBeUndefined(), 20_000, 50);
 }
 
 describe('the gateway on a real Docker Engine', () => {
@@ -122,7 +123,7 @@ describe('the gateway on a real Docker Engine', () => {
   }, 90_000);
 
   test('an agent that never becomes healthy gives a JSON 504 after the start timeout', async () => {
-    const slow = await startGateway({ ...bed.env, START_TIMEOUT_MS: '1500' });
+    const slow = await startTestGateway({ ...bed.env, START_TIMEOUT_MS: '1500' });
     try {
       const user = email('sleepy');
       const folder = join(bed.dataDir, identityFor(user).id);
@@ -136,7 +137,7 @@ describe('the gateway on a real Docker Engine', () => {
   }, 60_000);
 
   test('a missing agent image gives a JSON 503 that says so', async () => {
-    const broken = await startGateway({ ...bed.env, AGENT_IMAGE: 'nbtest-gw-no-such-image:never' });
+    const broken = await startTestGateway({ ...bed.env, AGENT_IMAGE: 'nbtest-gw-no-such-image:never' });
     try {
       const res = await fetch(`${broken.url}/chat`, { headers: authHeaders(email('imageless')) });
       expect(res.status).toBe(503);
@@ -176,8 +177,8 @@ describe('the gateway on a real Docker Engine', () => {
     await reader.read();
     client.abort();
     const trace = join(bed.dataDir, identityFor(user).id, 'sse-cancelled');
-    while (!existsSync(trace)) await Bun.sleep(100);
-    expect(existsSync(trace)).toBe(true);
+    // The test agent leaves this trace only when its stream is cancelled; without the abort it never appears.
+    await eventually(() => expect(existsSync(trace)).toBe(true), 15_000, 100);
   }, 30_000);
 
   test('an agent that does not answer gives a JSON 504 after the upstream timeout', async () => {
@@ -187,7 +188,7 @@ describe('the gateway on a real Docker Engine', () => {
   }, 60_000);
 
   test('a chunked body over MAX_BODY_BYTES gives a JSON 413', async () => {
-    const small = await startGateway({ ...bed.env, MAX_BODY_BYTES: '100000' });
+    const small = await startTestGateway({ ...bed.env, MAX_BODY_BYTES: '100000' });
     try {
       const user = email('big');
       expect((await fetch(`${small.url}/health`, { headers: authHeaders(user) })).status).toBe(200);
@@ -209,7 +210,7 @@ describe('the gateway on a real Docker Engine', () => {
   }, 60_000);
 
   test('a declared body over MAX_BODY_BYTES gives a JSON 413 without starting an agent', async () => {
-    const small = await startGateway({ ...bed.env, MAX_BODY_BYTES: '100000' });
+    const small = await startTestGateway({ ...bed.env, MAX_BODY_BYTES: '100000' });
     try {
       const user = email('declared');
       const res = await fetch(`${small.url}/uploads`, { method: 'POST', headers: authHeaders(user), body: new Uint8Array(200_000) });
@@ -238,7 +239,7 @@ describe('the gateway on a real Docker Engine', () => {
     expect((await call('/sessions', user)).status).toBe(200);
     const before = await containerOf(user);
 
-    const second = await startGateway(bed.env);
+    const second = await startTestGateway(bed.env);
     try {
       expect(second.routes.get(identityFor(user).id)).toBeDefined();
       const res = await fetch(`${second.url}/sessions`, { headers: authHeaders(user) });
@@ -256,7 +257,7 @@ describe('the gateway on a real Docker Engine', () => {
     const old = await containerOf(user);
     const newer = `${AGENT_IMAGE.split(':')[0]}:newer`;
     await runCommand(['docker', 'build', '-q', '-t', newer, '-'], { stdin: new Blob([`FROM ${AGENT_IMAGE}\nLABEL nbtest.variant=newer\n`]) });
-    const upgraded = await startGateway({ ...bed.env, AGENT_IMAGE: newer });
+    const upgraded = await startTestGateway({ ...bed.env, AGENT_IMAGE: newer });
     try {
       expect(upgraded.routes.get(identityFor(user).id)).toBeUndefined();
       const res = await fetch(`${upgraded.url}/memory`, { headers: authHeaders(user) });
@@ -277,7 +278,7 @@ describe('the gateway on a real Docker Engine', () => {
     const user = email('rekeyed');
     expect((await call('/sessions', user)).status).toBe(200);
     const old = await containerOf(user);
-    const rekeyed = await startGateway({ ...bed.env, AGENT_TOKEN_SECRET: 'a-new-secret' });
+    const rekeyed = await startTestGateway({ ...bed.env, AGENT_TOKEN_SECRET: 'a-new-secret' });
     try {
       const res = await fetch(`${rekeyed.url}/sessions`, { headers: authHeaders(user) });
       expect(res.status).toBe(200);

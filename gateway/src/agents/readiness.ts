@@ -1,5 +1,5 @@
 /** Waits for a freshly started agent to answer its health check. */
-import { GatewayError } from './errors.ts';
+import { GatewayError } from '../errors.ts';
 
 export type WaitOptions = {
   timeoutMs: number;

@@ -1,6 +1,6 @@
 /** Where each running agent listens, kept current from the runtime so the hot path asks nobody. */
 import type { Log } from '../log.ts';
-import type { AgentRuntime, RunningAgent } from './types.ts';
+import type { AgentRuntime, RunningAgent } from '../runtime/types.ts';
 
 const RECONNECT_DELAY_MS = 1_000;
 
@@ -59,15 +59,23 @@ export class RouteTable {
   /**
    * Adopts running agents, then follows the runtime's events until the signal aborts.
    * When the stream breaks it reconnects and adopts again, so nothing missed in between stays stale.
+   * `onAdopted` is called after each successful adoption scan.
    */
-  async follow(runtime: AgentRuntime, signal: AbortSignal, log: Log = () => {}): Promise<void> {
+  async follow(runtime: AgentRuntime, signal: AbortSignal, log: Log = () => {}, onAdopted: () => void = () => {}): Promise<void> {
     while (!signal.aborted) {
       try {
         const adopted = await this.adopt(runtime);
         log({ level: 'info', msg: 'adopted running agents', count: adopted });
+        onAdopted();
         for await (const event of runtime.events(signal)) {
-          if (event.type === 'running') this.set(event.agent);
-          else this.delete(event.userId, event.instanceId);
+          if (event.type === 'gone') {
+            this.delete(event.userId, event.instanceId);
+            continue;
+          }
+          // An agent this gateway has just started is already here; only others need looking up.
+          if (this.get(event.userId)?.instanceId === event.instanceId) continue;
+          const agent = await runtime.locate(event.instanceId);
+          if (agent) this.set(agent);
         }
       } catch (err) {
         if (signal.aborted) return;

@@ -2,13 +2,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Subprocess } from 'bun';
-import { REPO_ROOT } from '../lib/images.ts';
+import { REPO_ROOT } from '../../scripts/lib/images.ts';
 import { cpuSecondsOf, memoryOf, resetPeakMemory } from './proc.ts';
 
 export type GatewayProcess = {
   url: string;
   pid: number;
-  /** Docker Engine API requests the gateway has made so far. */
+  /** Docker Engine API requests the gateway has made so far (empty unless a callsFile was given). */
   dockerCalls(): string[];
   /** Current resident set size in bytes. */
   rss(): number;
@@ -18,16 +18,28 @@ export type GatewayProcess = {
   resetPeak(): void;
   /** CPU seconds (user + system) the gateway has used so far. */
   cpuSeconds(): number;
+  /** Sends SIGTERM without waiting. */
+  terminate(): void;
+  /** Resolves with the exit code. */
+  exited: Promise<number>;
+  /** SIGTERM, then waits for the exit. */
   stop(): Promise<void>;
 };
 
-/** Starts the gateway with the bench's call counter preloaded and waits for its "listening" line. */
-export async function startGateway(env: Record<string, string>, callsFile: string): Promise<GatewayProcess> {
-  writeFileSync(callsFile, '');
-  const child: Subprocess<'ignore', 'pipe', 'pipe'> = Bun.spawn(
-    ['bun', '--preload', join(REPO_ROOT, 'scripts/bench/count-docker-calls.ts'), 'gateway/src/index.ts'],
-    { cwd: REPO_ROOT, env: { ...process.env, ...env, BENCH_DOCKER_CALLS_FILE: callsFile }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' },
-  );
+/**
+ * Starts the gateway and waits for its "listening" line. With a callsFile, a Docker call counter
+ * (count-docker-calls.ts) is preloaded and appends every Engine API request to it.
+ */
+export async function spawnGateway(env: Record<string, string>, callsFile?: string): Promise<GatewayProcess> {
+  if (callsFile) writeFileSync(callsFile, '');
+  const preload = callsFile ? ['--preload', join(REPO_ROOT, 'test/support/count-docker-calls.ts')] : [];
+  const child: Subprocess<'ignore', 'pipe', 'pipe'> = Bun.spawn(['bun', ...preload, 'gateway/src/index.ts'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env, ...(callsFile ? { COUNT_DOCKER_CALLS_FILE: callsFile } : {}) },
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
   const stderr = new Response(child.stderr).text();
   const reader = child.stdout.getReader();
   const decoder = new TextDecoder();
@@ -47,11 +59,13 @@ export async function startGateway(env: Record<string, string>, callsFile: strin
   return {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid,
-    dockerCalls: () => readFileSync(callsFile, 'utf8').split('\n').filter(Boolean),
+    dockerCalls: () => (callsFile ? readFileSync(callsFile, 'utf8').split('\n').filter(Boolean) : []),
     rss: () => memoryOf(child.pid, 'VmRSS'),
     peakRss: () => memoryOf(child.pid, 'VmHWM'),
     resetPeak: () => resetPeakMemory(child.pid),
     cpuSeconds: () => cpuSecondsOf(child.pid),
+    terminate: () => child.kill('SIGTERM'),
+    exited: child.exited,
     async stop() {
       child.kill('SIGTERM');
       await child.exited;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createUsers } from '../../gateway/src/accounts/index.ts';
-import { loadUserSettings } from '../../gateway/src/accounts/settings.ts';
+import { RouteTable } from '../../gateway/src/agents/route-table.ts';
 import { createApp } from '../../gateway/src/app.ts';
 import { identityFor } from '../../gateway/src/identity.ts';
 import { serve } from '../../gateway/src/serve.ts';
@@ -68,9 +68,9 @@ async function signIn(page: Page, email: string, password: string) {
 
 beforeAll(async () => {
   supabase = await startFakeSupabase();
-  const users = createUsers({ settings: loadUserSettings({ SUPABASE_URL: supabase.url }), log: () => {} });
-  const settings = loadSettings({ GATEWAY_TOKEN, AGENT_TOKEN_SECRET: 'agent-secret', DATA_DIR: dataDir, START_TIMEOUT_MS: '2000' });
-  gateway = serve(createApp({ settings, runtime: stubRuntime, users, fetch: agents, log: () => {} }), { port: 0, hostname: '127.0.0.1' });
+  const settings = loadSettings({ GATEWAY_TOKEN, AGENT_TOKEN_SECRET: 'agent-secret', DATA_DIR: dataDir, START_TIMEOUT_MS: '2000', SUPABASE_URL: supabase.url });
+  const users = createUsers({ settings: settings.users, log: () => {} });
+  gateway = serve(createApp({ settings, runtime: stubRuntime, users, routes: new RouteTable(), fetch: agents, log: () => {} }), { port: 0, hostname: '127.0.0.1' });
   await buildWeb();
   // Links and provider redirects lead to PUBLIC_URL; without it, to the address Next thinks it has (localhost).
   const port = await freePort();

@@ -1,51 +1,19 @@
 /** The gateway as its own process: a 20 MiB upload must stream through, not pile up in memory. */
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { readFileSync } from 'node:fs';
-import type { Subprocess } from 'bun';
-import { buildTestAgent, createTestBed, REPO_ROOT } from './docker-harness.ts';
-import { authHeaders, generatedBody, TOKEN } from './helpers.ts';
+import { generatedBody } from '../../test/support/bodies.ts';
+import { spawnGateway, type GatewayProcess } from '../../test/support/gateway-process.ts';
+import { buildTestAgent, createTestBed } from './docker-harness.ts';
+import { authHeaders, TOKEN } from './helpers.ts';
 
 const MiB = 1024 * 1024;
 let bed: Awaited<ReturnType<typeof createTestBed>>;
-let child: Subprocess<'ignore', 'pipe', 'inherit'> | undefined;
+let child: GatewayProcess | undefined;
 let url = '';
-
-/** Resident memory of a process, from /proc, in bytes. */
-function memoryOf(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN) * 1024;
-}
-
-/** Starts `bun gateway/src/index.ts` and waits for its "listening" log line, then keeps draining stdout. */
-async function spawnGateway(env: Record<string, string>): Promise<string> {
-  child = Bun.spawn(['bun', 'gateway/src/index.ts'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'inherit',
-  });
-  const reader = child.stdout.getReader();
-  const decoder = new TextDecoder();
-  let seen = '';
-  for (;;) {
-    const read = await reader.read();
-    if (read.done) throw new Error(`the gateway exited before listening:\n${seen}`);
-    seen += decoder.decode(read.value, { stream: true });
-    const port = /"msg":"gateway listening","port":(\d+)/.exec(seen)?.[1];
-    if (port) {
-      void (async () => {
-        while (!(await reader.read()).done);
-      })();
-      return `http://127.0.0.1:${port}`;
-    }
-  }
-}
 
 beforeAll(async () => {
   bed = await createTestBed();
   await buildTestAgent();
-  url = await spawnGateway({
+  child = await spawnGateway({
     ...bed.env,
     GATEWAY_INSTANCE: bed.instanceNamed('mem'),
     GATEWAY_TOKEN: TOKEN,
@@ -54,11 +22,11 @@ beforeAll(async () => {
     PORT: '0',
     LISTEN_HOST: '127.0.0.1',
   });
+  url = child.url;
 }, 300_000);
 
 afterAll(async () => {
-  child?.kill('SIGTERM');
-  await child?.exited;
+  await child?.stop();
   await bed?.cleanup();
 }, 60_000);
 
@@ -69,8 +37,7 @@ test('a 20 MiB upload passes through without the gateway growing by anything lik
     const warm = await fetch(`${url}/uploads`, { method: 'POST', headers: authHeaders(user, { 'Content-Length': String(MiB) }), body: generatedBody(MiB) });
     expect(warm.status).toBe(200);
   }
-  const pid = child!.pid;
-  const before = memoryOf(pid, 'VmRSS');
+  const before = child!.rss();
   const res = await fetch(`${url}/uploads`, {
     method: 'POST',
     headers: authHeaders(user, { 'Content-Length': String(20 * MiB) }),
@@ -78,7 +45,7 @@ test('a 20 MiB upload passes through without the gateway growing by anything lik
   });
   expect(res.status).toBe(200);
   expect(((await res.json()) as { bodyBytes: number }).bodyBytes).toBe(20 * MiB);
-  const peak = memoryOf(pid, 'VmHWM');
+  const peak = child!.peakRss();
   expect(peak - before).toBeLessThan(8 * MiB);
 }, 120_000);
 
@@ -91,7 +58,7 @@ test('on SIGTERM the gateway finishes the request in flight, exits and leaves it
   const running = (await bed.containers()).filter((c) => c.State === 'running').map((c) => c.Id);
   expect(running.length).toBeGreaterThan(0);
 
-  child!.kill('SIGTERM');
+  child!.terminate();
   for (let read = await reader.read(); !read.done; read = await reader.read()) text += decoder.decode(read.value);
   expect(text.match(/^data: /gm)).toHaveLength(5);
   expect(await child!.exited).toBe(0);

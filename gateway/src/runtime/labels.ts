@@ -1,0 +1,19 @@
+/**
+ * The labels the gateway puts on every agent container, and the filters that find them again.
+ * Scripts, benchmarks and tests import these instead of spelling the strings out.
+ */
+export const LABELS = {
+  managed: 'nanobot.managed',
+  userId: 'nanobot.user-id',
+  email: 'nanobot.email',
+  instance: 'nanobot.instance',
+  /** A hash of the agent's token, so a scan can tell agents made under another AGENT_TOKEN_SECRET. */
+  tokenFingerprint: 'nanobot.token-fingerprint',
+} as const;
+
+/** `key=value` label filters that select the agents of one gateway instance (GATEWAY_INSTANCE). */
+export const instanceLabelFilters = (instance: string): string[] => [`${LABELS.managed}=true`, `${LABELS.instance}=${instance}`];
+
+/** The same filters as `docker ps` / `docker events` arguments. */
+export const instanceFilterArgs = (instance: string): string[] =>
+  instanceLabelFilters(instance).flatMap((label) => ['--filter', `label=${label}`]);

@@ -12,7 +12,7 @@ import { RelayLimits } from '../src/relay/limits.ts';
 import { createRelayApp } from '../src/relay/relay-app.ts';
 import { UsageStore } from '../src/relay/store.ts';
 import type { AgentRuntime } from '../src/runtime/types.ts';
-import { testSettings, TOKEN } from './helpers.ts';
+import { testSettings, TOKEN, trustingUsers } from './helpers.ts';
 
 const SECRET = 'relay-unit-secret';
 const OPENAI_KEY = 'sk-test-openai-0123456789abcdef';
@@ -201,11 +201,11 @@ describe('RelayLimits', () => {
 describe('GET /admin/usage', () => {
   const runtime: AgentRuntime = { ensure: async () => { throw new Error('unused'); }, locate: async () => undefined, list: async () => [], async *events() {}, checkReady: async () => {} };
   const appWith = (env: Record<string, string>) =>
-    createApp({ settings: testSettings(env), runtime, routes: new RouteTable(), usage: store, log: () => {} });
+    createApp({ settings: testSettings(env), runtime, users: trustingUsers(), routes: new RouteTable(), usage: store, log: () => {} });
 
   test('shows usage per student and in total to ADMIN_TOKEN only', async () => {
-    const app = appWith({ ADMIN_TOKEN: 'admin-secret', RELAY_TOKENS_PER_DAY: '40' });
-    const res = await app.request('/admin/usage', { headers: { Authorization: 'Bearer admin-secret' } });
+    const app = appWith({ ADMIN_TOKEN: 'admin-secret-0123456789', RELAY_TOKENS_PER_DAY: '40' });
+    const res = await app.request('/admin/usage', { headers: { Authorization: 'Bearer admin-secret-0123456789' } });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { limits: Record<string, unknown>; today: { requests: number }; students: Array<{ userId: string }>; models: unknown[] };
     expect(body.limits.tokensPerStudentPerDay).toBe(40);

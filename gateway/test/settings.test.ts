@@ -3,7 +3,7 @@ import { loadSettings, parseSize } from '../src/settings.ts';
 
 describe('loadSettings', () => {
   test('applies the defaults of DESIGN.md', () => {
-    const s = loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', AGENT_HOST_MODE: 'name' });
+    const s = loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', AGENT_HOST_MODE: 'name', USER_ASSERTION_SECRET: 'u'.repeat(32) });
     expect(s).toMatchObject({
       server: { port: 8080, hostname: '0.0.0.0', maxBodyBytes: 33_554_432, upstreamTimeoutMs: 300_000 },
       agents: {
@@ -21,11 +21,12 @@ describe('loadSettings', () => {
         instance: 'default',
         hostMode: 'name',
       },
+      users: { localAuthMode: 'accounts', adminToken: undefined, supabaseUrl: undefined, trustEmailHeader: false, inviteTtlMs: 7 * 86_400_000, dataDir: '/data' },
     });
   });
 
-  test('the relay: port 8090 on an automatic address, no limits and no admin route by default', () => {
-    const s = loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', ADMIN_TOKEN: '' });
+  test('the relay: port 8090 on an automatic address and no limits by default', () => {
+    const s = loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_TRUST_EMAIL_HEADER: '1' });
     expect(s.relay).toEqual({
       port: 8090,
       host: 'auto',
@@ -34,12 +35,11 @@ describe('loadSettings', () => {
       tokensPerDay: 0,
       requestsPerMinute: 0,
       globalTokensPerDay: 0,
-      adminToken: undefined,
     });
-    const set = loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', RELAY_URL: 'http://gateway:8090/', RELAY_TOKENS_PER_DAY: '50000', ADMIN_TOKEN: 'a' });
-    expect(set.relay).toMatchObject({ url: 'http://gateway:8090', tokensPerDay: 50_000, adminToken: 'a' });
-    expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', RELAY_URL: 'gateway:8090' })).toThrow(/RELAY_URL/);
-    expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', RELAY_TOKENS_PER_DAY: '-1' })).toThrow(/RELAY_TOKENS_PER_DAY/);
+    const set = loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_TRUST_EMAIL_HEADER: '1', RELAY_URL: 'http://gateway:8090/', RELAY_TOKENS_PER_DAY: '50000' });
+    expect(set.relay).toMatchObject({ url: 'http://gateway:8090', tokensPerDay: 50_000 });
+    expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_TRUST_EMAIL_HEADER: '1', RELAY_URL: 'gateway:8090' })).toThrow(/RELAY_URL/);
+    expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_TRUST_EMAIL_HEADER: '1', RELAY_TOKENS_PER_DAY: '-1' })).toThrow(/RELAY_TOKENS_PER_DAY/);
   });
 
   test('refuses to start without a gateway token', () => {
@@ -47,7 +47,7 @@ describe('loadSettings', () => {
   });
 
   test('runs without a token only when GATEWAY_ALLOW_NO_TOKEN=1 is explicit', () => {
-    expect(loadSettings({ AGENT_TOKEN_SECRET: 's', GATEWAY_ALLOW_NO_TOKEN: '1' }).server.gatewayToken).toBeUndefined();
+    expect(loadSettings({ AGENT_TOKEN_SECRET: 's', GATEWAY_ALLOW_NO_TOKEN: '1', GATEWAY_TRUST_EMAIL_HEADER: '1' }).server.gatewayToken).toBeUndefined();
   });
 
   test('refuses a gateway token that cannot travel in a bearer header', () => {

@@ -40,8 +40,8 @@ export type ForwardInfo = {
   requestId: string;
   /** The caller's address, when the server knows it. */
   clientIp: string | undefined;
-  /** The URL the caller used. */
-  url: URL;
+  /** The URL the caller used (only its host and protocol are read). */
+  url: Pick<URL, 'host' | 'protocol'>;
 };
 
 export function upstreamHeaders(incoming: Headers, info: ForwardInfo): Headers {

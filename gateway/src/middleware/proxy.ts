@@ -7,6 +7,7 @@ import { cleanDownstreamHeaders, upstreamHeaders } from '../headers.ts';
 import { agentToken } from '../identity.ts';
 import type { RouteTable } from '../agents/route-table.ts';
 import type { RunningAgent } from '../runtime/types.ts';
+import { splitUrl } from '../target.ts';
 import { countBytes, tooLarge } from './body-limit.ts';
 
 export type ProxyOptions = {
@@ -52,7 +53,7 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, upstreamT
     const identity = c.get('identity');
     const requestId = c.get('requestId');
     const req = c.req.raw;
-    const url = new URL(req.url);
+    const url = splitUrl(req.url);
     const upstream = new AbortController();
     const abortUpstream = () => upstream.abort();
     req.signal.addEventListener('abort', abortUpstream, { once: true });
@@ -66,7 +67,7 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, upstreamT
     const body = outgoingBody(req, maxBodyBytes, () => (bodyTooLarge = true));
     try {
       // Plain fetch: hono/proxy copied the request, its headers and the answer once more each.
-      const res = await fetchImpl(`${agent.url}${url.pathname}${url.search}`, {
+      const res = await fetchImpl(`${agent.url}${url.target}`, {
         method: req.method,
         headers: upstreamHeaders(req.headers, {
           agentToken: tokenOf(agent, identity.containerName),

@@ -17,7 +17,7 @@ const HOP_BY_HOP = [
  * Set only by the gateway: the caller's credentials and any identity claim it tried to make. Bun's
  * fetch asks for a compression it undoes itself, so the caller's Accept-Encoding is not passed on.
  */
-const GATEWAY_OWNED = ['authorization', 'host', 'x-user-email', 'x-user-id', 'x-request-id', 'accept-encoding'];
+const GATEWAY_OWNED = ['authorization', 'host', 'x-user-assertion', 'x-user-email', 'x-user-id', 'x-request-id', 'accept-encoding'];
 
 const NOT_FORWARDED = [...HOP_BY_HOP, ...GATEWAY_OWNED];
 

@@ -41,7 +41,8 @@ export const ensureAgent = ({ runtime, routes, startTimeoutMs, retryAfterSeconds
   }
 
   return createMiddleware<Env>(async function ensureAgent(c, next) {
-    const { identity } = c.var;
+    // c.get, not c.var: Hono builds a fresh object of all variables on every c.var access.
+    const identity = c.get('identity');
     const known = routes.get(identity.id);
     // The hot path: an agent seen healthy since it last started costs no call to anyone. One that
     // only the events stream or the adoption scan knows about may still be booting (a restart by

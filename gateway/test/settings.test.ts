@@ -20,8 +20,18 @@ describe('loadSettings', () => {
         pids: 256,
         instance: 'default',
         hostMode: 'name',
+        command: ['gateway'],
+        templateDir: '',
+        uid: 1000,
+        gid: 1000,
+        readOnly: true,
       },
     });
+  });
+
+  test('refuses an instance too long to leave room for the user in a 63-character container name', () => {
+    expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_INSTANCE: 'x'.repeat(31) })).toThrow(/GATEWAY_INSTANCE/);
+    expect(loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_INSTANCE: 'x'.repeat(30) }).agents.instance).toHaveLength(30);
   });
 
   test('refuses to start without a gateway token', () => {

@@ -8,6 +8,7 @@ import { REPO_ROOT } from '../../scripts/lib/images.ts';
 
 const TEMPLATES = join(REPO_ROOT, 'agent/templates');
 const made: string[] = [];
+const me = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
 afterEach(async () => {
   for (const dir of made.splice(0)) await rm(dir, { recursive: true, force: true });
 });
@@ -26,7 +27,7 @@ describe('prepareDataFolder', () => {
     expect(info.mode & 0o777).toBe(0o700);
     expect(await readFile(join(folder, 'workspace/SOUL.md'), 'utf8')).toBe(await readFile(join(TEMPLATES, 'SOUL.md'), 'utf8'));
     expect(await readFile(join(folder, 'workspace/memory/MEMORY.md'), 'utf8')).toContain('# Long-term Memory');
-    const expectedOwner = process.getuid() === 0 ? [1000, 1001] : [process.getuid(), process.getgid()];
+    const expectedOwner = me.uid === 0 ? [1000, 1001] : [me.uid, me.gid];
     for (const path of [folder, join(folder, 'workspace'), join(folder, 'workspace/memory/MEMORY.md')]) {
       const { uid, gid } = await stat(path);
       expect([uid, gid]).toEqual(expectedOwner);
@@ -39,7 +40,7 @@ describe('prepareDataFolder', () => {
     await writeFile(join(folder, 'workspace/USER.md'), 'my own notes');
     await prepareDataFolder(folder, { templateDir: TEMPLATES, uid: 1000, gid: 1000 });
     expect(await readFile(join(folder, 'workspace/USER.md'), 'utf8')).toBe('my own notes');
-    expect((await stat(join(folder, 'workspace/USER.md'))).uid).toBe(process.getuid());
+    expect((await stat(join(folder, 'workspace/USER.md'))).uid).toBe(me.uid);
     expect(await readFile(join(folder, 'workspace/AGENTS.md'), 'utf8')).toBe(await readFile(join(TEMPLATES, 'AGENTS.md'), 'utf8'));
   });
 

@@ -29,8 +29,9 @@ const schema = z
     // nanobot's image defaults to `status`; `gateway` serves the HTTP channel. Words split on whitespace.
     AGENT_COMMAND: z.string().default('gateway').transform((v) => v.split(/\s+/).filter(Boolean)),
     AGENT_TEMPLATE_DIR: z.string().default(''),
-    AGENT_UID: z.coerce.number().int().min(0).default(1000),
-    AGENT_GID: z.coerce.number().int().min(0).default(1000),
+    // Unset: the image's numeric USER, root for an image without one (see runtime/data-folder.ts).
+    AGENT_UID: z.union([z.literal(''), z.coerce.number().int().min(0)]).optional(),
+    AGENT_GID: z.union([z.literal(''), z.coerce.number().int().min(0)]).optional(),
     AGENT_READ_ONLY: z.enum(['0', '1', 'true', 'false']).default('1').transform((v) => v === '1' || v === 'true'),
     AGENT_PORT: positiveInt(8000),
     AGENT_HOST_MODE: z.enum(['auto', 'name', 'ip']).default('auto'),
@@ -71,9 +72,9 @@ const schema = z
       command: e.AGENT_COMMAND,
       /** Seeded into a user's `workspace/` when the gateway creates the agent; empty: none. */
       templateDir: e.AGENT_TEMPLATE_DIR,
-      /** Owner of the data folders the gateway creates: the user the agent runs as. */
-      uid: e.AGENT_UID,
-      gid: e.AGENT_GID,
+      /** Owner of the data folders the gateway creates (the user the agent runs as); undefined: from the image. */
+      uid: e.AGENT_UID === '' ? undefined : e.AGENT_UID,
+      gid: e.AGENT_GID === '' ? undefined : e.AGENT_GID,
       /** Read-only root file system with a tmpfs /tmp. */
       readOnly: e.AGENT_READ_ONLY,
       port: e.AGENT_PORT,

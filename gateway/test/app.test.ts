@@ -141,7 +141,7 @@ describe('the gateway chain with a fake runtime', () => {
   });
 
   describe('an agent that exits before it is healthy', () => {
-    const exit: AgentExit = { exitCode: 1, lines: ['Loading config', 'Error: No API key configured.'] };
+    const exit: AgentExit = { exitCode: 1, lines: ['Loading config', 'Error: No API key configured.', 'Run nanobot onboard to set one up.'] };
     const neverHealthy = (async () => new Response(null, { status: 503 })) as unknown as typeof fetch;
 
     function exiting(revision = { value: 'r1' }) {

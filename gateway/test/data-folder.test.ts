@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demuxLogs, lastLines } from '../src/runtime/container-output.ts';
-import { prepareDataFolder } from '../src/runtime/data-folder.ts';
+import { agentOwner, prepareDataFolder } from '../src/runtime/data-folder.ts';
 import { REPO_ROOT } from '../../scripts/lib/images.ts';
 
 const TEMPLATES = join(REPO_ROOT, 'agent/templates');
@@ -49,6 +49,25 @@ describe('prepareDataFolder', () => {
     await prepareDataFolder(folder, { templateDir: '', uid: 1000, gid: 1000 });
     expect((await stat(folder)).isDirectory()).toBe(true);
     expect(await Bun.file(join(folder, 'workspace')).exists()).toBe(false);
+  });
+});
+
+describe('agentOwner', () => {
+  const unset = { uid: undefined, gid: undefined };
+
+  test('follows the image: root without a USER, a numeric USER as it is, 1000 for a named one', () => {
+    expect(agentOwner('', unset)).toEqual({ uid: 0, gid: 0 });
+    expect(agentOwner(undefined, unset)).toEqual({ uid: 0, gid: 0 });
+    expect(agentOwner('root', unset)).toEqual({ uid: 0, gid: 0 });
+    expect(agentOwner('1000:1000', unset)).toEqual({ uid: 1000, gid: 1000 });
+    expect(agentOwner('1001', unset)).toEqual({ uid: 1001, gid: 1001 });
+    expect(agentOwner('nanobot', unset)).toEqual({ uid: 1000, gid: 1000 });
+  });
+
+  test('AGENT_UID and AGENT_GID win over the image', () => {
+    expect(agentOwner('', { uid: 1000, gid: undefined })).toEqual({ uid: 1000, gid: 1000 });
+    expect(agentOwner('1000:1000', { uid: 0, gid: 0 })).toEqual({ uid: 0, gid: 0 });
+    expect(agentOwner('1000:1000', { uid: undefined, gid: 50 })).toEqual({ uid: 1000, gid: 50 });
   });
 });
 

@@ -22,8 +22,6 @@ describe('loadSettings', () => {
         hostMode: 'name',
         command: ['gateway'],
         templateDir: '',
-        uid: 1000,
-        gid: 1000,
         readOnly: true,
       },
     });

@@ -2,13 +2,28 @@
 import { chmod, chown, copyFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export type DataFolderOptions = {
+export type Owner = { uid: number; gid: number };
+
+export type DataFolderOptions = Owner & {
   /** Copied into `workspace/` file by file, never over an existing file; empty: nothing is copied. */
   templateDir: string;
-  /** The user the agent runs as; what the gateway creates is chowned to it when the gateway runs as root. */
-  uid: number;
-  gid: number;
 };
+
+/** A named user's ids are in the image's /etc/passwd, which the gateway does not read; 1000 is the usual first user. */
+const NAMED_USER_FALLBACK = 1000;
+
+/**
+ * Who the agent runs as, so its data folder can be its own. An agent runs without capabilities,
+ * so even root in it cannot enter a 0700 folder of another user: the owner must be exact.
+ * AGENT_UID/AGENT_GID win; else the image's USER: empty or `root` is 0, numeric `uid[:gid]` is used as it is.
+ */
+export function agentOwner(imageUser: string | undefined, configured: { uid: number | undefined; gid: number | undefined }): Owner {
+  const [user = '', group] = (imageUser ?? '').split(':');
+  const idOf = (name: string | undefined, fallback: number) =>
+    name === undefined || name === '' ? fallback : name === 'root' ? 0 : /^\d+$/.test(name) ? Number(name) : NAMED_USER_FALLBACK;
+  const uid = configured.uid ?? idOf(user, 0);
+  return { uid, gid: configured.gid ?? idOf(group, configured.uid ?? uid) };
+}
 
 /** Only root may give a file away; a gateway run by an ordinary user leaves its own ownership. */
 const canChown = () => process.getuid?.() === 0;

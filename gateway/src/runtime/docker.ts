@@ -8,7 +8,7 @@ import Docker from 'dockerode';
 import { agentToken, type AgentIdentity } from '../identity.ts';
 import type { AgentSettings } from '../settings.ts';
 import { demuxLogs, lastLines } from './container-output.ts';
-import { prepareDataFolder } from './data-folder.ts';
+import { agentOwner, prepareDataFolder } from './data-folder.ts';
 import { instanceLabelFilters, LABELS } from './labels.ts';
 import { AgentStartError, type AgentEvent, type AgentExit, type AgentRuntime, type AgentSummary, type RunningAgent } from './types.ts';
 
@@ -317,8 +317,12 @@ export class DockerRuntime implements AgentRuntime {
 
   /** The image id AGENT_IMAGE names now; a 404 means the image is missing. */
   private async currentImageId(): Promise<string> {
+    return (await this.currentImage()).Id;
+  }
+
+  private async currentImage(): Promise<Docker.ImageInspectInfo> {
     try {
-      return (await this.docker.getImage(this.settings.image).inspect()).Id;
+      return await this.docker.getImage(this.settings.image).inspect();
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
       throw this.missingImage();
@@ -344,9 +348,10 @@ export class DockerRuntime implements AgentRuntime {
       throw new AgentStartError(`The shared agent config ${this.settings.configPath} does not exist.`, 'config_missing');
     }
     await this.ensureNetwork();
+    const owner = agentOwner((await this.currentImage()).Config.User, this.settings);
     // Created by the gateway first, so Docker never makes the bind source itself (root-owned, wrong mode).
     await mkdir(this.settings.dataDir, { recursive: true });
-    await prepareDataFolder(join(this.settings.dataDir, identity.id), this.settings);
+    await prepareDataFolder(join(this.settings.dataDir, identity.id), { templateDir: this.settings.templateDir, ...owner });
     try {
       return await this.docker.createContainer(containerSpec(identity, this.settings));
     } catch (err) {

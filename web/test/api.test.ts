@@ -110,6 +110,14 @@ describe('gateway errors become sentences a student understands', () => {
     expect(await response.json()).toEqual({ error: expect.stringContaining('no AI model configured'), code: 'misconfigured' });
   });
 
+  test('a tutor that exits at start says it could not start and the administrator has been told', async () => {
+    gateway.failures.push({ status: 503, code: 'agent_exited', headers: { 'Retry-After': '20' } });
+    const response = await route(handleChat)(chatRequest('hi'));
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('20');
+    expect(await response.json()).toEqual({ error: expect.stringContaining('could not start. Your administrator has been told'), code: 'unavailable', retryAfter: 20 });
+  });
+
   test('an LLM provider failure asks the student to try again, not to wait', async () => {
     gateway.failures.push({ status: 502, code: 'llm_failed' });
     const response = await route(handleChat)(chatRequest('hi'));

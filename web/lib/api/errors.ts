@@ -17,6 +17,7 @@ export const MESSAGES = {
   tooSlow: 'Your tutor took too long to answer. Please try again.',
   failed: 'Something went wrong. Please try again.',
   unauthenticated: 'Please sign in again.',
+  cannotStart: 'Your tutor could not start. Your administrator has been told; please try again later.',
 } as const;
 
 export function jsonError(status: number, body: StudentError, headers: Record<string, string> = {}): Response {
@@ -42,6 +43,10 @@ export async function fromGateway(response: Response): Promise<Response> {
   if (code === 'llm_failed') return jsonError(502, { error: MESSAGES.modelFailed, code: 'failed' });
   // The agent got the message and may still be working on it: resending would ask it twice.
   if (code === 'upstream_timeout') return jsonError(504, { error: MESSAGES.tooSlow, code: 'failed' });
+  // The agent exited at start (a config or image problem the gateway has logged): waiting a few seconds will not help.
+  if (code === 'agent_exited') {
+    return jsonError(503, { error: MESSAGES.cannotStart, code: 'unavailable', retryAfter }, retryAfter ? { 'Retry-After': String(retryAfter) } : {});
+  }
   switch (response.status) {
     case 503:
     case 504:

@@ -241,6 +241,8 @@ export class DockerRuntime implements AgentRuntime {
   async watchExit(instanceId: string, signal: AbortSignal): Promise<AgentExit> {
     const container = this.docker.getContainer(instanceId);
     let startedAt: string | undefined;
+    // First look after one interval: an agent healthy by then costs no engine call at all.
+    await Bun.sleep(EXIT_POLL_MS);
     while (!signal.aborted) {
       let state: Docker.ContainerInspectInfo['State'];
       try {

@@ -1,12 +1,13 @@
 /** The gateway's HTTP chain, top to bottom: who is asking, for which agent, then the proxy. */
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
+import type { Users } from './accounts/index.ts';
 import type { Env } from './env.ts';
 import { errorHandler, GatewayError, notFoundResponse } from './errors.ts';
 import { auth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { ensureAgent } from './middleware/ensure-agent.ts';
-import { identity } from './middleware/identity.ts';
+import { instanceName } from './middleware/instance-name.ts';
 import { jsonLog, type Log } from './log.ts';
 import { logger } from './middleware/logger.ts';
 import { proxyToAgent } from './middleware/proxy.ts';
@@ -16,11 +17,13 @@ import type { AgentRuntime } from './runtime/types.ts';
 import type { Settings } from './settings.ts';
 
 /** The agent endpoints of DESIGN.md; only `/files` has paths below it. */
-export const PROXIED_PATHS = ['/chat', '/files', '/files/*', '/uploads', '/memory', '/health', '/conversations', '/sessions'];
+export const PROXIED_PATHS = ['/chat', '/files', '/files/*', '/uploads', '/memory', '/health', '/conversations', '/sessions', '/export'];
 
 export type AppOptions = {
   settings: Settings;
   runtime: AgentRuntime;
+  /** Who requests are for (accounts/index.ts createUsers). */
+  users: Users;
   /** Where running agents listen; startGateway passes one that follows the runtime's events. */
   routes: RouteTable;
   /** Used to reach agents; injectable for tests. */
@@ -28,7 +31,7 @@ export type AppOptions = {
   log?: Log;
 };
 
-export function createApp({ settings, runtime, routes, fetch: fetchImpl = fetch, log = jsonLog }: AppOptions) {
+export function createApp({ settings, runtime, users, routes, fetch: fetchImpl = fetch, log = jsonLog }: AppOptions) {
   const app = new Hono<Env>();
   app.onError(errorHandler(log));
   app.notFound(notFoundResponse);
@@ -46,12 +49,15 @@ export function createApp({ settings, runtime, routes, fetch: fetchImpl = fetch,
     return c.json({ status: 'ready', agents: routes.size });
   });
 
+  if (users.admin) app.route('/admin', users.admin);
   app.use(auth({ token: settings.server.gatewayToken }));
+  if (users.auth) app.route('/auth', users.auth);
 
   app.on('ALL', PROXIED_PATHS,
     safePath(),
     bodyLimit({ maxBytes: settings.server.maxBodyBytes }),
-    identity({ instance: settings.agents.instance }),
+    users.identity,
+    instanceName(settings.agents.instance),
     ensureAgent({ runtime, routes, startTimeoutMs: settings.agents.startTimeoutMs, fetch: fetchImpl, log }),
     proxyToAgent({
       routes,

@@ -1,6 +1,7 @@
 /** The whole gateway wired up: runtime, route table, event following and the HTTP server. */
 import type Docker from 'dockerode';
 import { RouteTable } from './agents/route-table.ts';
+import { createUsers, openAccountStore } from './accounts/index.ts';
 import { createApp } from './app.ts';
 import { jsonLog, type Log } from './log.ts';
 import { dockerFromEnv, DockerRuntime } from './runtime/docker.ts';
@@ -30,7 +31,9 @@ export function startGateway(settings: Settings, { docker = dockerFromEnv(), log
   const following = new AbortController();
   const adopted = Promise.withResolvers<void>();
   void routes.follow(runtime, following.signal, log, adopted.resolve);
-  const server = serve(createApp({ settings, runtime, routes, log }), settings.server);
+  const store = settings.users.localAuthMode === 'accounts' ? openAccountStore(settings.users) : undefined;
+  const users = createUsers({ settings: settings.users, store, log });
+  const server = serve(createApp({ settings, runtime, routes, users, log }), settings.server);
   const host = ['0.0.0.0', '::'].includes(settings.server.hostname) ? '127.0.0.1' : settings.server.hostname;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`,

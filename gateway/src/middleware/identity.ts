@@ -4,13 +4,12 @@ import type { Env } from '../env.ts';
 import { GatewayError } from '../errors.ts';
 import { emailSchema, identityFor } from '../identity.ts';
 
-/** `instance` is GATEWAY_INSTANCE: part of the agent's container name unless it is the default. */
-export const identity = ({ instance }: { instance: string }) =>
+export const identity = () =>
   createMiddleware<Env>(async function identity(c, next) {
     const email = emailSchema.safeParse(c.req.header('x-user-email'));
     if (!email.success) {
       throw new GatewayError(400, 'invalid_identity', 'X-User-Email must be an email address of at most 254 characters.');
     }
-    c.set('identity', identityFor(email.data, instance));
+    c.set('identity', identityFor(email.data));
     await next();
   });

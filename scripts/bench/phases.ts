@@ -1,6 +1,6 @@
 /** The five measurements, each against a baseline taken in the same run. */
 import { agentToken, identityFor } from '../../gateway/src/identity.ts';
-import { AGENT_PORT, coldStartByApi, coldStartByCli, gatewayAgentUserIds, ipOf, pidOf } from './docker.ts';
+import { AGENT_PORT, INSTANCE, coldStartByApi, coldStartByCli, gatewayAgentUserIds, ipOf, pidOf } from './docker.ts';
 import type { GatewayProcess } from '../../test/support/gateway-process.ts';
 import { generatedBody } from '../../test/support/bodies.ts';
 import { eventArrivals, latencies, throughput, timeout, timeToFirstByte, type Call } from './load.ts';
@@ -30,14 +30,14 @@ const viaGateway = (bench: Bench, email: string, path: string, init: RequestInit
 
 /** Straight to the agent's container IP with its own token: what the gateway itself sends on. */
 function direct(bench: Bench, email: string, agentUrl: string, path: string, init: RequestInit = {}, headers: Record<string, string> = {}): Call {
-  const token = agentToken(bench.agentTokenSecret, identityFor(email).containerName);
+  const token = agentToken(bench.agentTokenSecret, identityFor(email, INSTANCE).containerName);
   return () => fetch(`${agentUrl}${path}`, { signal: timeout(), ...init, headers: { Authorization: `Bearer ${token}`, ...headers } });
 }
 
 /** Spawns the agent of `email` through the gateway and returns its direct address. */
 export async function agentOf(bench: Bench, email: string): Promise<string> {
   await firstRequest(bench, email);
-  return `http://${await ipOf(identityFor(email).containerName)}:${AGENT_PORT}`;
+  return `http://${await ipOf(identityFor(email, INSTANCE).containerName)}:${AGENT_PORT}`;
 }
 
 const LATENCY_ROUNDS = 4;
@@ -63,7 +63,7 @@ export async function hotPath(bench: Bench, email: string, agentUrl: string): Pr
     for (const call of order) (call === gw ? gwLatency : baseLatency).push(...(await latencies(LATENCY_PER_ROUND, call)));
   }
   // CPU per request: the gateway's while it proxies, the agent's while it is called directly.
-  const agentPid = await pidOf(identityFor(email).containerName);
+  const agentPid = await pidOf(identityFor(email, INSTANCE).containerName);
   const gwRate: number[] = [];
   const baseRate: number[] = [];
   let gwCpu = 0;

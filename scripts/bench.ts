@@ -10,13 +10,14 @@ import { AGENT_LIMITS, createNetwork, foreignRunningContainers, IMAGE, INSTANCE,
 import { spawnGateway, type GatewayProcess } from '../test/support/gateway-process.ts';
 import { agentOf, coldStart, concurrency, emailOf, hotPath, memory, streaming, type Bench, type Result } from './bench/phases.ts';
 import { BENCH_PROVIDER, BENCH_PROVIDER_KEY, relayLatency } from './bench/relay.ts';
+import { floor } from './bench/floor.ts';
 import { describeMachine, renderReport } from './bench/report.ts';
 import { startFakeLlm, type FakeLlm } from '../agent/test/fake-llm.ts';
 import { mib, MiB } from './bench/stats.ts';
 import { buildImage, prepareBuild, REPO_ROOT } from './lib/images.ts';
 
 /** The whole run is cut off (and cleaned up) after this long. */
-const TIME_CAP_MS = 5 * 60_000;
+const TIME_CAP_MS = 10 * 60_000;
 const START_TIMEOUT_MS = 60_000;
 const log = (line: string) => console.error(line);
 
@@ -89,6 +90,8 @@ async function main(): Promise<string> {
   const results: Result[] = [];
   log('bench: hot path');
   results.push(await hotPath(bench, hotUser, agentUrl));
+  log('bench: the hot path against the floor');
+  results.push(await floor(bench, hotUser, agentUrl));
   const rssAfterHotPath = gateway.rss();
   log('bench: streaming');
   results.push(await streaming(bench, hotUser, agentUrl));

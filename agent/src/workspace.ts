@@ -32,13 +32,10 @@ export function layoutOf(home: string): Layout {
   };
 }
 
-const TEMPLATES_DIR = join(import.meta.dir, 'templates');
-const TEMPLATES: Array<[source: string, target: string]> = [
-  ['AGENTS.md', 'AGENTS.md'],
-  ['SOUL.md', 'SOUL.md'],
-  ['USER.md', 'USER.md'],
-  ['MEMORY.md', join('memory', 'MEMORY.md')],
-];
+/** Shared with the gateway, which seeds the same files (AGENT_TEMPLATE_DIR) for agent images that do not. */
+const TEMPLATES_DIR = join(import.meta.dir, '..', 'templates');
+/** Paths under the template folder, which mirrors `workspace/`. */
+const TEMPLATES = ['AGENTS.md', 'SOUL.md', 'USER.md', join('memory', 'MEMORY.md')];
 
 /** Creates the folders and copies the tutor templates, never overwriting what a user already has. */
 export async function seedWorkspace(layout: Layout): Promise<void> {
@@ -51,10 +48,10 @@ export async function seedWorkspace(layout: Layout): Promise<void> {
     throw new Error(`cannot write ${layout.home} as uid ${uid}: give the folder to that user (chown -R ${uid}:${uid} <folder>)`);
   }
   await removeStaleTempFiles([layout.uploads, layout.sessions, layout.memoryDir]);
-  for (const [source, target] of TEMPLATES) {
+  for (const path of TEMPLATES) {
     try {
       // COPYFILE_EXCL: an existing file stays as it is.
-      await copyFile(join(TEMPLATES_DIR, source), join(layout.workspace, target), 1);
+      await copyFile(join(TEMPLATES_DIR, path), join(layout.workspace, path), 1);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }

@@ -7,6 +7,7 @@ import { errorHandler, GatewayError, notFoundResponse } from './errors.ts';
 import { auth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { ensureAgent } from './middleware/ensure-agent.ts';
+import { instanceName } from './middleware/instance-name.ts';
 import { jsonLog, type Log } from './log.ts';
 import { logger } from './middleware/logger.ts';
 import { proxyToAgent } from './middleware/proxy.ts';
@@ -62,7 +63,8 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
     safePath(),
     bodyLimit({ maxBytes: settings.server.maxBodyBytes }),
     users.identity,
-    ensureAgent({ runtime, routes, startTimeoutMs: settings.agents.startTimeoutMs, fetch: fetchImpl }),
+    instanceName(settings.agents.instance),
+    ensureAgent({ runtime, routes, startTimeoutMs: settings.agents.startTimeoutMs, fetch: fetchImpl, log }),
     proxyToAgent({
       routes,
       agentTokenSecret: settings.agents.tokenSecret,

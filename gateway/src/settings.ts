@@ -1,5 +1,6 @@
 /** Gateway configuration: read from the environment once, with the defaults of DESIGN.md. */
 import { z } from 'zod';
+import { MAX_INSTANCE_LENGTH } from './identity.ts';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -35,8 +36,15 @@ const schema = z
     GATEWAY_TOKEN: z.string().regex(/^(?:[A-Za-z0-9._~+/-]+=*)?$/, 'may only hold letters, digits and . _ ~ + / - (then = padding)').optional(),
     GATEWAY_ALLOW_NO_TOKEN: flag,
     AGENT_TOKEN_SECRET: z.string({ error: 'is required' }).min(1, 'is required'),
-    GATEWAY_INSTANCE: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'may only hold letters, digits, _ . -').default('default'),
+    GATEWAY_INSTANCE: z.string().max(MAX_INSTANCE_LENGTH).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may only hold letters, digits, _ . - (starting with a letter or digit)').default('default'),
     AGENT_IMAGE: z.string().min(1).default('nanobot-tutor'),
+    // nanobot's image defaults to `status`; `gateway` serves the HTTP channel. Words split on whitespace.
+    AGENT_COMMAND: z.string().default('gateway').transform((v) => v.split(/\s+/).filter(Boolean)),
+    AGENT_TEMPLATE_DIR: z.string().default(''),
+    // Unset: the image's numeric USER, root for an image without one (see runtime/data-folder.ts).
+    AGENT_UID: z.union([z.literal(''), z.coerce.number().int().min(0)]).optional(),
+    AGENT_GID: z.union([z.literal(''), z.coerce.number().int().min(0)]).optional(),
+    AGENT_READ_ONLY: z.enum(['0', '1', 'true', 'false']).default('1').transform((v) => v === '1' || v === 'true'),
     AGENT_PORT: positiveInt(8000),
     AGENT_HOST_MODE: z.enum(['auto', 'name', 'ip']).default('auto'),
     NETWORK_NAME: z.string().min(1).default('nanobot-net'),
@@ -92,6 +100,15 @@ const schema = z
       /** The GATEWAY_INSTANCE label value: this gateway only looks at agents carrying it. */
       instance: e.GATEWAY_INSTANCE,
       image: e.AGENT_IMAGE,
+      /** The container's Cmd (the image's ENTRYPOINT stays); empty keeps the image's own CMD. */
+      command: e.AGENT_COMMAND,
+      /** Seeded into a user's `workspace/` when the gateway creates the agent; empty: none. */
+      templateDir: e.AGENT_TEMPLATE_DIR,
+      /** Owner of the data folders the gateway creates (the user the agent runs as); undefined: from the image. */
+      uid: e.AGENT_UID === '' ? undefined : e.AGENT_UID,
+      gid: e.AGENT_GID === '' ? undefined : e.AGENT_GID,
+      /** Read-only root file system with a tmpfs /tmp. */
+      readOnly: e.AGENT_READ_ONLY,
       port: e.AGENT_PORT,
       /** Derives each agent's bearer token (identity.ts). */
       tokenSecret: e.AGENT_TOKEN_SECRET,

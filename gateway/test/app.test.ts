@@ -3,13 +3,14 @@ import { createApp } from '../src/app.ts';
 import { identityFor } from '../src/identity.ts';
 import { RouteTable } from '../src/agents/route-table.ts';
 import type { AgentIdentity } from '../src/identity.ts';
-import { AgentStartError, type AgentRuntime, type RunningAgent } from '../src/runtime/types.ts';
+import { AgentStartError, type AgentExit, type AgentRuntime, type RunningAgent } from '../src/runtime/types.ts';
 import { authHeaders, testSettings, TOKEN, trustingUsers } from './helpers.ts';
 
-type FakeOptions = { fail?: AgentStartError };
+/** `exit`: every started agent "exits" at once with it; `revision` names the image and config it runs. */
+type FakeOptions = { fail?: AgentStartError; exit?: AgentExit; revision?: { value: string } };
 
 /** A runtime that "starts" agents at a fake address and counts how often it was asked. */
-function fakeRuntime({ fail }: FakeOptions = {}) {
+function fakeRuntime({ fail, exit, revision = { value: 'r1' } }: FakeOptions = {}) {
   const ensured: AgentIdentity[] = [];
   const runtime: AgentRuntime = {
     async ensure(identity) {
@@ -25,6 +26,10 @@ function fakeRuntime({ fail }: FakeOptions = {}) {
     },
     async *events() {},
     async checkReady() {},
+    watchExit: () => (exit ? Bun.sleep(5).then(() => exit) : new Promise(() => {})),
+    async revision() {
+      return revision.value;
+    },
   };
   return { runtime, ensured };
 }
@@ -133,6 +138,48 @@ describe('the gateway chain with a fake runtime', () => {
     expect(res.headers.get('retry-after')).toBeTruthy();
     const body = await expectJsonError(res, 503, 'image_missing');
     expect(body.error).toContain('image');
+  });
+
+  describe('an agent that exits before it is healthy', () => {
+    const exit: AgentExit = { exitCode: 1, lines: ['Loading config', 'Error: No API key configured.', 'Run nanobot onboard to set one up.'] };
+    const neverHealthy = (async () => new Response(null, { status: 503 })) as unknown as typeof fetch;
+
+    function exiting(revision = { value: 'r1' }) {
+      const fake = fakeRuntime({ exit, revision });
+      const logged: Record<string, unknown>[] = [];
+      const settings = testSettings({ START_TIMEOUT_MS: '30000' });
+      const gateway = createApp({ settings, runtime: fake.runtime, users: trustingUsers(), routes: new RouteTable(), fetch: neverHealthy, log: (line) => logged.push(line) });
+      return { ...fake, gateway, logged };
+    }
+
+    test('is answered 503 agent_exited with the exit code, its last line and Retry-After, and logged', async () => {
+      const { gateway, logged } = exiting();
+      const res = await gateway.request('/chat', { headers: authHeaders('a@b.com') });
+      expect(res.headers.get('retry-after')).toBe('5');
+      const body = await expectJsonError(res, 503, 'agent_exited');
+      expect(body.error).toContain('exited with code 1: Error: No API key configured.');
+      expect(logged).toContainEqual(expect.objectContaining({ level: 'error', exitCode: 1, output: exit.lines }));
+    });
+
+    test('is not started again while its user is backed off, and a new revision clears that at once', async () => {
+      const revision = { value: 'r1' };
+      const { gateway, ensured } = exiting(revision);
+      await gateway.request('/chat', { headers: authHeaders('a@b.com') });
+      const again = await gateway.request('/chat', { headers: authHeaders('a@b.com') });
+      const body = await expectJsonError(again, 503, 'agent_exited');
+      expect(body.error).toContain('No API key configured');
+      expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(ensured).toHaveLength(1);
+      // Another user is not held back by this one's failures.
+      await gateway.request('/chat', { headers: authHeaders('c@d.com') });
+      expect(ensured).toHaveLength(2);
+
+      revision.value = 'r2';
+      const fixed = await gateway.request('/chat', { headers: authHeaders('a@b.com') });
+      await expectJsonError(fixed, 503, 'agent_exited');
+      expect(ensured).toHaveLength(3);
+      expect(fixed.headers.get('retry-after')).toBe('5');
+    });
   });
 
   test('maps an unexpected failure to a JSON 500 without a stack trace', async () => {

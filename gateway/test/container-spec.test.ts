@@ -64,9 +64,22 @@ describe('containerSpec', () => {
       PidsLimit: 64,
       SecurityOpt: ['no-new-privileges:true'],
       CapDrop: ['ALL'],
-      RestartPolicy: { Name: 'unless-stopped' },
+      ReadonlyRootfs: true,
+      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+      RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 5 },
     });
     expect(spec.StopTimeout).toBe(25);
+  });
+
+  test('runs AGENT_COMMAND (default `gateway`, several words allowed) as the Cmd, or the image\'s own CMD when empty', () => {
+    expect(spec.Cmd).toEqual(['gateway']);
+    expect(containerSpec(ada, testSettings({ AGENT_COMMAND: '  gateway   --verbose ' }).agents).Cmd).toEqual(['gateway', '--verbose']);
+    expect(containerSpec(ada, testSettings({ AGENT_COMMAND: '' }).agents)).not.toHaveProperty('Cmd');
+  });
+
+  test('AGENT_READ_ONLY=0 leaves the root file system writable, for images that write outside their data folder', () => {
+    expect(containerSpec(ada, testSettings({ AGENT_READ_ONLY: '0' }).agents).HostConfig?.ReadonlyRootfs).toBe(false);
   });
 });
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { buildImage, REPO_ROOT } from '../../scripts/lib/images.ts';
 import { countingDocker } from '../../test/support/docker-calls.ts';
+import type { Log } from '../src/log.ts';
 import { instanceLabelFilters } from '../src/runtime/labels.ts';
 import { startGateway } from '../src/start.ts';
 import { testSettings } from './helpers.ts';
@@ -15,6 +16,14 @@ export { REPO_ROOT };
 
 export async function buildTestAgent(): Promise<void> {
   await buildImage({ dockerfile: 'gateway/test/fixtures/Dockerfile', context: join(REPO_ROOT, 'gateway/test/fixtures'), tag: AGENT_IMAGE, quiet: true });
+}
+
+/** The stand-in for the real nanobot image (fixtures/nanobot-standin): serves only as `nanobot gateway`, with an API key. */
+export const STANDIN_IMAGE = 'nbtest-gw-standin:latest';
+
+export async function buildStandIn(): Promise<void> {
+  const context = join(REPO_ROOT, 'gateway/test/fixtures/nanobot-standin');
+  await buildImage({ dockerfile: 'gateway/test/fixtures/nanobot-standin/Dockerfile', context, tag: STANDIN_IMAGE, quiet: true });
 }
 
 /** Everything one test file needs: a unique instance label, a temp data folder and a shared config. */
@@ -74,10 +83,10 @@ export async function createTestBed() {
 export type TestGateway = Awaited<ReturnType<typeof startTestGateway>>;
 
 /** The gateway of index.ts on 127.0.0.1:0, with a counting Docker client, once it has adopted what runs. */
-export async function startTestGateway(env: Record<string, string>) {
+export async function startTestGateway(env: Record<string, string>, { log = () => {} }: { log?: Log } = {}) {
   const settings = testSettings({ ...env, PORT: '0', LISTEN_HOST: '127.0.0.1' });
   const { docker, calls } = countingDocker();
-  const gateway = startGateway(settings, { docker, log: () => {} });
+  const gateway = startGateway(settings, { docker, log });
   await gateway.adopted;
   return { ...gateway, settings, calls, stop: () => gateway.stop(true) };
 }

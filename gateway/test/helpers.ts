@@ -43,4 +43,8 @@ export const stubRuntime: AgentRuntime = {
   },
   async *events() {},
   async checkReady() {},
+  watchExit: () => new Promise(() => {}),
+  async revision() {
+    return 'stub';
+  },
 };

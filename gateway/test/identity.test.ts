@@ -27,6 +27,18 @@ describe('identityFor', () => {
     expect(containerName.length).toBeLessThanOrEqual(63);
     expect(containerName).toMatch(/^agent-[a-z0-9_]+-[0-9a-f]{10}$/);
   });
+
+  test('puts a non-default instance in the container name, keeps the id, and stays within 63 characters', () => {
+    const email = `${'x'.repeat(64)}@example.com`;
+    const plain = identityFor(email);
+    const other = identityFor(email, 'b'.repeat(30));
+    expect(other.id).toBe(plain.id);
+    expect(other.containerName.length).toBeLessThanOrEqual(63);
+    expect(other.containerName).toStartWith(`agent-${'b'.repeat(30)}-xxx`);
+    expect(other.containerName.endsWith(plain.id.slice(-11))).toBe(true);
+    expect(identityFor('alice@example.com', 'default').containerName).toBe(`agent-${identityFor('alice@example.com').id}`);
+    expect(identityFor('alice@example.com', 'stack2').containerName).toBe(`agent-stack2-${identityFor('alice@example.com').id}`);
+  });
 });
 
 describe('emailSchema', () => {

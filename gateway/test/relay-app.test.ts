@@ -199,7 +199,15 @@ describe('RelayLimits', () => {
 });
 
 describe('GET /admin/usage', () => {
-  const runtime: AgentRuntime = { ensure: async () => { throw new Error('unused'); }, locate: async () => undefined, list: async () => [], async *events() {}, checkReady: async () => {} };
+  const runtime: AgentRuntime = {
+    ensure: async () => { throw new Error('unused'); },
+    locate: async () => undefined,
+    list: async () => [],
+    async *events() {},
+    checkReady: async () => {},
+    watchExit: () => new Promise(() => {}),
+    revision: async () => 'r1',
+  };
   const appWith = (env: Record<string, string>) =>
     createApp({ settings: testSettings(env), runtime, users: trustingUsers(), routes: new RouteTable(), usage: store, log: () => {} });
 

@@ -23,6 +23,8 @@ test('follows starts and goings, looking up only agents it does not know yet', a
       yield* events;
     },
     checkReady: async () => {},
+    watchExit: () => new Promise(() => {}),
+    revision: async () => 'r',
   };
   const routes = new RouteTable();
   routes.set(agent('ada', 'c-ada'));

@@ -47,7 +47,7 @@ describe('the gateway on a real Docker Engine', () => {
     const res = await call('/chat?q=1', user, { method: 'POST', body: JSON.stringify({ message: 'hi' }) }, { 'X-Session-ID': 's1', 'Content-Type': 'application/json' });
     expect(res.status).toBe(200);
     const echo = (await res.json()) as Echo;
-    const identity = identityFor(user);
+    const identity = identityFor(user, bed.instance);
     expect(echo).toMatchObject({ method: 'POST', path: '/chat', bodyBytes: 16 });
     expect(echo.headers['x-user-id']).toBe(identity.id);
     expect(echo.headers['x-session-id']).toBe('s1');
@@ -76,7 +76,11 @@ describe('the gateway on a real Docker Engine', () => {
     expect(info.HostConfig.PidsLimit).toBe(64);
     expect(info.HostConfig.SecurityOpt).toEqual(['no-new-privileges:true']);
     expect(info.HostConfig.CapDrop).toEqual(['ALL']);
-    expect(info.HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
+    expect(info.HostConfig.RestartPolicy).toEqual({ Name: 'on-failure', MaximumRetryCount: 5 });
+    expect(info.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(info.HostConfig.Tmpfs).toEqual({ '/tmp': 'rw,nosuid,nodev,size=64m' });
+    expect(info.HostConfig.LogConfig).toEqual({ Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } });
+    expect(info.Config.Cmd).toEqual(['gateway']);
     expect((info.Config as { StopTimeout?: number }).StopTimeout).toBe(25);
     expect(existsSync(join(bed.dataDir, identity.id))).toBe(true);
   }, 60_000);
@@ -269,7 +273,7 @@ describe('the gateway on a real Docker Engine', () => {
     } finally {
       await upgraded.stop();
       // The newer image can only go once no container uses it.
-      await bed.docker.getContainer(identityFor(user).containerName).remove({ force: true });
+      await bed.docker.getContainer(identityFor(user, bed.instance).containerName).remove({ force: true });
       await bed.docker.getImage(newer).remove().catch(() => {});
     }
   }, 120_000);

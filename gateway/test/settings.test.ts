@@ -20,6 +20,9 @@ describe('loadSettings', () => {
         pids: 256,
         instance: 'default',
         hostMode: 'name',
+        command: ['gateway'],
+        templateDir: '',
+        readOnly: true,
       },
       users: { localAuthMode: 'accounts', adminToken: undefined, supabaseUrl: undefined, trustEmailHeader: false, inviteTtlMs: 7 * 86_400_000, dataDir: '/data' },
     });
@@ -40,6 +43,11 @@ describe('loadSettings', () => {
     expect(set.relay).toMatchObject({ url: 'http://gateway:8090', tokensPerDay: 50_000 });
     expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_TRUST_EMAIL_HEADER: '1', RELAY_URL: 'gateway:8090' })).toThrow(/RELAY_URL/);
     expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_TRUST_EMAIL_HEADER: '1', RELAY_TOKENS_PER_DAY: '-1' })).toThrow(/RELAY_TOKENS_PER_DAY/);
+  });
+
+  test('refuses an instance too long to leave room for the user in a 63-character container name', () => {
+    expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_INSTANCE: 'x'.repeat(31) })).toThrow(/GATEWAY_INSTANCE/);
+    expect(loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_INSTANCE: 'x'.repeat(30), USER_ASSERTION_SECRET: 'u'.repeat(32) }).agents.instance).toHaveLength(30);
   });
 
   test('refuses to start without a gateway token', () => {

@@ -101,6 +101,7 @@ export async function coldStartByApi(name: string, dataDir: string, configPath: 
   await mkdir(folder, { recursive: true, mode: 0o700 });
   await engine('POST', `/containers/create?name=${name}`, {
     Image: IMAGE,
+    Cmd: ['gateway'],
     Env: [`NANOBOT_HTTP_PORT=${AGENT_PORT}`, 'NANOBOT_HTTP_TOKEN=nbbench-baseline'],
     Labels: { [PREFIX]: 'true' },
     HostConfig: {
@@ -111,7 +112,10 @@ export async function coldStartByApi(name: string, dataDir: string, configPath: 
       PidsLimit: AGENT_LIMITS.pids,
       SecurityOpt: ['no-new-privileges:true'],
       CapDrop: ['ALL'],
-      RestartPolicy: { Name: 'unless-stopped' },
+      ReadonlyRootfs: true,
+      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+      RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 5 },
     },
   });
   await engine('POST', `/containers/${name}/start`);
@@ -135,8 +139,9 @@ export async function coldStartByCli(name: string, dataDir: string, configPath: 
     '-v', `${folder}:/root/.nanobot`, '-v', `${configPath}:/root/.nanobot/config.json:ro`,
     '-e', `NANOBOT_HTTP_PORT=${AGENT_PORT}`, '-e', 'NANOBOT_HTTP_TOKEN=nbbench-baseline',
     '--memory', String(AGENT_LIMITS.memoryBytes), '--cpus', String(AGENT_LIMITS.cpus), '--pids-limit', String(AGENT_LIMITS.pids),
-    '--security-opt', 'no-new-privileges:true', '--cap-drop', 'ALL', '--restart', 'unless-stopped',
-    IMAGE,
+    '--security-opt', 'no-new-privileges:true', '--cap-drop', 'ALL', '--restart', 'on-failure:5',
+    '--read-only', '--tmpfs', '/tmp:rw,nosuid,nodev,size=64m', '--log-driver', 'json-file', '--log-opt', 'max-size=10m', '--log-opt', 'max-file=3',
+    IMAGE, 'gateway',
   ]);
   const ip = await ipOf(name);
   await pollHealth(`http://${ip}:${AGENT_PORT}`, Date.now() + timeoutMs);

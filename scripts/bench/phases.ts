@@ -1,6 +1,6 @@
 /** The five measurements, each against a baseline taken in the same run. */
 import { agentToken, identityFor } from '../../gateway/src/identity.ts';
-import { AGENT_PORT, coldStartByApi, coldStartByCli, gatewayAgentUserIds, ipOf, pidOf } from './docker.ts';
+import { AGENT_PORT, INSTANCE, coldStartByApi, coldStartByCli, gatewayAgentUserIds, ipOf, pidOf } from './docker.ts';
 import type { GatewayProcess } from '../../test/support/gateway-process.ts';
 import { generatedBody } from '../../test/support/bodies.ts';
 import { eventArrivals, latencies, throughput, timeout, timeToFirstByte, type Call } from './load.ts';
@@ -8,7 +8,8 @@ import { cpuSecondsOf } from '../../test/support/proc.ts';
 import { median, mib, MiB, ms, quantile, ratio } from './stats.ts';
 
 export type Row = { measure: string; value: string; baseline: string; ratio: string };
-export type Result = { rows: Row[]; notes: string[] };
+export type Section = { title: string; lines: string[] };
+export type Result = { rows: Row[]; notes: string[]; sections?: Section[] };
 
 export type Bench = {
   gateway: GatewayProcess;
@@ -29,14 +30,14 @@ const viaGateway = (bench: Bench, email: string, path: string, init: RequestInit
 
 /** Straight to the agent's container IP with its own token: what the gateway itself sends on. */
 function direct(bench: Bench, email: string, agentUrl: string, path: string, init: RequestInit = {}, headers: Record<string, string> = {}): Call {
-  const token = agentToken(bench.agentTokenSecret, identityFor(email).containerName);
+  const token = agentToken(bench.agentTokenSecret, identityFor(email, INSTANCE).containerName);
   return () => fetch(`${agentUrl}${path}`, { signal: timeout(), ...init, headers: { Authorization: `Bearer ${token}`, ...headers } });
 }
 
 /** Spawns the agent of `email` through the gateway and returns its direct address. */
 export async function agentOf(bench: Bench, email: string): Promise<string> {
   await firstRequest(bench, email);
-  return `http://${await ipOf(identityFor(email).containerName)}:${AGENT_PORT}`;
+  return `http://${await ipOf(identityFor(email, INSTANCE).containerName)}:${AGENT_PORT}`;
 }
 
 const LATENCY_ROUNDS = 4;
@@ -62,7 +63,7 @@ export async function hotPath(bench: Bench, email: string, agentUrl: string): Pr
     for (const call of order) (call === gw ? gwLatency : baseLatency).push(...(await latencies(LATENCY_PER_ROUND, call)));
   }
   // CPU per request: the gateway's while it proxies, the agent's while it is called directly.
-  const agentPid = await pidOf(identityFor(email).containerName);
+  const agentPid = await pidOf(identityFor(email, INSTANCE).containerName);
   const gwRate: number[] = [];
   const baseRate: number[] = [];
   let gwCpu = 0;
@@ -110,7 +111,7 @@ export async function hotPath(bench: Bench, email: string, agentUrl: string): Pr
   return { rows, notes };
 }
 
-const TTFB_SAMPLES = 30;
+const TTFB_SAMPLES = 60;
 const SPACING_SAMPLES = 2;
 const SSE_EVENTS = 3;
 
@@ -142,6 +143,7 @@ export async function streaming(bench: Bench, email: string, agentUrl: string): 
   const rows: Row[] = [
     { measure: 'SSE time to first byte, median', value: ms(median(gwTtfb)), baseline: ms(median(baseTtfb)), ratio: ratio(median(gwTtfb), median(baseTtfb)) },
     { measure: 'SSE time to first byte, p95', value: ms(quantile(gwTtfb, 0.95)), baseline: ms(quantile(baseTtfb, 0.95)), ratio: ratio(quantile(gwTtfb, 0.95), quantile(baseTtfb, 0.95)) },
+    { measure: 'SSE time to first byte the gateway adds, p50 (target ≤ 1 ms)', value: ms(median(gwTtfb) - median(baseTtfb)), baseline: '0 ms', ratio: '–' },
     { measure: `SSE time to event ${SSE_EVENTS} of ${SSE_EVENTS} (sent 300 ms apart), median`, value: ms(median(gwLast)), baseline: ms(median(baseLast)), ratio: ratio(median(gwLast), median(baseLast)) },
   ];
   return { rows, notes: [`Streaming: ${TTFB_SAMPLES} first-byte samples per side (the rest of each stream is cancelled), ${SPACING_SAMPLES} full streams per side; ${calls} Docker API calls.`] };

@@ -12,11 +12,11 @@ export const logger = ({ log = jsonLog }: LoggerOptions = {}) =>
     log({
       level: c.res.status >= 500 ? 'error' : 'info',
       msg: 'request',
-      requestId: c.var.requestId,
+      requestId: c.get('requestId'),
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
       durationMs: Math.round(performance.now() - started),
-      userId: c.var.identity?.id,
+      userId: c.get('identity')?.id,
     });
   });

@@ -1,12 +1,13 @@
 /** Streams the request to the caller's agent and its answer back, neither buffered. */
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { proxy } from 'hono/proxy';
 import type { Env } from '../env.ts';
 import { GatewayError } from '../errors.ts';
-import { upstreamHeaders } from '../headers.ts';
+import { cleanDownstreamHeaders, upstreamHeaders } from '../headers.ts';
 import { agentToken } from '../identity.ts';
 import type { RouteTable } from '../agents/route-table.ts';
+import type { RunningAgent } from '../runtime/types.ts';
+import { splitUrl } from '../target.ts';
 import { countBytes, tooLarge } from './body-limit.ts';
 
 export type ProxyOptions = {
@@ -32,13 +33,30 @@ function outgoingBody(req: Request, maxBodyBytes: number, onExceeded: () => void
   return countBytes(req.body, maxBodyBytes, onExceeded);
 }
 
-export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, upstreamTimeoutMs, fetch: fetchImpl = fetch }: ProxyOptions) =>
-  createMiddleware<Env>(async function proxyToAgent(c) {
-    const { agent, identity, requestId } = c.var;
-    const url = new URL(c.req.url);
+export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, upstreamTimeoutMs, fetch: fetchImpl = fetch }: ProxyOptions) => {
+  /**
+   * Each route's agent token, kept with the route entry itself: an HMAC per request was a visible
+   * cost, and the entry (so its token) is dropped when the route table forgets the agent.
+   */
+  const tokens = new WeakMap<RunningAgent, string>();
+  const tokenOf = (agent: RunningAgent, containerName: string): string => {
+    let token = tokens.get(agent);
+    if (token === undefined) {
+      token = agentToken(agentTokenSecret, containerName);
+      tokens.set(agent, token);
+    }
+    return token;
+  };
+
+  return createMiddleware<Env>(async function proxyToAgent(c) {
+    const agent = c.get('agent');
+    const identity = c.get('identity');
+    const requestId = c.get('requestId');
+    const req = c.req.raw;
+    const url = splitUrl(req.url);
     const upstream = new AbortController();
     const abortUpstream = () => upstream.abort();
-    c.req.raw.signal.addEventListener('abort', abortUpstream, { once: true });
+    req.signal.addEventListener('abort', abortUpstream, { once: true });
     let timedOut = false;
     let bodyTooLarge = false;
     const timer = setTimeout(() => {
@@ -46,29 +64,31 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, upstreamT
       upstream.abort();
     }, upstreamTimeoutMs);
 
-    const body = outgoingBody(c.req.raw, maxBodyBytes, () => (bodyTooLarge = true));
+    const body = outgoingBody(req, maxBodyBytes, () => (bodyTooLarge = true));
     try {
-      const res = await proxy(`${agent.url}${url.pathname}${url.search}`, {
-        method: c.req.method,
-        headers: upstreamHeaders(c.req.raw.headers, {
-          agentToken: agentToken(agentTokenSecret, identity.containerName),
+      // Plain fetch: hono/proxy copied the request, its headers and the answer once more each.
+      const res = await fetchImpl(`${agent.url}${url.target}`, {
+        method: req.method,
+        headers: upstreamHeaders(req.headers, {
+          agentToken: tokenOf(agent, identity.containerName),
           userId: identity.id,
           requestId,
           clientIp: clientIp(c),
           url,
         }),
         body,
+        duplex: 'half',
         signal: upstream.signal,
-        customFetch: fetchImpl,
-      });
-      // hono/proxy has already dropped the answer's hop-by-hop headers; its Response is ours to change.
+      } as RequestInit);
+      // Bun's fetch answer has headers of its own to change, so it goes back as it is.
+      cleanDownstreamHeaders(res.headers);
       res.headers.set('x-request-id', requestId);
       return res;
     } catch (err) {
       if (bodyTooLarge) throw tooLarge(maxBodyBytes);
       if (timedOut) throw new GatewayError(504, 'upstream_timeout', `The agent did not answer within ${upstreamTimeoutMs} ms.`);
       // Nobody is left to read an answer; 499 only shows in the log.
-      if (c.req.raw.signal.aborted) return new Response(null, { status: 499 });
+      if (req.signal.aborted) return new Response(null, { status: 499 });
       // The agent went away without an event reaching us yet: forget it so the next request restarts it.
       routes.delete(agent.userId, agent.instanceId);
       throw new GatewayError(502, 'agent_unreachable', `The agent could not be reached (${err instanceof Error ? err.name : 'error'}).`);
@@ -76,3 +96,4 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, upstreamT
       clearTimeout(timer);
     }
   });
+};

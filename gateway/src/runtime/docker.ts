@@ -1,15 +1,17 @@
 /** The Docker Engine implementation of AgentRuntime: the only module that talks to dockerode. */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { agentToken, type AgentIdentity } from '../identity.ts';
 import { agentConfigPath } from '../relay/agent-config.ts';
 import type { AgentSettings } from '../settings.ts';
+import { demuxLogs, lastLines } from './container-output.ts';
+import { agentOwner, prepareDataFolder } from './data-folder.ts';
 import { instanceLabelFilters, LABELS } from './labels.ts';
-import { AgentStartError, type AgentEvent, type AgentRuntime, type AgentSummary, type RunningAgent } from './types.ts';
+import { AgentStartError, type AgentEvent, type AgentExit, type AgentRuntime, type AgentSummary, type RunningAgent } from './types.ts';
 
 /** How the gateway reaches agents: by container name on the shared network, or by container IP. */
 export type AddressMode = 'name' | 'ip';
@@ -24,6 +26,13 @@ export type ContainerFacts = {
   ip: string | undefined;
 };
 
+/** Docker's own restarts of a crashing agent are bounded; the gateway starts it again on its user's next request. */
+export const MAX_RESTARTS = 5;
+/** How often a starting agent's state is checked, so an exit is answered well within 2 s. */
+const EXIT_POLL_MS = 250;
+/** Output lines kept for the log when an agent exits at start. */
+const EXIT_LINES = 20;
+
 const fingerprint = (token: string): string => createHash('sha256').update(token).digest('hex').slice(0, 16);
 const tokenOf = (settings: AgentSettings, containerName: string) => agentToken(settings.tokenSecret, containerName);
 
@@ -33,6 +42,8 @@ export function containerSpec(identity: AgentIdentity, settings: AgentSettings):
   return {
     name: identity.containerName,
     Image: settings.image,
+    // nanobot's image runs `status` by default; an empty AGENT_COMMAND keeps the image's CMD.
+    ...(settings.command.length > 0 ? { Cmd: settings.command } : {}),
     // The agent finishes the answers in flight for up to 20 s after SIGTERM; Docker's default is 10.
     StopTimeout: 25,
     Env: [`NANOBOT_HTTP_PORT=${settings.port}`, `NANOBOT_HTTP_TOKEN=${token}`],
@@ -56,7 +67,13 @@ export function containerSpec(identity: AgentIdentity, settings: AgentSettings):
       PidsLimit: settings.pids,
       SecurityOpt: ['no-new-privileges:true'],
       CapDrop: ['ALL'],
-      RestartPolicy: { Name: 'unless-stopped' },
+      ReadonlyRootfs: settings.readOnly,
+      // Scratch space that does not outlive the container; counted in its memory limit.
+      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
+      // A chatty or crash-looping agent cannot fill the host's disk with its log.
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+      // Crashes are retried a few times, not forever; a stopped agent is started by its user's next request.
+      RestartPolicy: { Name: 'on-failure', MaximumRetryCount: MAX_RESTARTS },
     },
   };
 }
@@ -95,6 +112,10 @@ const factsOfListing = (c: Docker.ContainerInfo, networkName: string): Container
   imageId: c.ImageID,
   ip: c.NetworkSettings?.Networks[networkName]?.IPAddress || undefined,
 });
+
+/** Whether a container was made by this gateway instance: anything else is never used, started or removed. */
+const isOurs = (labels: Record<string, string> | undefined, instance: string): boolean =>
+  labels?.[LABELS.managed] === 'true' && labels[LABELS.instance] === instance;
 
 const statusOf = (err: unknown): number | undefined =>
   typeof err === 'object' && err !== null && 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : undefined;
@@ -159,6 +180,7 @@ export class DockerRuntime implements AgentRuntime {
         if (statusOf(err) !== 404) throw err;
         return await this.createAndStart(identity, mode);
       }
+      this.assertOurs(info);
       if (isOutdated(factsOfInspect(info, this.settings.networkName), this.settings, await this.currentImageId())) {
         await container.remove({ force: true });
         return await this.createAndStart(identity, mode);
@@ -181,7 +203,7 @@ export class DockerRuntime implements AgentRuntime {
     const mode = await this.mode();
     try {
       const info = await this.docker.getContainer(instanceId).inspect();
-      return info.State.Running ? this.running(info, mode) : undefined;
+      return info.State.Running && isOurs(info.Config.Labels, this.settings.instance) ? this.running(info, mode) : undefined;
     } catch (err) {
       // Gone again before we looked: its destroy event follows.
       if (statusOf(err) === 404) return undefined;
@@ -229,6 +251,66 @@ export class DockerRuntime implements AgentRuntime {
     await this.docker.getImage(this.settings.image).inspect();
   }
 
+  async watchExit(instanceId: string, signal: AbortSignal): Promise<AgentExit> {
+    const container = this.docker.getContainer(instanceId);
+    let startedAt: string | undefined;
+    // First look after one interval: an agent healthy by then costs no engine call at all.
+    await Bun.sleep(EXIT_POLL_MS);
+    while (!signal.aborted) {
+      let state: Docker.ContainerInspectInfo['State'];
+      try {
+        state = (await container.inspect()).State;
+      } catch (err) {
+        if (statusOf(err) !== 404) throw err;
+        return { exitCode: -1, lines: ['The container was removed while it started.'] };
+      }
+      startedAt ??= state.StartedAt;
+      // A restart between two looks shows as a new start time: it exited in between.
+      if (!state.Running || state.Restarting || state.StartedAt !== startedAt) {
+        const lines = await this.lastOutput(container);
+        await this.stopLooping(container);
+        return { exitCode: state.ExitCode, lines };
+      }
+      await Bun.sleep(EXIT_POLL_MS);
+    }
+    throw signal.reason;
+  }
+
+  async revision(): Promise<string> {
+    const imageId = await this.currentImageId().catch(() => 'no-image');
+    const config = await readFile(this.settings.configPath).catch(() => undefined);
+    return `${imageId} ${config ? createHash('sha256').update(config).digest('hex') : 'no-config'}`;
+  }
+
+  private async lastOutput(container: Docker.Container): Promise<string[]> {
+    try {
+      const logs = (await container.logs({ stdout: true, stderr: true, tail: EXIT_LINES, follow: false })) as unknown as Uint8Array;
+      return lastLines(demuxLogs(logs), EXIT_LINES);
+    } catch {
+      // A log driver without read support (e.g. syslog) has no output to give.
+      return [];
+    }
+  }
+
+  /** Ends Docker's restarts of an agent that cannot start, until its user's next request (after the back-off). */
+  private async stopLooping(container: Docker.Container): Promise<void> {
+    try {
+      await container.stop({ t: 0 });
+    } catch (err) {
+      // 304: already stopped; 404: already gone.
+      if (statusOf(err) !== 304 && statusOf(err) !== 404) throw err;
+    }
+  }
+
+  private assertOurs(info: Docker.ContainerInspectInfo): void {
+    if (isOurs(info.Config.Labels, this.settings.instance)) return;
+    const owner = info.Config.Labels?.[LABELS.instance];
+    throw new AgentStartError(
+      `A container named ${info.Name.replace(/^\//, '')} exists and belongs to ${owner ? `gateway instance ${owner}` : 'no nanobot gateway'}; this gateway (instance ${this.settings.instance}) leaves it alone.`,
+      'name_taken',
+    );
+  }
+
   private mode(): Promise<AddressMode> {
     this.addressMode ??= resolveAddressMode(this.docker, this.settings).catch((err: unknown) => {
       this.addressMode = undefined;
@@ -250,8 +332,12 @@ export class DockerRuntime implements AgentRuntime {
 
   /** The image id AGENT_IMAGE names now; a 404 means the image is missing. */
   private async currentImageId(): Promise<string> {
+    return (await this.currentImage()).Id;
+  }
+
+  private async currentImage(): Promise<Docker.ImageInspectInfo> {
     try {
-      return (await this.docker.getImage(this.settings.image).inspect()).Id;
+      return await this.docker.getImage(this.settings.image).inspect();
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
       throw this.missingImage();
@@ -277,15 +363,21 @@ export class DockerRuntime implements AgentRuntime {
       throw new AgentStartError(`The shared agent config ${this.settings.configPath} does not exist.`, 'config_missing');
     }
     await this.ensureNetwork();
+    const owner = agentOwner((await this.currentImage()).Config.User, this.settings);
     // Created by the gateway first, so Docker never makes the bind source itself (root-owned, wrong mode).
-    await mkdir(join(this.settings.dataDir, identity.id), { recursive: true, mode: 0o700 });
+    await mkdir(this.settings.dataDir, { recursive: true });
+    await prepareDataFolder(join(this.settings.dataDir, identity.id), { templateDir: this.settings.templateDir, ...owner });
     await this.prepare(identity);
     try {
       return await this.docker.createContainer(containerSpec(identity, this.settings));
     } catch (err) {
       const status = statusOf(err);
-      // Name taken: another request or gateway created it first; use that one.
-      if (status === 409) return this.docker.getContainer(identity.containerName);
+      // Name taken: another gateway of this instance created it first; use that one, but only if it is ours.
+      if (status === 409) {
+        const container = this.docker.getContainer(identity.containerName);
+        this.assertOurs(await container.inspect());
+        return container;
+      }
       if (status === 404) throw this.missingImage();
       throw err;
     }

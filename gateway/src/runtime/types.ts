@@ -27,11 +27,14 @@ export type AgentEvent = { type: 'started' | 'gone'; userId: string; instanceId:
 export class AgentStartError extends Error {
   constructor(
     message: string,
-    readonly reason: 'image_missing' | 'config_missing' | 'engine_unreachable' | 'engine_error',
+    readonly reason: 'image_missing' | 'config_missing' | 'engine_unreachable' | 'engine_error' | 'name_taken',
   ) {
     super(message);
   }
 }
+
+/** An agent that stopped (or began restarting) before it was healthy: its exit code and last output lines, secrets masked. */
+export type AgentExit = { exitCode: number; lines: string[] };
 
 export interface AgentRuntime {
   /** Makes the user's agent run (adopting, starting or creating it) and says where it listens. */
@@ -44,4 +47,11 @@ export interface AgentRuntime {
   events(signal: AbortSignal): AsyncIterable<AgentEvent>;
   /** Throws unless the platform answers and the agent image is available. */
   checkReady(): Promise<void>;
+  /**
+   * Settles once the agent stops or restarts, with why; the agent is then stopped so it does not
+   * loop. Never settles for an agent that keeps running; stops watching when the signal aborts.
+   */
+  watchExit(instanceId: string, signal: AbortSignal): Promise<AgentExit>;
+  /** Changes whenever what agents are made from (image, shared config) changes: a fix clears start back-offs. */
+  revision(): Promise<string>;
 }

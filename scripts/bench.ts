@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { AGENT_LIMITS, createNetwork, foreignRunningContainers, IMAGE, INSTANCE, NETWORK, removeAll, removeContainers } from './bench/docker.ts';
 import { spawnGateway, type GatewayProcess } from '../test/support/gateway-process.ts';
 import { agentOf, coldStart, concurrency, emailOf, hotPath, memory, streaming, type Bench, type Result } from './bench/phases.ts';
+import { BENCH_PROVIDER, BENCH_PROVIDER_KEY, relayLatency } from './bench/relay.ts';
 import { floor } from './bench/floor.ts';
 import { describeMachine, renderReport } from './bench/report.ts';
+import { startFakeLlm, type FakeLlm } from '../agent/test/fake-llm.ts';
 import { mib, MiB } from './bench/stats.ts';
 import { buildImage, prepareBuild, REPO_ROOT } from './lib/images.ts';
 
@@ -20,12 +22,14 @@ const START_TIMEOUT_MS = 60_000;
 const log = (line: string) => console.error(line);
 
 let gateway: GatewayProcess | undefined;
+let llm: FakeLlm | undefined;
 let dataDir: string | undefined;
 let cleaning: Promise<void> | undefined;
 
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await gateway?.stop().catch(() => {});
+    await llm?.stop().catch(() => {});
     await removeAll().catch((err) => log(`cleanup: ${err}`));
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   })();
@@ -47,7 +51,9 @@ async function main(): Promise<string> {
   await createNetwork();
   dataDir = await mkdtemp(join(tmpdir(), 'nbbench-data-'));
   const configPath = join(dataDir, 'config.json');
-  await writeFile(configPath, JSON.stringify({ agents: { defaults: { model: 'bench' } } }));
+  // The fixture agent never calls it; the relay phase does, through the gateway's relay and directly.
+  llm = startFakeLlm({ chunkDelayMs: 1 });
+  await writeFile(configPath, JSON.stringify({ providers: { [BENCH_PROVIDER]: { apiKey: BENCH_PROVIDER_KEY, apiBase: llm.url } }, agents: { defaults: { model: 'bench' } } }));
   const machine = await describeMachine(await foreignRunningContainers());
 
   const gatewayToken = 'nbbench-gateway-token';
@@ -72,6 +78,7 @@ async function main(): Promise<string> {
       AGENT_PIDS: String(AGENT_LIMITS.pids),
       // The default limit is 32 MiB; the memory measure streams 100 MiB.
       MAX_BODY_BYTES: String(128 * MiB),
+      RELAY_PORT: '0',
     },
     join(dataDir, 'docker-calls.log'),
   );
@@ -88,6 +95,8 @@ async function main(): Promise<string> {
   const rssAfterHotPath = gateway.rss();
   log('bench: streaming');
   results.push(await streaming(bench, hotUser, agentUrl));
+  log('bench: LLM relay');
+  results.push(await relayLatency(bench, hotUser, llm));
   // Memory before the cold starts, while only one agent runs beside the gateway.
   log('bench: memory');
   const memoryResult = await memory(bench, hotUser);

@@ -15,7 +15,7 @@ export type FakeReply = {
   text?: string;
   toolCalls?: FakeToolCall[];
   /** Answer with this HTTP error instead (4xx other than 408/409/429 are not retried by the SDKs). */
-  error?: { status: number; message: string };
+  error?: { status: number; message: string; code?: string; extra?: Record<string, unknown> };
   /** Pause between streamed chunks, and before a non-streamed answer. */
   delayMs?: number;
   /** Pause before answering at all (not even headers): a provider that hangs. */
@@ -30,6 +30,7 @@ export type FakeRequest = {
   stream: boolean;
   messages: Array<{ role: string; content?: string | null | FakeContentPart[]; tool_calls?: unknown[]; tool_call_id?: string }>;
   tools?: Array<{ type: string; function: { name: string } }>;
+  stream_options?: { include_usage?: boolean };
 };
 
 export type FakeLlmOptions = {
@@ -47,6 +48,8 @@ export type FakeLlm = {
   url: string;
   port: number;
   requests: FakeRequest[];
+  /** The API key each request carried (its bearer token), in order. */
+  apiKeys: string[];
   stop: () => Promise<void>;
 };
 
@@ -142,6 +145,7 @@ function toolCallsOf(reply: FakeReply, id: string) {
 export function startFakeLlm(options: FakeLlmOptions = {}): FakeLlm {
   const queue = [...(options.replies ?? [])];
   const requests: FakeRequest[] = [];
+  const apiKeys: string[] = [];
   const chunkDelayMs = options.chunkDelayMs ?? 10;
   let counter = 0;
 
@@ -156,12 +160,14 @@ export function startFakeLlm(options: FakeLlmOptions = {}): FakeLlm {
       }
       const request = (await req.json()) as FakeRequest;
       requests.push(request);
+      apiKeys.push(req.headers.get('authorization')?.replace(/^Bearer\s+/i, '') ?? '');
       const reply = queue.shift() ?? options.respond?.(request) ?? defaultReply(request);
       const id = `fake${++counter}`;
       const delay = reply.delayMs ?? chunkDelayMs;
       if (reply.stallMs) await sleep(reply.stallMs);
       if (reply.error) {
-        return Response.json({ error: { message: reply.error.message, type: 'fake_error' } }, { status: reply.error.status });
+        const { status, message, code, extra } = reply.error;
+        return Response.json({ error: { message, type: 'fake_error', ...(code ? { code } : {}), ...extra } }, { status, headers: code ? { 'x-should-retry': 'false' } : {} });
       }
       const toolCalls = toolCallsOf(reply, id);
       const finish = toolCalls.length ? 'tool_calls' : 'stop';
@@ -201,6 +207,12 @@ export function startFakeLlm(options: FakeLlmOptions = {}): FakeLlm {
             controller.enqueue(encoder.encode(chunk({ tool_calls: [{ index: call.index, function: { arguments: call.function.arguments.slice(half) } }] })));
           }
           controller.enqueue(encoder.encode(chunk({}, finish)));
+          if (request.stream_options?.include_usage) {
+            // As OpenAI does: a last chunk with no choices, only usage.
+            const usage = { prompt_tokens: 1, completion_tokens: pieces(reply.text ?? '').length, total_tokens: 0 };
+            usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+            controller.enqueue(encoder.encode(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [], usage })}\n\n`));
+          }
           controller.enqueue(encoder.encode('data: [DONE]\n\n'));
           controller.close();
         },
@@ -211,7 +223,7 @@ export function startFakeLlm(options: FakeLlmOptions = {}): FakeLlm {
 
   const port = server.port ?? 0;
   const host = server.hostname === '0.0.0.0' ? '127.0.0.1' : server.hostname;
-  return { url: `http://${host}:${port}/v1`, port, requests, stop: () => server.stop(true) };
+  return { url: `http://${host}:${port}/v1`, port, requests, apiKeys, stop: () => server.stop(true) };
 }
 
 if (import.meta.main) {

@@ -65,6 +65,14 @@ describe('LLM failures', () => {
     expect(turn[1]).toMatchObject({ status: 'error', code: 'llm_failed' });
   });
 
+  test('the gateway relay\'s used-up allowance is a 429 llm_quota with its sentence and when it resets', async () => {
+    const message = "You have used today's tutoring allowance; it resets at 2030-01-03 00:00 UTC.";
+    script = [{ error: { status: 429, message, code: 'llm_quota', extra: { resets_at: '2030-01-03T00:00:00.000Z' } } }];
+    const response = await agent.fetch('/chat', postJson({ message: QUESTION }, { 'X-Session-ID': 'quota' }));
+    expect(response.status).toBe(429);
+    expect(await response.json()).toEqual({ error: message, code: 'llm_quota', resetsAt: '2030-01-03T00:00:00.000Z' });
+  });
+
   test('a 500 (retried once by the SDK) is a 502 llm_failed with the status logged', async () => {
     script = [{ error: { status: 500, message: 'upstream exploded' } }, { error: { status: 500, message: 'upstream exploded' } }];
     const response = await agent.fetch('/chat', postJson({ message: QUESTION }, { 'X-Session-ID': 'server-error' }));

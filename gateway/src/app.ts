@@ -11,6 +11,8 @@ import { instanceName } from './middleware/instance-name.ts';
 import { jsonLog, type Log } from './log.ts';
 import { logger } from './middleware/logger.ts';
 import { proxyToAgent } from './middleware/proxy.ts';
+import { usageRoutes } from './relay/admin-routes.ts';
+import type { UsageStore } from './relay/store.ts';
 import { safePath } from './middleware/safe-path.ts';
 import type { RouteTable } from './agents/route-table.ts';
 import type { AgentRuntime } from './runtime/types.ts';
@@ -29,9 +31,11 @@ export type AppOptions = {
   /** Used to reach agents; injectable for tests. */
   fetch?: typeof fetch;
   log?: Log;
+  /** The relay's usage; with ADMIN_TOKEN set, `GET /admin/usage` shows it. */
+  usage?: UsageStore;
 };
 
-export function createApp({ settings, runtime, users, routes, fetch: fetchImpl = fetch, log = jsonLog }: AppOptions) {
+export function createApp({ settings, runtime, users, routes, fetch: fetchImpl = fetch, log = jsonLog, usage }: AppOptions) {
   const app = new Hono<Env>();
   app.onError(errorHandler(log));
   app.notFound(notFoundResponse);
@@ -49,6 +53,8 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
     return c.json({ status: 'ready', agents: routes.size });
   });
 
+  // Before the GATEWAY_TOKEN check: the admin routes take ADMIN_TOKEN instead.
+  if (usage && settings.users.adminToken) app.route('/admin/usage', usageRoutes(usage, settings.relay, settings.users.adminToken));
   if (users.admin) app.route('/admin', users.admin);
   app.use(auth({ token: settings.server.gatewayToken }));
   if (users.auth) app.route('/auth', users.auth);

@@ -58,6 +58,13 @@ const schema = z
     AGENT_MEMORY: z.string().default('1g').transform((v, ctx) => parseSize(v) ?? (ctx.addIssue('is not a size such as 512m or 1g'), z.NEVER)),
     AGENT_CPUS: z.coerce.number().positive().default(1),
     AGENT_PIDS: positiveInt(256),
+    RELAY_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
+    RELAY_HOST: z.string().min(1).default('auto'),
+    RELAY_URL: z.union([z.literal(''), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://gateway:8090' })]).optional(),
+    RELAY_MAX_BODY_BYTES: positiveInt(16 * 1024 * 1024),
+    RELAY_TOKENS_PER_DAY: z.coerce.number().int().min(0).default(0),
+    RELAY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+    RELAY_GLOBAL_TOKENS_PER_DAY: z.coerce.number().int().min(0).default(0),
     LOCAL_AUTH_MODE: z.enum(['accounts', 'shared']).default('accounts'),
     USER_ASSERTION_SECRET: optional.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
     ADMIN_TOKEN: optional.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
@@ -117,6 +124,19 @@ const schema = z
       cpus: e.AGENT_CPUS,
       pids: e.AGENT_PIDS,
     },
+    /** The LLM relay: the second listener agents call instead of the providers (relay/). */
+    relay: {
+      port: e.RELAY_PORT,
+      /** `auto`: all addresses inside a container on NETWORK_NAME, else the network's gateway IP on the host. */
+      host: e.RELAY_HOST,
+      /** The relay's base URL as agents see it; derived from the bound address when unset. */
+      url: e.RELAY_URL ? e.RELAY_URL.replace(/\/+$/, '') : undefined,
+      maxBodyBytes: e.RELAY_MAX_BODY_BYTES,
+      /** 0 means no limit, for each of the three. */
+      tokensPerDay: e.RELAY_TOKENS_PER_DAY,
+      requestsPerMinute: e.RELAY_REQUESTS_PER_MINUTE,
+      globalTokensPerDay: e.RELAY_GLOBAL_TOKENS_PER_DAY,
+    },
     /** Who a request is for, and the accounts (accounts/). */
     users: {
       /** `accounts`: per-student passwords kept here; `shared`: the web app's one password (assertions carry no session). */
@@ -137,6 +157,7 @@ const schema = z
 
 export type Settings = z.output<typeof schema>;
 export type AgentSettings = Settings['agents'];
+export type RelaySettings = Settings['relay'];
 export type UserSettings = Settings['users'];
 
 export class SettingsError extends Error {}

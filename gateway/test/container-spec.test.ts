@@ -39,11 +39,12 @@ describe('containerSpec', () => {
     expect(spec.Labels?.[LABELS.tokenFingerprint]).toMatch(/^[0-9a-f]{16}$/);
   });
 
-  test('binds only the user\'s own folder and the shared config, read-only, from the host paths', () => {
+  test('binds only the user\'s own folder and the gateway\'s keyless copy of the config, read-only, from the host paths', () => {
     expect(spec.HostConfig?.Binds).toEqual([
       `/srv/nanobot/data/${ada.id}:/root/.nanobot`,
-      '/srv/nanobot/config.json:/root/.nanobot/config.json:ro',
+      `/srv/nanobot/data/.state/agent-config/${ada.id}.json:/root/.nanobot/config.json:ro`,
     ]);
+    expect(JSON.stringify(spec)).not.toContain('/srv/nanobot/config.json');
   });
 
   test('gives the agent its port and its own token, and no other secret', () => {
@@ -112,6 +113,11 @@ describe('isOutdated', () => {
     expect(isOutdated(factsOf(spec), rekeyed, 'sha256:current')).toBe(true);
     const { [LABELS.tokenFingerprint]: _, ...unmarked } = spec.Labels ?? {};
     expect(isOutdated(factsOf(spec, { labels: unmarked }), agents, 'sha256:current')).toBe(true);
+  });
+
+  test('a container from before the relay, which binds the admin\'s config.json with its keys, is outdated', () => {
+    const { [LABELS.config]: _, ...older } = spec.Labels ?? {};
+    expect(isOutdated(factsOf(spec, { labels: older }), agents, 'sha256:current')).toBe(true);
   });
 });
 

@@ -45,6 +45,8 @@ export async function createTestBed() {
     UPSTREAM_TIMEOUT_MS: '3000',
     // The tests run outside the agents' network, so auto must settle on container IPs.
     AGENT_HOST_MODE: 'auto',
+    // Several gateways run at once: each relay takes a free port on the network's gateway address.
+    RELAY_PORT: '0',
   };
   const docker = new Docker();
   const instances = new Set([instance]);

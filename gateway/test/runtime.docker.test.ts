@@ -67,7 +67,7 @@ describe('the gateway on a real Docker Engine', () => {
     expect(info.Config.Env.some((e) => e.startsWith('NANOBOT_HTTP_TOKEN=') && e.length > 40)).toBe(true);
     expect(info.HostConfig.Binds).toEqual([
       `${join(bed.dataDir, identity.id)}:/root/.nanobot`,
-      `${bed.env.CONFIG_PATH}:/root/.nanobot/config.json:ro`,
+      `${join(bed.dataDir, '.state', 'agent-config', `${identity.id}.json`)}:/root/.nanobot/config.json:ro`,
     ]);
     expect(info.HostConfig.NetworkMode).toBe(NETWORK);
     expect(Object.keys(info.NetworkSettings.Networks)).toEqual([NETWORK]);

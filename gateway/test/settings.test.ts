@@ -28,6 +28,23 @@ describe('loadSettings', () => {
     });
   });
 
+  test('the relay: port 8090 on an automatic address and no limits by default', () => {
+    const s = loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_TRUST_EMAIL_HEADER: '1' });
+    expect(s.relay).toEqual({
+      port: 8090,
+      host: 'auto',
+      url: undefined,
+      maxBodyBytes: 16 * 1024 * 1024,
+      tokensPerDay: 0,
+      requestsPerMinute: 0,
+      globalTokensPerDay: 0,
+    });
+    const set = loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_TRUST_EMAIL_HEADER: '1', RELAY_URL: 'http://gateway:8090/', RELAY_TOKENS_PER_DAY: '50000' });
+    expect(set.relay).toMatchObject({ url: 'http://gateway:8090', tokensPerDay: 50_000 });
+    expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_TRUST_EMAIL_HEADER: '1', RELAY_URL: 'gateway:8090' })).toThrow(/RELAY_URL/);
+    expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_TRUST_EMAIL_HEADER: '1', RELAY_TOKENS_PER_DAY: '-1' })).toThrow(/RELAY_TOKENS_PER_DAY/);
+  });
+
   test('refuses an instance too long to leave room for the user in a 63-character container name', () => {
     expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_INSTANCE: 'x'.repeat(31) })).toThrow(/GATEWAY_INSTANCE/);
     expect(loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_INSTANCE: 'x'.repeat(30), USER_ASSERTION_SECRET: 'u'.repeat(32) }).agents.instance).toHaveLength(30);

@@ -1,5 +1,6 @@
 import { afterAll, beforeEach, describe, expect, test } from 'bun:test';
 import { handleChat } from '../lib/api/chat.ts';
+import { quotaMessage } from '../lib/api/errors.ts';
 import { handleClearConversation } from '../lib/api/conversations.ts';
 import { handleDeleteFile, handleFiles, handleRenameFile } from '../lib/api/files.ts';
 import { authorized, type ApiHandler } from '../lib/api/handler.ts';
@@ -129,6 +130,14 @@ describe('gateway errors become sentences a student understands', () => {
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBeNull();
     expect(await response.json()).toEqual({ error: expect.stringContaining('no AI model configured'), code: 'misconfigured', reason: 'no_provider' });
+  });
+
+  test('a used-up LLM allowance tells the student when it resets', async () => {
+    gateway.failures.push({ status: 429, code: 'llm_quota' });
+    const response = await route(handleChat)(chatRequest('hi'));
+    expect(response.status).toBe(429);
+    expect(await response.json()).toEqual({ error: "You have used today's tutoring allowance; it resets at midnight UTC.", code: 'quota', reason: 'llm_quota' });
+    expect(quotaMessage('2030-01-03T00:00:00.000Z')).toBe("You have used today's tutoring allowance; it resets at 00:00 UTC.");
   });
 
   test('an LLM provider failure asks the student to try again, not to wait', async () => {

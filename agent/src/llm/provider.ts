@@ -42,7 +42,7 @@ export interface LlmProvider {
   chat(request: ChatRequest): Promise<ChatResult>;
 }
 
-export type LlmErrorCode = 'llm_failed' | 'llm_timeout' | 'no_vision';
+export type LlmErrorCode = 'llm_failed' | 'llm_timeout' | 'no_vision' | 'llm_quota';
 
 /** A provider call that failed; the message is safe to show to the student. */
 export class LlmError extends Error {
@@ -51,9 +51,23 @@ export class LlmError extends Error {
     readonly code: LlmErrorCode = 'llm_failed',
     /** The provider's HTTP status, when it answered at all. */
     readonly status?: number,
+    /** For `llm_quota`: when the allowance resets (ISO 8601), as the gateway's relay said. */
+    readonly resetsAt?: string,
   ) {
     super(message);
   }
+}
+
+/**
+ * The gateway's LLM relay refusing because a daily allowance is used up: its message is meant for
+ * the student. In an SDK error, `error` is the body's `error` (OpenAI) or the whole body (Anthropic).
+ */
+export function relayQuota(error: unknown): { message: string; resetsAt: string | undefined } | undefined {
+  if (!error || typeof error !== 'object' || !('status' in error) || error.status !== 429 || !('error' in error)) return undefined;
+  const body = error.error as { code?: unknown; message?: unknown; resets_at?: unknown; error?: unknown } | null;
+  const inner = (body?.error && typeof body.error === 'object' ? body.error : body) as { code?: unknown; message?: unknown; resets_at?: unknown } | null;
+  if (inner?.code !== 'llm_quota' || typeof inner.message !== 'string') return undefined;
+  return { message: inner.message, resetsAt: typeof inner.resets_at === 'string' ? inner.resets_at : undefined };
 }
 
 /** The call was abandoned because the client went away or pressed Stop. */

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { agentToken, type AgentIdentity } from '../identity.ts';
+import { agentConfigPath } from '../relay/agent-config.ts';
 import type { AgentSettings } from '../settings.ts';
 import { demuxLogs, lastLines } from './container-output.ts';
 import { agentOwner, prepareDataFolder } from './data-folder.ts';
@@ -52,11 +53,13 @@ export function containerSpec(identity: AgentIdentity, settings: AgentSettings):
       [LABELS.email]: identity.email,
       [LABELS.instance]: settings.instance,
       [LABELS.tokenFingerprint]: fingerprint(token),
+      [LABELS.config]: 'relay',
     },
     HostConfig: {
       Binds: [
         `${join(settings.hostDataDir, identity.id)}:/root/.nanobot`,
-        `${settings.hostConfigPath}:/root/.nanobot/config.json:ro`,
+        // The gateway's copy without provider keys (relay/agent-config.ts), never the admin's file.
+        `${agentConfigPath(settings.hostDataDir, identity.id)}:/root/.nanobot/config.json:ro`,
       ],
       NetworkMode: settings.networkName,
       Memory: settings.memoryBytes,
@@ -89,7 +92,11 @@ export function addressOf(container: ContainerFacts, mode: AddressMode, port: nu
 export function isOutdated(container: ContainerFacts, settings: AgentSettings, currentImageId: string | undefined): boolean {
   const name = container.name.replace(/^\//, '');
   const expected = fingerprint(tokenOf(settings, name));
-  return container.labels[LABELS.tokenFingerprint] !== expected || (currentImageId !== undefined && container.imageId !== currentImageId);
+  return (
+    container.labels[LABELS.tokenFingerprint] !== expected ||
+    container.labels[LABELS.config] !== 'relay' ||
+    (currentImageId !== undefined && container.imageId !== currentImageId)
+  );
 }
 
 const factsOfInspect = (info: Docker.ContainerInspectInfo, networkName: string): ContainerFacts => ({
@@ -150,10 +157,14 @@ export class DockerRuntime implements AgentRuntime {
   /** Resolved once, on first use; a failed lookup is retried by the next call. */
   private addressMode: Promise<AddressMode> | undefined;
 
-  /** The client is injected so tests can count or fake engine calls; see dockerFromEnv. */
+  /**
+   * The client is injected so tests can count or fake engine calls; see dockerFromEnv.
+   * `prepareConfig` writes the user's keyless config.json before their container is created.
+   */
   constructor(
     private readonly docker: Docker,
     private readonly settings: AgentSettings,
+    private readonly prepareConfig: (identity: AgentIdentity) => Promise<void> = async () => {},
   ) {
     this.filters = instanceLabelFilters(settings.instance);
   }
@@ -175,6 +186,8 @@ export class DockerRuntime implements AgentRuntime {
         return await this.createAndStart(identity, mode);
       }
       if (info.State.Running && !info.State.Restarting) return this.running(info, mode);
+      // Its config file is a bind source: a start fails if it went missing.
+      await this.prepare(identity);
       await this.start(container);
       return this.running(await container.inspect(), mode);
     } catch (err) {
@@ -354,6 +367,7 @@ export class DockerRuntime implements AgentRuntime {
     // Created by the gateway first, so Docker never makes the bind source itself (root-owned, wrong mode).
     await mkdir(this.settings.dataDir, { recursive: true });
     await prepareDataFolder(join(this.settings.dataDir, identity.id), { templateDir: this.settings.templateDir, ...owner });
+    await this.prepare(identity);
     try {
       return await this.docker.createContainer(containerSpec(identity, this.settings));
     } catch (err) {
@@ -366,6 +380,14 @@ export class DockerRuntime implements AgentRuntime {
       }
       if (status === 404) throw this.missingImage();
       throw err;
+    }
+  }
+
+  private async prepare(identity: AgentIdentity): Promise<void> {
+    try {
+      await this.prepareConfig(identity);
+    } catch (err) {
+      throw new AgentStartError(`The agent's config.json could not be written: ${err instanceof Error ? err.message : String(err)}`, 'config_missing');
     }
   }
 

@@ -9,6 +9,8 @@ export const LABELS = {
   instance: 'nanobot.instance',
   /** A hash of the agent's token, so a scan can tell agents made under another AGENT_TOKEN_SECRET. */
   tokenFingerprint: 'nanobot.token-fingerprint',
+  /** `relay` on agents whose config.json is the gateway's keyless copy; older agents hold the admin's file and are replaced. */
+  config: 'nanobot.config',
 } as const;
 
 /** `key=value` label filters that select the agents of one gateway instance (GATEWAY_INSTANCE). */

@@ -33,17 +33,26 @@ export function unauthenticated(): Response {
   return jsonError(401, { error: MESSAGES.unauthenticated, code: 'unauthenticated' });
 }
 
-/** The `code` of a JSON error body, from the gateway or the agent behind it. */
-async function codeOf(response: Response): Promise<string | undefined> {
+/** The `code` of a JSON error body from the gateway or the agent behind it, and `resetsAt` of a used-up LLM allowance. */
+async function bodyOf(response: Response): Promise<{ code: string | undefined; resetsAt?: unknown }> {
   const body: unknown = await response.json().catch(() => undefined);
-  return body && typeof body === 'object' && 'code' in body && typeof body.code === 'string' ? body.code : undefined;
+  if (!body || typeof body !== 'object') return { code: undefined };
+  return { code: 'code' in body && typeof body.code === 'string' ? body.code : undefined, resetsAt: 'resetsAt' in body ? body.resetsAt : undefined };
+}
+
+/** The gateway's LLM relay refused: the student's (or the class's) daily allowance is used up. */
+export function quotaMessage(resetsAt: unknown): string {
+  const when = typeof resetsAt === 'string' && !Number.isNaN(Date.parse(resetsAt)) ? new Date(resetsAt) : undefined;
+  const time = when ? `${when.toISOString().slice(11, 16)} UTC` : 'midnight UTC';
+  return `You have used today's tutoring allowance; it resets at ${time}.`;
 }
 
 /** Maps a failed gateway response; the gateway's own wording is meant for operators, not students. */
 export async function fromGateway(response: Response): Promise<Response> {
   const retryAfter = Number(response.headers.get('retry-after')) || undefined;
-  const code = await codeOf(response);
+  const { code, resetsAt } = await bodyOf(response);
   const reply = (status: number, body: StudentError, headers?: Record<string, string>) => jsonError(status, code ? { ...body, reason: code } : body, headers);
+  if (code === 'llm_quota') return reply(429, { error: quotaMessage(resetsAt), code: 'quota' });
   // The agent answered, so it is not starting: waiting would not help.
   if (code === 'no_provider') return reply(503, { error: MESSAGES.noModel, code: 'misconfigured' });
   if (code === 'llm_failed') return reply(502, { error: MESSAGES.modelFailed, code: 'failed' });

@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'failed',
   'unauthenticated',
   'offline',
+  'quota',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,0 +1,51 @@
+/**
+ * The relay's limits: tokens per student per day, a global daily cap, requests per student per
+ * minute. Tokens are counted when an answer ends, so the request that crosses a budget finishes
+ * and the next one is refused.
+ */
+import type { RelaySettings } from '../settings.ts';
+import type { UsageStore } from './store.ts';
+
+export type Refusal = {
+  /** `llm_quota`: a daily budget is used up; `llm_rate_limited`: too many requests this minute. */
+  code: 'llm_quota' | 'llm_rate_limited';
+  message: string;
+  /** When asking again can succeed. */
+  resetsAt: Date;
+};
+
+export const nextUtcMidnight = (now: Date): Date => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
+
+type Limits = Pick<RelaySettings, 'tokensPerDay' | 'requestsPerMinute' | 'globalTokensPerDay'>;
+
+export class RelayLimits {
+  /** Requests per user in the current minute; fixed windows are plenty for "slow down". */
+  private window = { minute: -1, counts: new Map<string, number>() };
+
+  constructor(
+    private readonly limits: Limits,
+    private readonly store: UsageStore,
+  ) {}
+
+  /** Undefined when the user may make one more request now (and counts it), else why not. */
+  check(userId: string, now = new Date()): Refusal | undefined {
+    const midnight = nextUtcMidnight(now);
+    const resets = `${midnight.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+    if (this.limits.tokensPerDay > 0 && this.store.tokensToday(userId, now) >= this.limits.tokensPerDay) {
+      return { code: 'llm_quota', message: `You have used today's tutoring allowance; it resets at ${resets}.`, resetsAt: midnight };
+    }
+    if (this.limits.globalTokensPerDay > 0 && this.store.globalTokensToday(now) >= this.limits.globalTokensPerDay) {
+      return { code: 'llm_quota', message: `The class has used today's tutoring allowance; it resets at ${resets}.`, resetsAt: midnight };
+    }
+    if (this.limits.requestsPerMinute > 0) {
+      const minute = Math.floor(now.getTime() / 60_000);
+      if (minute !== this.window.minute) this.window = { minute, counts: new Map() };
+      const used = this.window.counts.get(userId) ?? 0;
+      if (used >= this.limits.requestsPerMinute) {
+        return { code: 'llm_rate_limited', message: 'Too many requests to the tutor in a minute; please wait a moment.', resetsAt: new Date((minute + 1) * 60_000) };
+      }
+      this.window.counts.set(userId, used + 1);
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,61 @@
+/** 6. The LLM relay's added latency to the first streamed chunk, against calling the provider directly. */
+import { readFile } from 'node:fs/promises';
+import type { FakeLlm } from '../../agent/test/fake-llm.ts';
+import { identityFor } from '../../gateway/src/identity.ts';
+import { agentConfigPath } from '../../gateway/src/relay/agent-config.ts';
+import { timeToFirstByte, timeout, type Call } from './load.ts';
+import type { Bench, Result, Row } from './phases.ts';
+import { median, ms, quantile, ratio } from './stats.ts';
+
+const SAMPLES = 60;
+const WARMUP = 10;
+
+/** The provider the bench's config.json names for the relay: `custom`, an OpenAI-compatible fake. */
+export const BENCH_PROVIDER = 'custom';
+export const BENCH_PROVIDER_KEY = 'nbbench-provider-key';
+
+function streamedChat(base: string, key: string): Call {
+  const body = JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+  return () =>
+    fetch(`${base}/chat/completions`, {
+      method: 'POST',
+      signal: timeout(),
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+      body,
+    });
+}
+
+/** `email`'s agent must exist: its keyless config says where the relay is and holds its relay key. */
+export async function relayLatency(bench: Bench, email: string, llm: FakeLlm): Promise<Result> {
+  const config = JSON.parse(await readFile(agentConfigPath(bench.dataDir, identityFor(email).id), 'utf8')) as {
+    providers: Record<string, { apiKey: string; apiBase: string }>;
+  };
+  const entry = config.providers[BENCH_PROVIDER];
+  if (!entry) throw new Error(`the agent's config has no ${BENCH_PROVIDER} provider`);
+  const relayed = streamedChat(entry.apiBase, entry.apiKey);
+  const direct = streamedChat(llm.url, BENCH_PROVIDER_KEY);
+  for (let i = 0; i < WARMUP; i += 1) {
+    await timeToFirstByte(relayed);
+    await timeToFirstByte(direct);
+  }
+  const viaRelay: number[] = [];
+  const baseline: number[] = [];
+  for (let i = 0; i < SAMPLES; i += 1) {
+    // Alternating order, so drift on a shared machine hits both sides alike.
+    if (i % 2 === 0) viaRelay.push(await timeToFirstByte(relayed));
+    baseline.push(await timeToFirstByte(direct));
+    if (i % 2 === 1) viaRelay.push(await timeToFirstByte(relayed));
+  }
+  const keys = new Set(llm.apiKeys);
+  if (keys.size !== 1 || !keys.has(BENCH_PROVIDER_KEY)) throw new Error('the fake provider saw a key other than the real one');
+  const rows: Row[] = [
+    { measure: 'LLM stream, time to first chunk via the relay, median', value: ms(median(viaRelay)), baseline: ms(median(baseline)), ratio: ratio(median(viaRelay), median(baseline)) },
+    { measure: 'LLM stream, time to first chunk via the relay, p95', value: ms(quantile(viaRelay, 0.95)), baseline: ms(quantile(baseline, 0.95)), ratio: ratio(quantile(viaRelay, 0.95), quantile(baseline, 0.95)) },
+  ];
+  return {
+    rows,
+    notes: [
+      `LLM relay: ${SAMPLES} streamed chat completions per side from the host to the fake OpenAI-compatible provider, directly (baseline) and through the relay at ${new URL(entry.apiBase).host} (relay key checked, limits checked, the real key added, usage metered and stored when each cancelled stream ends). Added to the first chunk: ${ms(median(viaRelay) - median(baseline))} at the median.`,
+    ],
+  };
+}

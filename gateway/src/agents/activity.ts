@@ -46,9 +46,9 @@ export class Activity {
     return this.inFlight.get(userId) ?? 0;
   }
 
-  /** The last request's start or end, or `floor` for a user never seen. */
+  /** The last request's start or end (also one recorded before a restart), or `floor` for a user never seen. */
   lastActive(userId: string): number {
-    return Math.max(this.last.get(userId) ?? this.floor, this.floor);
+    return this.last.get(userId) ?? this.floor;
   }
 
   /** Reads what `save` wrote; a missing or unreadable file leaves every user at `floor`. */

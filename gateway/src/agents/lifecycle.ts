@@ -28,11 +28,6 @@ export type AgentState =
   | { state: 'stopped' }
   | { state: 'failed'; reason: string; message: string };
 
-export type StateName = AgentState['state'];
-
-/** The states a start passes through; an agent in one of them counts towards MAX_ACTIVE_AGENTS. */
-const STARTING: ReadonlySet<StateName> = new Set(['creating', 'starting', 'waiting_for_health']);
-
 export type LifecycleOptions = {
   runtime: AgentRuntime;
   routes: RouteTable;
@@ -63,6 +58,8 @@ export class Lifecycle {
   /** Passing states and `failed`; a user without an entry is running, stopped or absent. */
   private readonly states = new Map<string, AgentState>();
   private readonly watchers = new Map<string, Set<(state: AgentState) => void>>();
+  /** Users whose start holds a place under MAX_ACTIVE_AGENTS before their route exists. */
+  private readonly claims = new Set<string>();
   /** Smoothed duration of a start, for Retry-After. */
   private startSeconds = INITIAL_START_SECONDS;
 
@@ -154,13 +151,13 @@ export class Lifecycle {
 
   /** No request in flight, no start or stop under way: safe to stop. */
   isIdle(userId: string): boolean {
-    return this.activity.requestsInFlight(userId) === 0 && !this.states.has(userId) && !this.stops.has(userId) && this.queue.position(userId) === undefined;
+    return this.activity.requestsInFlight(userId) === 0 && !this.states.has(userId) && !this.stops.has(userId) && !this.claims.has(userId) && this.queue.position(userId) === undefined;
   }
 
   /** Agents running or starting, as MAX_ACTIVE_AGENTS counts them. */
   activeCount(): number {
     let count = this.routes.size;
-    for (const [userId, { state }] of this.states) if (STARTING.has(state) && !this.routes.get(userId)) count += 1;
+    for (const userId of this.claims) if (!this.routes.get(userId)) count += 1;
     return count;
   }
 
@@ -173,6 +170,8 @@ export class Lifecycle {
   }
 
   private set(userId: string, state: AgentState): void {
+    const previous = this.states.get(userId);
+    if (previous && JSON.stringify(previous) === JSON.stringify(state)) return;
     this.states.set(userId, state);
     this.emit(userId, state);
   }
@@ -219,14 +218,15 @@ export class Lifecycle {
       this.fail(id, failure?.code ?? 'internal_error', failure?.message ?? 'The gateway failed to start the agent.');
       throw failure ?? err;
     } finally {
+      this.claims.delete(id);
       release();
     }
   }
 
   /**
    * At MAX_ACTIVE_AGENTS, stops the least recently used idle agent and waits for it; with none
-   * idle, refuses with 503. The caller's own `creating` state is set in the same turn as the
-   * count, so concurrent starts cannot both take the last place.
+   * idle, refuses with 503. The caller claims its place in the same turn as the count, so
+   * concurrent starts cannot both take the last one.
    */
   private async makeRoom(userId: string): Promise<void> {
     const limit = this.settings.maxActiveAgents;
@@ -239,7 +239,7 @@ export class Lifecycle {
       this.log({ level: 'info', msg: 'stopping the least recently used agent to make room', userId: victim.userId, for: userId });
       making.push(this.stop(victim.userId, victim.instanceId));
     }
-    this.set(userId, { state: 'creating' });
+    this.claims.add(userId);
     await Promise.all(making);
   }
 

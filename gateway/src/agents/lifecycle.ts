@@ -165,7 +165,8 @@ export class Lifecycle {
   private current(userId: string): AgentState | undefined {
     const recorded = this.states.get(userId);
     if (recorded && recorded.state !== 'failed') return recorded;
-    if (this.routes.get(userId)) return { state: 'running' };
+    // A failed start may leave a route to an agent that never answered /health: still failed.
+    if (recorded ? this.routes.isHealthy(userId) : this.routes.get(userId)) return { state: 'running' };
     return recorded;
   }
 

@@ -43,6 +43,8 @@ export async function fromGateway(response: Response): Promise<Response> {
   // The agent got the message and may still be working on it: resending would ask it twice.
   if (code === 'upstream_timeout') return jsonError(504, { error: MESSAGES.tooSlow, code: 'failed' });
   switch (response.status) {
+    // 429: the gateway's spawn queue is full; waiting is the answer too.
+    case 429:
     case 503:
     case 504:
       return jsonError(503, { error: MESSAGES.starting, code: 'starting', retryAfter: retryAfter ?? 2 }, { 'Retry-After': String(retryAfter ?? 2) });

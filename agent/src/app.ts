@@ -8,9 +8,10 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { requireToken } from './auth.ts';
 import { streamReply } from './chat-stream.ts';
-import { LlmError } from './llm/provider.ts';
+import { ApiError, errorBody } from './errors.ts';
+import { readImages } from './images.ts';
 import { DEFAULT_SESSION, isSafeId } from './sessions.ts';
-import { NoProviderError, type Tutor } from './tutor.ts';
+import type { Tutor } from './tutor.ts';
 import { saveUploads, UploadError, uploadSchema } from './uploads.ts';
 import { isTempFile, listWorkspaceFiles, OutsideWorkspaceError, resolveInWorkspace, type Layout } from './workspace.ts';
 
@@ -26,15 +27,22 @@ type Env = { Variables: { userId: string; sessionId: string } };
 /** Used when no `X-User-ID` comes with a request, e.g. when the agent is run on its own. */
 const LOCAL_USER = 'local';
 
-const chatSchema = z.object({ message: z.string().trim().min(1) });
+const chatSchema = z.object({
+  message: z.string().trim().min(1),
+  images: z.array(z.string().min(1).max(512)).optional(),
+  replace_last_turn: z.boolean().optional(),
+});
 
-const jsonError = (status: ContentfulStatusCode, message: string) => new HTTPException(status, { message });
+const renameSchema = z.object({ title: z.string().trim().min(1).max(120) });
+
+/** Every error leaves through `onError` as `{error, code}`; without a code, one follows from the status. */
+const jsonError = (status: ContentfulStatusCode, message: string, code?: string) => new ApiError(status, message, code);
 
 async function readJson(request: Request): Promise<unknown> {
   try {
     return await request.json();
   } catch {
-    throw jsonError(400, 'invalid JSON');
+    throw jsonError(400, 'invalid JSON', 'invalid_json');
   }
 }
 
@@ -42,19 +50,12 @@ async function readJson(request: Request): Promise<unknown> {
 const identity = createMiddleware<Env>(async function identity(c, next) {
   const userId = c.req.header('x-user-id')?.trim() || LOCAL_USER;
   const sessionId = c.req.header('x-session-id')?.trim() || DEFAULT_SESSION;
-  if (!isSafeId(userId)) throw jsonError(400, 'invalid X-User-ID: use 1-64 characters from A-Z a-z 0-9 _ -');
-  if (!isSafeId(sessionId)) throw jsonError(400, 'invalid X-Session-ID: use 1-64 characters from A-Z a-z 0-9 _ -');
+  if (!isSafeId(userId)) throw jsonError(400, 'invalid X-User-ID: use 1-64 characters from A-Z a-z 0-9 _ -', 'invalid_user_id');
+  if (!isSafeId(sessionId)) throw jsonError(400, 'invalid X-Session-ID: use 1-64 characters from A-Z a-z 0-9 _ -', 'invalid_session_id');
   c.set('userId', userId);
   c.set('sessionId', sessionId);
   await next();
 });
-
-function llmFailure(error: unknown): Response {
-  // The codes let the web app tell "no model configured" from a tutor that is still starting (both 503).
-  if (error instanceof NoProviderError) return Response.json({ error: error.message, code: 'no_provider' }, { status: 503 });
-  if (error instanceof LlmError) return Response.json({ error: error.message, code: 'llm_failed' }, { status: 502 });
-  throw error;
-}
 
 async function readOrEmpty(path: string): Promise<string> {
   try {
@@ -68,7 +69,7 @@ export function createApp({ tutor, layout, token }: AppOptions): Hono<Env> {
   const app = new Hono<Env>();
 
   const methodNotAllowed = () => {
-    throw jsonError(405, 'method not allowed');
+    throw jsonError(405, 'method not allowed', 'method_not_allowed');
   };
 
   app.get('/health', (c) => c.json({ status: 'ok' }));
@@ -78,17 +79,26 @@ export function createApp({ tutor, layout, token }: AppOptions): Hono<Env> {
 
   app.post('/chat', async (c) => {
     const parsed = chatSchema.safeParse(await readJson(c.req.raw));
-    if (!parsed.success) throw jsonError(400, 'message required');
-    if (!tutor.hasProvider) return llmFailure(new NoProviderError());
-    const request = { userId: c.var.userId, sessionId: c.var.sessionId, message: parsed.data.message };
+    if (!parsed.success) {
+      const field = parsed.error.issues[0]?.path[0];
+      if (field === 'images') throw jsonError(400, 'images must be a list of uploaded file paths', 'invalid_images');
+      if (field === 'replace_last_turn') throw jsonError(400, 'replace_last_turn must be true or false', 'bad_request');
+      throw jsonError(400, 'message required', 'message_required');
+    }
+    const { message, images = [], replace_last_turn: replaceLastTurn } = parsed.data;
+    const request = {
+      userId: c.var.userId,
+      sessionId: c.var.sessionId,
+      message,
+      replaceLastTurn,
+      ...(images.length ? { images: { paths: images, inputs: await readImages(layout, images) } } : {}),
+      // Bun aborts the request's signal when the client disconnects: the answer stops and keeps what came.
+      signal: c.req.raw.signal,
+    };
     if (c.req.header('accept')?.includes('text/event-stream')) {
-      return streamReply(c, (onDelta) => tutor.reply({ ...request, onDelta }), llmFailure);
+      return streamReply(c, (onDelta) => tutor.reply({ ...request, onDelta }));
     }
-    try {
-      return c.json({ response: await tutor.reply(request) });
-    } catch (error) {
-      return llmFailure(error);
-    }
+    return c.json({ response: await tutor.reply(request) });
   });
 
   app.post('/uploads', async (c) => {
@@ -143,19 +153,30 @@ export function createApp({ tutor, layout, token }: AppOptions): Hono<Env> {
   app.get('/sessions', async (c) => c.json({ sessions: await tutor.sessions.list(c.var.userId) }));
 
   app.delete('/sessions', async (c) => {
-    if (!c.req.header('x-session-id')) throw jsonError(400, 'X-Session-ID required: the session to delete');
+    if (!c.req.header('x-session-id')) throw jsonError(400, 'X-Session-ID required: the session to delete', 'session_id_required');
     const deleted = await tutor.deleteSession(c.var.userId, c.var.sessionId);
     return c.json({ status: deleted ? 'deleted' : 'not_found', session_id: c.var.sessionId });
+  });
+
+  app.patch('/sessions', async (c) => {
+    if (!c.req.header('x-session-id')) throw jsonError(400, 'X-Session-ID required: the session to rename', 'session_id_required');
+    const parsed = renameSchema.safeParse(await readJson(c.req.raw));
+    if (!parsed.success) throw jsonError(400, 'title required: 1-120 characters', 'invalid_title');
+    if (!(await tutor.rename(c.var.userId, c.var.sessionId, parsed.data.title))) {
+      throw jsonError(404, `no such session: ${c.var.sessionId}`, 'session_not_found');
+    }
+    return c.json({ status: 'renamed' });
   });
 
   for (const path of ['/chat', '/uploads', '/files', '/files/*', '/memory', '/conversations', '/sessions']) {
     app.all(path, methodNotAllowed);
   }
-  app.notFound((c) => c.json({ error: `not found: ${c.req.path}` }, 404));
+  app.notFound((c) => c.json({ error: `not found: ${c.req.path}`, code: 'not_found' }, 404));
   app.onError((error, c) => {
-    if (error instanceof HTTPException) return c.json({ error: error.message }, error.status);
-    console.error(error);
-    return c.json({ error: 'internal error' }, 500);
+    // hono/bearer-auth throws with its response already built (our body, plus WWW-Authenticate).
+    if (error instanceof HTTPException && error.res) return error.getResponse();
+    const { status, body } = errorBody(error);
+    return c.json(body, status);
   });
   return app;
 }

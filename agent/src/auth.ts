@@ -1,16 +1,16 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { createMiddleware } from 'hono/factory';
-import { HTTPException } from 'hono/http-exception';
+import { bearerAuth } from 'hono/bearer-auth';
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
+const unauthorized = (error: string) => () => Response.json({ error, code: 'unauthorized' }, { status: 401 });
 
-/** Requires `Authorization: Bearer <token>`; compares digests so the check takes the same time for any guess. */
+/**
+ * Requires `Authorization: Bearer <token>` (hono compares in constant time). Every failure is a 401 in
+ * the agent's error shape; hono would answer a malformed header with 400, but a caller can only fix
+ * any of them the same way, by sending the token.
+ */
 export const requireToken = (token: string) =>
-  createMiddleware(async function requireToken(c, next) {
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match?.[1] || !timingSafeEqual(digest(match[1].trim()), digest(token))) {
-      throw new HTTPException(401, { message: 'missing or invalid bearer token' });
-    }
-    await next();
+  bearerAuth({
+    token,
+    noAuthenticationHeader: { message: unauthorized('missing bearer token') },
+    invalidAuthenticationHeader: { message: unauthorized('malformed Authorization header: send Bearer <token>') },
+    invalidToken: { message: unauthorized('invalid bearer token') },
   });

@@ -1,18 +1,15 @@
 /** Chat as server-sent events: `delta` events while the answer grows, then `done` (or `error`). */
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { errorBody } from './errors.ts';
 
 type Outcome = { ok: true; response: string } | { ok: false; error: unknown };
 
 /**
  * Starts the reply and answers with SSE once the first text arrives. A reply that fails before any
- * text was sent becomes an ordinary error response through `onEarlyError`, so callers get a real status.
+ * text was sent is thrown, so it becomes an ordinary error response with a real status.
  */
-export async function streamReply(
-  c: Context,
-  reply: (onDelta: (text: string) => void) => Promise<string>,
-  onEarlyError: (error: unknown) => Response,
-): Promise<Response> {
+export async function streamReply(c: Context, reply: (onDelta: (text: string) => void) => Promise<string>): Promise<Response> {
   const pending: string[] = [];
   let wake: (() => void) | undefined;
   let outcome: Outcome | undefined;
@@ -37,7 +34,7 @@ export async function streamReply(
   );
 
   while (pending.length === 0 && !outcome) await waitForNews();
-  if (pending.length === 0 && outcome && !outcome.ok) return onEarlyError(outcome.error);
+  if (pending.length === 0 && outcome && !outcome.ok) throw outcome.error;
 
   c.header('Cache-Control', 'no-cache');
   return streamSSE(c, async (stream) => {
@@ -52,8 +49,7 @@ export async function streamReply(
     if (outcome.ok) {
       await stream.writeSSE({ event: 'done', data: JSON.stringify({ response: outcome.response }) });
     } else {
-      const message = outcome.error instanceof Error ? outcome.error.message : 'the answer failed';
-      await stream.writeSSE({ event: 'error', data: JSON.stringify({ error: message }) });
+      await stream.writeSSE({ event: 'error', data: JSON.stringify(errorBody(outcome.error).body) });
     }
   });
 }

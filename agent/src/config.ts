@@ -2,35 +2,31 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 
-const providerSchema = z.looseObject({
+// z.object drops keys it does not know, so nanobot's other settings (channels, tools, gateway…) pass through unread.
+const providerSchema = z.object({
   apiKey: z.string().nullish(),
   apiBase: z.string().nullish(),
 });
 
-const configSchema = z.looseObject({
-  providers: z.record(z.string(), providerSchema.nullish()).default({}),
-  agents: z
-    .looseObject({
-      defaults: z
-        .looseObject({
-          model: z.string().default('anthropic/claude-opus-4-5'),
-          maxTokens: z.number().int().positive().default(8192),
-          temperature: z.number().min(0).max(2).default(0.7),
-          memoryWindow: z.number().int().min(2).default(50),
-          maxToolIterations: z.number().int().min(1).default(20),
-        })
-        .prefault({}),
-    })
-    .prefault({}),
+const defaultsSchema = z.object({
+  model: z.string().default('anthropic/claude-opus-4-5'),
+  maxTokens: z.number().int().positive().default(8192),
+  temperature: z.number().min(0).max(2).default(0.7),
+  memoryWindow: z.number().int().min(2).default(50),
+  maxToolIterations: z.number().int().min(1).default(20),
+  /** Not nanobot's: the longest one model call may take, so a dead endpoint ends in an error, not a long spinner. */
+  llmTimeoutSeconds: z.number().positive().default(120),
+  /** Not nanobot's: how long a streamed answer may take to send its first chunk. */
+  llmFirstTokenSeconds: z.number().positive().default(30),
 });
 
-export type AgentDefaults = {
-  model: string;
-  maxTokens: number;
-  temperature: number;
-  memoryWindow: number;
-  maxToolIterations: number;
-};
+const configSchema = z.object({
+  providers: z.record(z.string(), providerSchema.nullish()).default({}),
+  agents: z.object({ defaults: defaultsSchema.prefault({}) }).prefault({}),
+});
+
+export type AgentDefaults = z.infer<typeof defaultsSchema>;
+type ProviderEntry = z.infer<typeof providerSchema>;
 
 export type ProviderKind = 'openai' | 'anthropic';
 
@@ -39,6 +35,8 @@ export type ProviderChoice = {
   name: string;
   kind: ProviderKind;
   apiKey: string;
+  /** False for a local server used without a key (`apiKey` is then a placeholder the SDK insists on). */
+  keyConfigured: boolean;
   apiBase: string | undefined;
   /** The model name as the provider's API expects it (nanobot's routing prefix removed). */
   model: string;
@@ -88,7 +86,7 @@ function camelKeys(value: unknown): unknown {
 
 type ConfiguredProvider = { spec: ProviderSpec; apiKey: string; apiBase: string | undefined };
 
-function configuredProviders(providers: Record<string, z.infer<typeof providerSchema> | null | undefined>): ConfiguredProvider[] {
+function configuredProviders(providers: Record<string, ProviderEntry | null | undefined>): ConfiguredProvider[] {
   const found: ConfiguredProvider[] = [];
   for (const spec of PROVIDERS) {
     const entry = providers[spec.name];
@@ -102,7 +100,7 @@ function configuredProviders(providers: Record<string, z.infer<typeof providerSc
 
 /** Picks the provider as nanobot does: a provider named by the model wins, else the first with a key. */
 export function chooseProvider(
-  providers: Record<string, z.infer<typeof providerSchema> | null | undefined>,
+  providers: Record<string, ProviderEntry | null | undefined>,
   model: string,
 ): ProviderChoice | undefined {
   const candidates = configuredProviders(providers);
@@ -119,6 +117,7 @@ export function chooseProvider(
     kind: chosen.spec.kind,
     // OpenAI-compatible local servers accept any key, but the SDK insists on one.
     apiKey: chosen.apiKey || 'no-key',
+    keyConfigured: chosen.apiKey !== '',
     apiBase: chosen.apiBase,
     model: strip ? model.slice(prefix.length + 1) : model,
   };
@@ -138,7 +137,7 @@ export async function loadConfig(path: string): Promise<AgentConfig> {
   }
   const parsed = configSchema.safeParse(camelKeys(raw));
   if (!parsed.success) throw new ConfigError(`invalid ${path}: ${z.prettifyError(parsed.error)}`);
-  const defaults = parsed.data.agents.defaults as AgentDefaults;
+  const { defaults } = parsed.data.agents;
   return { defaults, provider: chooseProvider(parsed.data.providers, defaults.model) };
 }
 

@@ -5,7 +5,7 @@
 import { appendFile, readFile } from 'node:fs/promises';
 import type { AgentDefaults } from './config.ts';
 import type { LlmProvider, ToolDefinition } from './llm/provider.ts';
-import type { StoredMessage } from './sessions.ts';
+import { isComplete, type StoredMessage } from './sessions.ts';
 import { writeFileAtomic, type Layout } from './workspace.ts';
 
 export const SAVE_MEMORY_TOOL: ToolDefinition = {
@@ -84,7 +84,9 @@ async function summarise({ layout, provider, defaults, model }: MemoryOptions & 
  * Moves `messages` into memory. When the LLM is missing or fails, the messages are archived verbatim
  * in HISTORY.md (nanobot's raw archive) so nothing the student said is lost.
  */
-export async function consolidate(options: MemoryOptions, messages: StoredMessage[]): Promise<void> {
+export async function consolidate(options: MemoryOptions, session: StoredMessage[]): Promise<void> {
+  // Failed and stopped answers are not what the tutor said; the student's questions stay.
+  const messages = session.filter(isComplete);
   if (messages.length === 0) return;
   if (options.provider) {
     try {

@@ -29,7 +29,7 @@ export async function startAgentServer({ home, port, hostname = '0.0.0.0', token
   const layout = layoutOf(home);
   const config = await loadConfig(layout.configFile);
   await seedWorkspace(layout);
-  const provider = config.provider ? createProvider(config.provider) : undefined;
+  const provider = config.provider ? createProvider(config.provider, config.defaults) : undefined;
   if (config.provider) console.log(`provider ${config.provider.name}, model ${config.provider.model}`);
   else console.warn('no LLM provider configured: /chat answers 503 until config.json has one');
   const tutor = new Tutor({ layout, config, provider });

@@ -15,7 +15,25 @@ export function isSafeId(value: string): boolean {
   return SAFE_ID.test(value);
 }
 
-export type StoredMessage = { id: string; role: 'user' | 'assistant'; content: string; timestamp: string };
+export type TurnStatus = 'error' | 'stopped';
+
+export type StoredMessage = {
+  id: string;
+  role: 'user' | 'assistant';
+  content: string;
+  timestamp: string;
+  /** Set on an answer that failed (`error`, with `error` and `code`) or was cut short by Stop (`stopped`). */
+  status?: TurnStatus;
+  error?: string;
+  code?: string;
+  /** Workspace-relative paths of the images sent with a user message. */
+  images?: string[];
+};
+
+/** Failed and stopped answers are kept for the student but never shown to the model again. */
+export function isComplete(message: StoredMessage): boolean {
+  return message.status === undefined;
+}
 
 export type Session = {
   /** nanobot's session key as found in the file, `http:<user>[:<session>]`. */
@@ -34,7 +52,7 @@ export type SessionSummary = {
   session_id: string;
   title: string;
   updated_at: string;
-  messages: Array<{ id: string; role: string; content: string }>;
+  messages: StoredMessage[];
 };
 
 function sessionKey(userId: string, sessionId: string): string {
@@ -50,8 +68,22 @@ export function titleFrom(message: string): string {
   return line.length > TITLE_LENGTH ? `${line.slice(0, TITLE_LENGTH - 1)}…` : line;
 }
 
-export function newMessage(role: StoredMessage['role'], content: string): StoredMessage {
-  return { id: randomUUID(), role, content, timestamp: new Date().toISOString() };
+export function newMessage(role: StoredMessage['role'], content: string, extra: Partial<StoredMessage> = {}): StoredMessage {
+  return { id: randomUUID(), role, content, timestamp: new Date().toISOString(), ...extra };
+}
+
+const optionalString = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+
+/** Keeps only the optional fields a line really has, so old session files read back unchanged. */
+function optionalFields(record: Record<string, unknown>): Partial<StoredMessage> {
+  const fields: Partial<StoredMessage> = {};
+  if (record.status === 'error' || record.status === 'stopped') fields.status = record.status;
+  const error = optionalString(record.error);
+  if (error) fields.error = error;
+  const code = optionalString(record.code);
+  if (code) fields.code = code;
+  if (Array.isArray(record.images)) fields.images = record.images.filter((path): path is string => typeof path === 'string');
+  return fields;
 }
 
 /** One line's record, or undefined for a line that is not a JSON object (e.g. cut short by a crash of another writer). */
@@ -89,6 +121,7 @@ function parse(text: string, userId: string, sessionId: string, file: string): S
         role: record.role,
         content: String(record.content ?? ''),
         timestamp: String(record.timestamp ?? session.updatedAt),
+        ...optionalFields(record),
       });
     }
   }
@@ -126,6 +159,10 @@ export class SessionStore {
     await writeFileAtomic(join(this.dir, fileName(session.userId, session.sessionId)), serialise(session));
   }
 
+  async exists(userId: string, sessionId: string): Promise<boolean> {
+    return Bun.file(join(this.dir, fileName(userId, sessionId))).exists();
+  }
+
   /** Returns whether a file was there to delete. */
   async delete(userId: string, sessionId: string): Promise<boolean> {
     const path = join(this.dir, fileName(userId, sessionId));
@@ -153,7 +190,7 @@ export class SessionStore {
         session_id: s.sessionId,
         title: s.title,
         updated_at: s.updatedAt,
-        messages: s.messages.map(({ id, role, content }) => ({ id, role, content })),
+        messages: s.messages,
       }));
   }
 }

@@ -2,6 +2,7 @@
 import { mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, extname, sep } from 'node:path';
 import { z } from 'zod';
+import { MAX_EXPRESSION_CHARS, type Calculator } from './calculator.ts';
 import type { ToolDefinition } from './llm/provider.ts';
 import { listWorkspaceFiles, OutsideWorkspaceError, resolveInWorkspace, writeFileAtomic } from './workspace.ts';
 
@@ -35,6 +36,23 @@ export const TOOL_DEFINITIONS: ToolDefinition[] = [
       required: ['path', 'old_text', 'new_text'],
     },
   },
+  {
+    name: 'calculator',
+    description:
+      'Exact maths with mathjs. Use it to check every number before you give it to the student. operation "evaluate" (default): ' +
+      'arithmetic ("2/3 + 1/4", "sqrt(2)^2"), units ("5 km to mile", "3 N * 2 m to J"), statistics ("mean([2, 4, 9])", "median(...)", ' +
+      '"std(...)", "variance(...)"), matrices ("det([[1,2],[3,4]])"). "simplify": an algebraic expression ("2x + 3x - x^2/x"). ' +
+      '"derivative": of expression with respect to variable ("x^3 + sin(x)", variable "x").',
+    parameters: {
+      type: 'object',
+      properties: {
+        operation: { type: 'string', enum: ['evaluate', 'simplify', 'derivative'] },
+        expression: { type: 'string', description: 'In mathjs syntax' },
+        variable: { type: 'string', description: 'For derivative: the variable, "x" by default' },
+      },
+      required: ['expression'],
+    },
+  },
 ];
 
 const argsSchemas = {
@@ -42,6 +60,11 @@ const argsSchemas = {
   read_file: z.object({ path: z.string().min(1) }),
   write_file: z.object({ path: z.string().min(1), content: z.string() }),
   edit_file: z.object({ path: z.string().min(1), old_text: z.string().min(1), new_text: z.string() }),
+  calculator: z.object({
+    operation: z.enum(['evaluate', 'simplify', 'derivative']).default('evaluate'),
+    expression: z.string().min(1).max(MAX_EXPRESSION_CHARS),
+    variable: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,20}$/).default('x'),
+  }),
 };
 
 async function readText(path: string): Promise<string> {
@@ -69,6 +92,7 @@ export type ToolContext = {
    * model and writes it back: an edit made in between would otherwise be overwritten.
    */
   inMemoryTurn: <T>(task: () => Promise<T>) => Promise<T>;
+  calculator: Calculator;
 };
 
 /** Runs `task` in the memory turn when `target` lies in memory/ (links followed; its folder must exist). */
@@ -113,6 +137,10 @@ export async function runTool(context: ToolContext, name: string, rawArguments: 
           await writeFileAtomic(target, text.replace(old_text, () => new_text));
           return `Edited ${path}`;
         });
+      }
+      case 'calculator': {
+        const { operation, expression, variable } = argsSchemas.calculator.parse(args);
+        return await context.calculator.calculate(operation, expression, variable);
       }
       default:
         return `Error: unknown tool ${name}`;

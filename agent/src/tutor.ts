@@ -1,24 +1,26 @@
 /** The agent loop: one student message in, tool calls as needed, one answer out, the session saved. */
-import { NO_PROVIDER_MESSAGE, type AgentConfig } from './config.ts';
+import { Calculator } from './calculator.ts';
+import type { AgentConfig } from './config.ts';
 import { buildSystemPrompt } from './context.ts';
-import type { ChatMessage, LlmProvider } from './llm/provider.ts';
+import { NoProviderError } from './errors.ts';
+import { LlmError, StoppedError, type ChatMessage, type ImageInput, type LlmProvider } from './llm/provider.ts';
 import { consolidate, type MemoryOptions } from './memory.ts';
 import { KeyedQueue } from './queue.ts';
-import { newMessage, SessionStore, titleFrom, type Session } from './sessions.ts';
+import { isComplete, newMessage, SessionStore, titleFrom, type Session, type StoredMessage } from './sessions.ts';
 import { runTool, TOOL_DEFINITIONS, type ToolContext } from './tools.ts';
 import type { Layout } from './workspace.ts';
-
-export class NoProviderError extends Error {
-  constructor() {
-    super(NO_PROVIDER_MESSAGE);
-  }
-}
 
 export type ReplyOptions = {
   userId: string;
   sessionId: string;
   message: string;
+  /** Read and checked by the caller (`readImages`), with the workspace paths the session keeps. */
+  images?: { paths: string[]; inputs: ImageInput[] };
+  /** Drop the last user message and everything after it first ("edit and resend", "regenerate"). */
+  replaceLastTurn?: boolean;
   onDelta?: (text: string) => void;
+  /** Aborted when the client goes away or presses Stop: the answer so far is kept, marked `stopped`. */
+  signal?: AbortSignal;
 };
 
 export type TutorOptions = {
@@ -26,6 +28,23 @@ export type TutorOptions = {
   config: AgentConfig;
   provider: LlmProvider | undefined;
 };
+
+/** The history the model sees: complete turns only, an image reduced to a note of its path. */
+function contextOf(messages: StoredMessage[]): ChatMessage[] {
+  return messages.filter(isComplete).map(({ role, content, images }) => ({
+    role,
+    content: images?.length ? `${content}\n\n[images sent with this message: ${images.join(', ')}]` : content,
+  }));
+}
+
+/** The stored record of an answer that did not complete. */
+function unfinished(error: unknown, content: string): StoredMessage {
+  if (error instanceof StoppedError) return newMessage('assistant', content, { status: 'stopped' });
+  if (error instanceof LlmError || error instanceof NoProviderError) {
+    return newMessage('assistant', content, { status: 'error', error: error.message, code: error.code });
+  }
+  return newMessage('assistant', content, { status: 'error', error: 'The tutor failed unexpectedly. Try again.', code: 'internal_error' });
+}
 
 export class Tutor {
   readonly sessions: SessionStore;
@@ -39,6 +58,7 @@ export class Tutor {
       workspace: options.layout.workspace,
       memoryDir: options.layout.memoryDir,
       inMemoryTurn: (task) => this.#memoryQueue(task),
+      calculator: new Calculator(),
     };
     this.#memory = {
       layout: options.layout,
@@ -48,33 +68,44 @@ export class Tutor {
     };
   }
 
-  get hasProvider(): boolean {
-    return this.options.provider !== undefined;
-  }
-
   /** Resolves when every answer, clearing and consolidation under way has finished and been saved. */
   idle(): Promise<void> {
     return this.#queue.idle();
   }
 
-  /** Answers one message; messages of one session are answered one at a time, in order. */
+  /**
+   * Answers one message; messages of one session are answered one at a time, in order. The message is
+   * saved before the model is called and the answer after, also when it fails or is stopped.
+   */
   reply(request: ReplyOptions): Promise<string> {
-    const provider = this.options.provider;
-    if (!provider) return Promise.reject(new NoProviderError());
-    return this.#inSession(request.userId, request.sessionId, () => this.#reply(provider, request));
+    return this.#inSession(request.userId, request.sessionId, () => this.#reply(request));
   }
 
   /** Consolidates a session into memory and empties it, so the next message starts a new conversation. */
   clear(userId: string, sessionId: string): Promise<void> {
     return this.#inSession(userId, sessionId, async () => {
-      const session = await this.sessions.load(userId, sessionId);
-      await this.#memoryQueue(() => consolidate(this.#memory, session.messages.slice(session.lastConsolidated)));
+      await this.#consolidateRest(userId, sessionId);
       await this.sessions.delete(userId, sessionId);
     });
   }
 
+  /** Consolidates the session into memory first, as nanobot does, so closing a tab forgets nothing. */
   deleteSession(userId: string, sessionId: string): Promise<boolean> {
-    return this.#inSession(userId, sessionId, () => this.sessions.delete(userId, sessionId));
+    return this.#inSession(userId, sessionId, async () => {
+      await this.#consolidateRest(userId, sessionId);
+      return this.sessions.delete(userId, sessionId);
+    });
+  }
+
+  /** Returns false when there is no such session. */
+  rename(userId: string, sessionId: string, title: string): Promise<boolean> {
+    return this.#inSession(userId, sessionId, async () => {
+      if (!(await this.sessions.exists(userId, sessionId))) return false;
+      const session = await this.sessions.load(userId, sessionId);
+      session.title = title;
+      await this.sessions.save(session);
+      return true;
+    });
   }
 
   #inSession<T>(userId: string, sessionId: string, task: () => Promise<T>): Promise<T> {
@@ -90,23 +121,68 @@ export class Tutor {
     return this.#queue.run('memory', task);
   }
 
-  async #reply(provider: LlmProvider, { userId, sessionId, message, onDelta }: ReplyOptions): Promise<string> {
-    const { config, layout } = this.options;
+  async #consolidateRest(userId: string, sessionId: string): Promise<void> {
+    const session = await this.sessions.load(userId, sessionId);
+    await this.#memoryQueue(() => consolidate(this.#memory, session.messages.slice(session.lastConsolidated)));
+  }
+
+  async #reply({ userId, sessionId, message, images, replaceLastTurn, onDelta, signal }: ReplyOptions): Promise<string> {
+    const { config, layout, provider } = this.options;
     const { defaults } = config;
     const session = await this.sessions.load(userId, sessionId);
-    const history: ChatMessage[] = session.messages
-      .slice(session.lastConsolidated)
-      .slice(-defaults.memoryWindow)
-      .map(({ role, content }) => ({ role, content }));
-    const messages: ChatMessage[] = [
-      { role: 'system', content: await buildSystemPrompt(layout) },
-      ...history,
-      { role: 'user', content: message },
-    ];
+    if (replaceLastTurn) {
+      const last = session.messages.findLastIndex((m) => m.role === 'user');
+      if (last >= 0) {
+        session.messages.length = last;
+        session.lastConsolidated = Math.min(session.lastConsolidated, last);
+      }
+    }
+    const history = contextOf(session.messages.slice(session.lastConsolidated)).slice(-defaults.memoryWindow);
 
-    let answer = '';
+    // Saved before the model is called, so a failure, a Stop or a crash never loses the question.
+    if (!session.title) session.title = titleFrom(message);
+    session.messages.push(newMessage('user', message, images?.paths.length ? { images: images.paths } : {}));
+    await this.sessions.save(session);
+
+    const progress = { text: '' };
+    try {
+      if (!provider) throw new NoProviderError();
+      const system = await buildSystemPrompt(layout);
+      const messages: ChatMessage[] = [
+        { role: 'system', content: system },
+        ...history,
+        { role: 'user', content: message, ...(images?.inputs.length ? { images: images.inputs } : {}) },
+      ];
+      await this.#answer(provider, messages, progress, onDelta, signal);
+    } catch (error) {
+      session.messages.push(unfinished(error, progress.text));
+      await this.sessions.save(session);
+      throw error;
+    }
+
+    session.messages.push(newMessage('assistant', progress.text));
+    await this.sessions.save(session);
+    if (session.messages.length - session.lastConsolidated > defaults.memoryWindow) {
+      // Queued behind this answer in the same session, so the next message sees the consolidated session.
+      this.#inSession(userId, sessionId, () => this.#consolidateOlder(userId, sessionId)).catch((error: unknown) =>
+        console.error(`memory consolidation failed: ${(error as Error).message}`),
+      );
+    }
+    return progress.text;
+  }
+
+  /** Runs the model and its tool rounds; the answer grows in `progress.text`, so a failure keeps what came. */
+  async #answer(
+    provider: LlmProvider,
+    messages: ChatMessage[],
+    progress: { text: string },
+    onDelta: ((text: string) => void) | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const { config } = this.options;
+    const { defaults } = config;
     const emit = (text: string) => {
-      answer += text;
+      progress.text += text;
       onDelta?.(text);
     };
     for (let iteration = 0; ; iteration++) {
@@ -119,36 +195,27 @@ export class Tutor {
         model: config.provider?.model ?? defaults.model,
         maxTokens: defaults.maxTokens,
         temperature: defaults.temperature,
+        signal,
         onDelta: onDelta
           ? (text) => {
               // Text of successive rounds is kept apart by a blank line, in the stream as in the answer.
-              if (roundText === '' && answer !== '') emit('\n\n');
+              if (roundText === '' && progress.text !== '') emit('\n\n');
               roundText += text;
               emit(text);
             }
           : undefined,
       });
       if (!onDelta && result.content) {
-        if (answer !== '') answer += '\n\n';
-        answer += result.content;
+        if (progress.text !== '') progress.text += '\n\n';
+        progress.text += result.content;
       }
-      if (result.toolCalls.length === 0 || lastRound) break;
+      if (result.toolCalls.length === 0 || lastRound) return;
       messages.push({ role: 'assistant', content: result.content || null, toolCalls: result.toolCalls });
       for (const call of result.toolCalls) {
+        if (signal?.aborted) throw new StoppedError();
         messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: await runTool(this.#tools, call.name, call.arguments) });
       }
     }
-
-    if (!session.title) session.title = titleFrom(message);
-    session.messages.push(newMessage('user', message), newMessage('assistant', answer));
-    await this.sessions.save(session);
-    if (session.messages.length - session.lastConsolidated > defaults.memoryWindow) {
-      // Queued behind this answer in the same session, so the next message sees the consolidated session.
-      this.#inSession(userId, sessionId, () => this.#consolidateOlder(userId, sessionId)).catch((error: unknown) =>
-        console.error(`memory consolidation failed: ${(error as Error).message}`),
-      );
-    }
-    return answer;
   }
 
   /** nanobot keeps the newer half of the window in the session and moves the rest into memory. */

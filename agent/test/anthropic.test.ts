@@ -1,6 +1,7 @@
 /** The Anthropic provider against a small fake of the Messages API's event stream. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createAnthropicProvider } from '../src/llm/anthropic.ts';
+import { createProvider } from '../src/llm/index.ts';
 import { LlmError } from '../src/llm/provider.ts';
 
 type Body = { model: string; system: string; messages: Array<{ role: string; content: unknown }>; tools?: Array<{ name: string }> };
@@ -91,9 +92,26 @@ describe('the Anthropic provider', () => {
     ]);
   });
 
-  test('turns an API error into an LlmError that names the provider', async () => {
-    const failing = provider().chat({ ...base, model: 'broken', messages: [{ role: 'user', content: 'hi' }] });
+  test('sends images as base64 image blocks before the text', async () => {
+    await provider().chat({ ...base, messages: [{ role: 'user', content: 'What is this?', images: [{ mediaType: 'image/png', base64: 'iVBORw0KGgo=' }] }] });
+    expect(received.at(-1)?.messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+          { type: 'text', text: 'What is this?' },
+        ],
+      },
+    ]);
+  });
+
+  test('behind createProvider, turns an API error into an LlmError that names the provider', async () => {
+    const guarded = createProvider(
+      { name: 'anthropic', kind: 'anthropic', apiKey: 'sk-ant-test', keyConfigured: true, apiBase: `http://127.0.0.1:${server.port}`, model: 'broken' },
+      { llmTimeoutSeconds: 10, llmFirstTokenSeconds: 10 },
+    );
+    const failing = guarded.chat({ ...base, model: 'broken', messages: [{ role: 'user', content: 'hi' }] });
     await expect(failing).rejects.toBeInstanceOf(LlmError);
-    await expect(provider().chat({ ...base, model: 'broken', messages: [{ role: 'user', content: 'hi' }] })).rejects.toThrow(/anthropic provider failed.*no such model/);
+    await expect(guarded.chat({ ...base, model: 'broken', messages: [{ role: 'user', content: 'hi' }] })).rejects.toThrow(/anthropic provider failed.*no such model/);
   });
 });

@@ -5,6 +5,11 @@ import { DEFAULT_ANSWER_INTRO, startFakeLlm, type FakeLlm, type FakeReply, type 
 import { eventually, fakeConfig, postJson, readSse, startTestAgent, type TestAgent } from './helpers.ts';
 
 type Chat = { response: string };
+type Session = {
+  session_id: string;
+  title: string;
+  messages: Array<{ id: string; role: string; content: string; timestamp: string; status?: string; error?: string; code?: string; images?: string[] }>;
+};
 
 let llm: FakeLlm;
 let agent: TestAgent;
@@ -161,22 +166,8 @@ describe('chat', () => {
     expect((events.at(-1)?.data as { error: string }).error).toContain('context length exceeded');
   });
 
-  test('answers 502 when the provider cannot be reached', async () => {
-    const closed = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });
-    const port = closed.port;
-    await closed.stop(true);
-    const unreachable = await startTestAgent({ config: fakeConfig(`http://127.0.0.1:${port}/v1`) });
-    try {
-      const response = await unreachable.fetch('/chat', postJson({ message: 'hi' }));
-      expect(response.status).toBe(502);
-      expect(((await response.json()) as { error: string }).error).toContain('custom provider failed');
-    } finally {
-      await unreachable.stop();
-    }
-  }, 30_000);
-
-  test('finishes and saves the answer when the client goes away mid-stream', async () => {
-    script = [{ text: 'one two three four five six seven eight nine ten eleven twelve', delayMs: 30 }];
+  test('keeps what was streamed, marked stopped, when the client goes away mid-stream', async () => {
+    script = [{ text: 'one two three four five six seven eight nine ten eleven twelve', delayMs: 60 }];
     const controller = new AbortController();
     const response = await agent.fetch('/chat', {
       ...postJson({ message: 'leaving early' }, { ...userHeaders('gone'), Accept: 'text/event-stream' }),
@@ -186,21 +177,113 @@ describe('chat', () => {
     await reader.read();
     controller.abort();
     const saved = await eventually(async () => {
-      const { sessions } = (await (await agent.fetch('/sessions', { headers: userHeaders() })).json()) as {
-        sessions: Array<{ session_id: string; messages: Array<{ content: string }> }>;
-      };
+      const { sessions } = (await (await agent.fetch('/sessions', { headers: userHeaders() })).json()) as { sessions: Session[] };
       const session = sessions.find((s) => s.session_id === 'gone');
       expect(session?.messages).toHaveLength(2);
       return session!;
     });
-    expect(saved.messages[1]?.content).toBe('one two three four five six seven eight nine ten eleven twelve');
+    expect(saved.messages[0]).toMatchObject({ role: 'user', content: 'leaving early' });
+    expect(saved.messages[1]).toMatchObject({ role: 'assistant', status: 'stopped' });
+    const kept = saved.messages[1]!.content;
+    expect(kept.length).toBeGreaterThan(0);
+    expect('one two three four five six seven eight nine ten eleven twelve'.startsWith(kept)).toBe(true);
+    expect(kept).not.toBe('one two three four five six seven eight nine ten eleven twelve');
     expect((await agent.fetch('/health')).status).toBe(200);
   });
 
-  test('does not save an exchange whose answer failed', async () => {
+  test('marks an answer stopped when a JSON (non-streaming) client goes away while the model thinks', async () => {
+    script = [{ text: 'too late', stallMs: 1500 }];
+    const controller = new AbortController();
+    const pending = agent.fetch('/chat', { ...postJson({ message: 'never mind' }, userHeaders('gone-json')), signal: controller.signal }).catch(() => undefined);
+    await eventually(async () => expect(llm.requests).toHaveLength(1));
+    controller.abort();
+    await pending;
+    const saved = await eventually(async () => {
+      const { sessions } = (await (await agent.fetch('/sessions', { headers: userHeaders() })).json()) as { sessions: Session[] };
+      const session = sessions.find((s) => s.session_id === 'gone-json');
+      expect(session?.messages).toHaveLength(2);
+      return session!;
+    });
+    expect(saved.messages[1]).toMatchObject({ role: 'assistant', content: '', status: 'stopped' });
+  });
+
+  test('keeps a failed question in the session with its error, and does not send the failed turn to the model again', async () => {
+    const headers = { 'X-User-ID': 'failing-user', 'X-Session-ID': 'only-failures' };
     script = [{ error: { status: 400, message: 'bad request' } }];
-    await agent.fetch('/chat', postJson({ message: 'lost' }, { 'X-User-ID': 'failing-user' }));
-    expect(await (await agent.fetch('/sessions', { headers: { 'X-User-ID': 'failing-user' } })).json()).toEqual({ sessions: [] });
+    expect((await agent.fetch('/chat', postJson({ message: 'lost?' }, headers))).status).toBe(502);
+    const { sessions } = (await (await agent.fetch('/sessions', { headers })).json()) as { sessions: Session[] };
+    // A session whose only turn failed is listed.
+    expect(sessions.map((s) => s.session_id)).toEqual(['only-failures']);
+    expect(sessions[0]?.title).toBe('lost?');
+    expect(sessions[0]?.messages).toEqual([
+      { id: expect.any(String), role: 'user', content: 'lost?', timestamp: expect.any(String) },
+      {
+        id: expect.any(String),
+        role: 'assistant',
+        content: '',
+        timestamp: expect.any(String),
+        status: 'error',
+        error: expect.stringContaining('bad request'),
+        code: 'llm_failed',
+      },
+    ]);
+
+    await agent.fetch('/chat', postJson({ message: 'second try' }, headers));
+    // The question stays in the context; the failed answer does not.
+    expect(llm.requests.at(-1)?.messages.map((m) => [m.role, m.content])).toEqual([
+      ['system', expect.any(String)],
+      ['user', 'lost?'],
+      ['user', 'second try'],
+    ]);
+  });
+
+  test('replace_last_turn drops the last question and its answer before answering again', async () => {
+    const headers = userHeaders('regen');
+    await agent.fetch('/chat', postJson({ message: 'first' }, headers));
+    script = [{ error: { status: 500, message: 'overloaded' } }, { error: { status: 500, message: 'overloaded' } }];
+    await agent.fetch('/chat', postJson({ message: 'second, with a typo' }, headers));
+    const response = await agent.fetch('/chat', postJson({ message: 'second, fixed', replace_last_turn: true }, headers));
+    expect(response.status).toBe(200);
+    const { sessions } = (await (await agent.fetch('/sessions', { headers })).json()) as { sessions: Session[] };
+    const session = sessions.find((s) => s.session_id === 'regen');
+    expect(session?.messages.map((m) => [m.role, m.content.slice(0, 13), m.status])).toEqual([
+      ['user', 'first', undefined],
+      ['assistant', DEFAULT_ANSWER_INTRO.slice(0, 13), undefined],
+      ['user', 'second, fixed', undefined],
+      ['assistant', DEFAULT_ANSWER_INTRO.slice(0, 13), undefined],
+    ]);
+    expect(llm.requests.at(-1)?.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    // Regenerate: the same question again replaces the last exchange, not adds to it.
+    await agent.fetch('/chat', postJson({ message: 'second, fixed', replace_last_turn: true }, headers));
+    const again = (await (await agent.fetch('/sessions', { headers })).json()) as { sessions: Session[] };
+    expect(again.sessions.find((s) => s.session_id === 'regen')?.messages).toHaveLength(4);
+    expect((await agent.fetch('/chat', postJson({ message: 'x', replace_last_turn: 'yes' }, headers))).status).toBe(400);
+  });
+
+  test('renames a session with PATCH /sessions', async () => {
+    const headers = userHeaders('rename');
+    await agent.fetch('/chat', postJson({ message: 'some question' }, headers));
+    const patch = (body: unknown, h: Record<string, string> = headers) => agent.fetch('/sessions', { method: 'PATCH', headers: { ...h, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const renamed = await patch({ title: '  Fractions, week 3 ' });
+    expect(renamed.status).toBe(200);
+    expect(await renamed.json()).toEqual({ status: 'renamed' });
+    const { sessions } = (await (await agent.fetch('/sessions', { headers })).json()) as { sessions: Session[] };
+    expect(sessions.find((s) => s.session_id === 'rename')?.title).toBe('Fractions, week 3');
+    // A later message keeps the chosen title.
+    await agent.fetch('/chat', postJson({ message: 'another' }, headers));
+    const later = (await (await agent.fetch('/sessions', { headers })).json()) as { sessions: Session[] };
+    expect(later.sessions.find((s) => s.session_id === 'rename')?.title).toBe('Fractions, week 3');
+
+    for (const body of [{}, { title: '' }, { title: 'x'.repeat(121) }, { title: 7 }]) {
+      const response = await patch(body);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { code: string }).code).toBe('invalid_title');
+    }
+    const missing = await patch({ title: 'nope' }, userHeaders('no-such-session'));
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { code: string }).code).toBe('session_not_found');
+    const noHeader = await patch({ title: 'nope' }, { 'X-User-ID': 'ada_example_edu-0123456789' });
+    expect(((await noHeader.json()) as { code: string }).code).toBe('session_id_required');
   });
 });
 

@@ -47,9 +47,20 @@ describe('loading config.json', () => {
 
   test('reads nanobot’s camelCase schema and fills the defaults', async () => {
     const path = join(dir, 'camel.json');
-    await writeFile(path, JSON.stringify({ providers: { openai: { apiKey: 'sk' } }, agents: { defaults: { model: 'gpt-4o-mini', memoryWindow: 10 } } }));
+    await writeFile(
+      path,
+      JSON.stringify({ providers: { openai: { apiKey: 'sk', extraHeaders: {} } }, agents: { defaults: { model: 'gpt-4o-mini', memoryWindow: 10, workspace: '~/x' } }, channels: {} }),
+    );
     const config = await loadConfig(path);
-    expect(config.defaults).toEqual({ model: 'gpt-4o-mini', maxTokens: 8192, temperature: 0.7, memoryWindow: 10, maxToolIterations: 20 });
+    expect(config.defaults).toEqual({
+      model: 'gpt-4o-mini',
+      maxTokens: 8192,
+      temperature: 0.7,
+      memoryWindow: 10,
+      maxToolIterations: 20,
+      llmTimeoutSeconds: 120,
+      llmFirstTokenSeconds: 30,
+    });
     expect(config.provider?.name).toBe('openai');
   });
 

@@ -1,7 +1,9 @@
 /**
  * A small OpenAI-compatible LLM for tests: `/v1/chat/completions`, streaming and not, scripted tool
- * calls and errors. Without a script it answers deterministically (Markdown and `$E = mc^2$`), and it
- * answers nanobot's memory consolidation with a `save_memory` tool call.
+ * calls and errors. Without a script it answers deterministically (Markdown and `$E = mc^2$`; it says
+ * so when the question came with images), answers nanobot's memory consolidation with a `save_memory`
+ * tool call, and a message containing `calculate: <expression>` with a `calculator` call whose result
+ * it then quotes.
  *
  * Standalone: `bun agent/test/fake-llm.ts --port 4010 --host 0.0.0.0` (it imports nothing but Bun,
  * so the file alone can be mounted into a container).
@@ -16,12 +18,17 @@ export type FakeReply = {
   error?: { status: number; message: string };
   /** Pause between streamed chunks, and before a non-streamed answer. */
   delayMs?: number;
+  /** Pause before answering at all (not even headers): a provider that hangs. */
+  stallMs?: number;
 };
+
+/** A user message with images arrives as parts: text, and `image_url` data URLs. */
+export type FakeContentPart = { type: string; text?: string; image_url?: { url: string } };
 
 export type FakeRequest = {
   model: string;
   stream: boolean;
-  messages: Array<{ role: string; content?: string | null; tool_calls?: unknown[]; tool_call_id?: string }>;
+  messages: Array<{ role: string; content?: string | null | FakeContentPart[]; tool_calls?: unknown[]; tool_call_id?: string }>;
   tools?: Array<{ type: string; function: { name: string } }>;
 };
 
@@ -45,9 +52,20 @@ export type FakeLlm = {
 
 export const DEFAULT_ANSWER_INTRO = 'Let us work through this step by step.';
 
+/** The text of a message, whether it came as a string or as parts. */
+export function textOf(content: FakeRequest['messages'][number]['content']): string {
+  if (Array.isArray(content)) return content.map((part) => part.text ?? '').join('');
+  return content ?? '';
+}
+
+/** The data URLs of the images in a message. */
+export function imagesOf(content: FakeRequest['messages'][number]['content']): string[] {
+  return Array.isArray(content) ? content.flatMap((part) => (part.type === 'image_url' && part.image_url ? [part.image_url.url] : [])) : [];
+}
+
 function lastUserMessage(request: FakeRequest): string {
   const message = [...request.messages].reverse().find((m) => m.role === 'user');
-  return typeof message?.content === 'string' ? message.content : '';
+  return textOf(message?.content);
 }
 
 export function defaultAnswer(question: string): string {
@@ -80,9 +98,25 @@ function consolidationReply(request: FakeRequest): FakeReply {
   };
 }
 
+/** `calculate: <expression>` in the student's message: the fake calls the calculator, then answers with its result. */
+const CALCULATE = /calculate:\s*(.+)$/im;
+
+function calculatorReply(request: FakeRequest): FakeReply | undefined {
+  const expression = CALCULATE.exec(lastUserMessage(request))?.[1]?.trim();
+  if (!expression || !request.tools?.some((tool) => tool.function.name === 'calculator')) return undefined;
+  const last = request.messages.at(-1);
+  if (last?.role === 'tool') return { text: `The calculator says: ${expression} = ${textOf(last.content)}` };
+  return { toolCalls: [{ name: 'calculator', arguments: { operation: 'evaluate', expression } }] };
+}
+
 function defaultReply(request: FakeRequest): FakeReply {
   if (request.tools?.some((tool) => tool.function.name === 'save_memory')) return consolidationReply(request);
-  return { text: defaultAnswer(lastUserMessage(request)) };
+  const calculation = calculatorReply(request);
+  if (calculation) return calculation;
+  const last = [...request.messages].reverse().find((m) => m.role === 'user');
+  const images = imagesOf(last?.content).length;
+  const seen = images ? `I can see the ${images === 1 ? 'image' : `${images} images`} you sent. ` : '';
+  return { text: seen + defaultAnswer(lastUserMessage(request)) };
 }
 
 /** Splits text into a few pieces so a stream has several deltas. */
@@ -125,6 +159,7 @@ export function startFakeLlm(options: FakeLlmOptions = {}): FakeLlm {
       const reply = queue.shift() ?? options.respond?.(request) ?? defaultReply(request);
       const id = `fake${++counter}`;
       const delay = reply.delayMs ?? chunkDelayMs;
+      if (reply.stallMs) await sleep(reply.stallMs);
       if (reply.error) {
         return Response.json({ error: { message: reply.error.message, type: 'fake_error' } }, { status: reply.error.status });
       }

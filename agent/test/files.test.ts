@@ -56,7 +56,7 @@ describe('uploads', () => {
       { name: 'big.bin', content_base64: b64(new Uint8Array(5 * MiB + 1)) },
     ]);
     expect(response.status).toBe(413);
-    expect(await response.json()).toEqual({ error: 'file too large: big.bin (max 5MB per file)' });
+    expect(await response.json()).toEqual({ error: 'file too large: big.bin (max 5MB per file)', code: 'too_large' });
     expect(await uploadedNames()).toEqual(before);
   });
 
@@ -83,7 +83,7 @@ describe('uploads', () => {
     expect((await agent.fetch('/uploads', postJson({ files: [] }))).status).toBe(400);
     expect((await agent.fetch('/uploads', postJson({ files: [{ name: 'x' }] }))).status).toBe(400);
     const invalid = await agent.fetch('/uploads', { method: 'POST', body: 'nope' });
-    expect(await invalid.json()).toEqual({ error: 'invalid JSON' });
+    expect(await invalid.json()).toEqual({ error: 'invalid JSON', code: 'invalid_json' });
   });
 
   test('give concurrent uploads of the same name their own names and keep every content', async () => {
@@ -133,7 +133,7 @@ describe('downloads', () => {
     for (const path of ['/files/..%2Fconfig.json', '/files/files_uploaded/..%2F..%2Fconfig.json', '/files/link.json', '/files/..%2F..%2F..%2Fetc%2Fpasswd']) {
       const response = await agent.fetch(path);
       expect(response.status).toBe(403);
-      expect(await response.json()).toEqual({ error: 'access denied: the path is outside the workspace' });
+      expect(await response.json()).toEqual({ error: 'access denied: the path is outside the workspace', code: 'forbidden_path' });
     }
     // These the URL parser folds to /config.json before routing; they must not reach the file either.
     for (const path of ['/files/../config.json', '/files/%2E%2E/config.json']) {

@@ -30,27 +30,34 @@ describe('an agent without an LLM provider', () => {
     const memory = (await (await agent.fetch('/memory')).json()) as { memory: string; history: string };
     expect(memory.memory).toContain('# Long-term Memory');
     expect(memory.history).toBe('');
-    expect(await (await agent.fetch('/sessions')).json()).toEqual({ sessions: [] });
+    // The question asked without a provider is kept, with the reason it was not answered.
+    const { sessions } = (await (await agent.fetch('/sessions')).json()) as { sessions: Array<{ messages: Array<Record<string, unknown>> }> };
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0]?.messages).toEqual([
+      { id: expect.any(String), role: 'user', content: 'hello', timestamp: expect.any(String) },
+      { id: expect.any(String), role: 'assistant', content: '', timestamp: expect.any(String), status: 'error', error: expect.stringContaining('config.json'), code: 'no_provider' },
+    ]);
   });
 
   test('refuses a missing or empty message and invalid JSON with 400', async () => {
     for (const body of [{}, { message: '' }, { message: '   ' }, { message: 42 }]) {
       const response = await agent.fetch('/chat', postJson(body));
       expect(response.status).toBe(400);
-      expect(await response.json()).toEqual({ error: 'message required' });
+      expect(await response.json()).toEqual({ error: 'message required', code: 'message_required' });
     }
     const invalid = await agent.fetch('/chat', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"message":' });
     expect(invalid.status).toBe(400);
-    expect(await invalid.json()).toEqual({ error: 'invalid JSON' });
+    expect(await invalid.json()).toEqual({ error: 'invalid JSON', code: 'invalid_json' });
   });
 
   test('answers an unknown path with 404 JSON and a wrong method with 405 JSON', async () => {
     const missing = await agent.fetch('/nope');
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toContain('application/json');
+    expect(await missing.json()).toEqual({ error: 'not found: /nope', code: 'not_found' });
     const wrong = await agent.fetch('/chat');
     expect(wrong.status).toBe(405);
-    expect(await wrong.json()).toEqual({ error: 'method not allowed' });
+    expect(await wrong.json()).toEqual({ error: 'method not allowed', code: 'method_not_allowed' });
     expect((await agent.fetch('/memory', { method: 'POST' })).status).toBe(405);
   });
 
@@ -86,7 +93,10 @@ describe('an agent with NANOBOT_HTTP_TOKEN', () => {
       for (const path of ['/files', '/memory', '/sessions', '/files/AGENTS.md', '/nope']) {
         const response = await agent.fetch(path, { headers });
         expect(response.status).toBe(401);
-        expect(((await response.json()) as { error: string }).error).toContain('token');
+        expect(response.headers.get('www-authenticate')).toContain('Bearer');
+        const body = (await response.json()) as { error: string; code: string };
+        expect(body.error).toContain('token');
+        expect(body.code).toBe('unauthorized');
       }
     }
     expect((await agent.fetch('/chat', postJson({ message: 'hi' }))).status).toBe(401);

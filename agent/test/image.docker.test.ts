@@ -32,7 +32,7 @@ beforeAll(async () => {
     '--add-host', 'host.docker.internal:host-gateway',
     '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
     '-v', `${home}:/root/.nanobot`, '-e', `NANOBOT_HTTP_TOKEN=${TOKEN}`, '-p', '127.0.0.1::8000',
-    TAG,
+    TAG, 'gateway',
   ]);
   const mapped = await docker(['port', name, '8000/tcp']);
   url = `http://127.0.0.1:${mapped.split('\n')[0]!.split(':').pop()}`;
@@ -64,6 +64,28 @@ describe('the agent image', () => {
     const events = await readSse(streamed);
     expect(events.at(-1)?.event).toBe('done');
     expect(llm.requests.length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  test('runs the calculator tool (mathjs in its worker) inside the image', async () => {
+    const auth = { Authorization: `Bearer ${TOKEN}`, 'X-User-ID': 'docker_user-0123456789', 'X-Session-ID': 'maths' };
+    const response = await fetch(`${url}/chat`, postJson({ message: 'calculate: 3 m * 4 m to cm^2' }, auth));
+    expect(((await response.json()) as { response: string }).response).toBe('The calculator says: 3 m * 4 m to cm^2 = 120000 cm^2');
+  }, 60_000);
+
+  test('takes nanobot’s command line: status prints the settings without the key and exits 0', async () => {
+    const result = await capture(['docker', 'run', '--rm', '--label', 'nbtest-agent=true', '-v', `${home}:/root/.nanobot`, TAG, 'status']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Provider: custom (http://host.docker.internal:');
+    expect(result.stdout).toContain('Model: fake-tutor');
+    expect(result.stdout).toContain('Workspace: /root/.nanobot/workspace');
+    expect(result.stdout).toContain('API key: configured');
+    expect(result.stdout).not.toContain('test-key');
+  }, 60_000);
+
+  test('refuses an unknown command with exit code 2 and the usage', async () => {
+    const result = await capture(['docker', 'run', '--rm', '--label', 'nbtest-agent=true', TAG, 'serve']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('unknown command: serve');
   }, 60_000);
 
   test('keeps nanobot’s layout in the mounted home', async () => {

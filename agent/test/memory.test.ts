@@ -76,6 +76,20 @@ describe('memory consolidation', () => {
     expect(llm.requests.at(-1)?.messages[0]?.content).toContain('- Studied: Teach me vectors');
   });
 
+  test('consolidates a session into memory on DELETE /sessions before deleting it, leaving failed answers out', async () => {
+    const headers = { 'X-User-ID': 'closer', 'X-Session-ID': 'tab-to-close' };
+    await agent.fetch('/chat', postJson({ message: 'Teach me matrices' }, headers));
+    script = [{ error: { status: 400, message: 'SECRET-FAILURE-TEXT' } }];
+    await agent.fetch('/chat', postJson({ message: 'And determinants?' }, headers));
+    const response = await agent.fetch('/sessions', { method: 'DELETE', headers });
+    expect(await response.json()).toEqual({ status: 'deleted', session_id: 'tab-to-close' });
+    expect((await readMemory()).history).toContain('The student asked about: Teach me matrices');
+    const consolidation = llm.requests.at(-1)?.messages.at(-1)?.content;
+    expect(consolidation).toContain('USER: And determinants?');
+    expect(consolidation).not.toContain('SECRET-FAILURE-TEXT');
+    expect(await (await agent.fetch('/sessions', { headers })).json()).toEqual({ sessions: [] });
+  });
+
   test('keeps a tool edit of MEMORY.md made by another session while a consolidation waits for the model', async () => {
     const memoryFile = join(agent.workspace, 'memory', 'MEMORY.md');
     const before = '# Long-term Memory\n\n## Preferences\n\n(none yet)\n';

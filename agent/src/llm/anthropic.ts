@@ -1,7 +1,7 @@
 /** Anthropic's Messages API through its SDK, mapped onto the agent's OpenAI-shaped messages. */
 import Anthropic from '@anthropic-ai/sdk';
 import type { ContentBlockParam, MessageParam, Tool } from '@anthropic-ai/sdk/resources/messages';
-import { describeLlmError, type ChatMessage, type ChatRequest, type ChatResult, type LlmProvider } from './provider.ts';
+import type { ChatMessage, ChatRequest, ChatResult, LlmProvider } from './provider.ts';
 
 function parseArguments(text: string): Record<string, unknown> {
   try {
@@ -20,7 +20,22 @@ function toAnthropic(messages: ChatMessage[]): { system: string; messages: Messa
     if (message.role === 'system') {
       system.push(message.content);
     } else if (message.role === 'user') {
-      out.push({ role: 'user', content: message.content });
+      if (!message.images?.length) {
+        out.push({ role: 'user', content: message.content });
+        continue;
+      }
+      out.push({
+        role: 'user',
+        content: [
+          ...message.images.map(
+            (image): ContentBlockParam => ({
+              type: 'image',
+              source: { type: 'base64', media_type: image.mediaType, data: image.base64 },
+            }),
+          ),
+          { type: 'text', text: message.content },
+        ],
+      });
     } else if (message.role === 'assistant') {
       const blocks: ContentBlockParam[] = [];
       if (message.content) blocks.push({ type: 'text', text: message.content });
@@ -38,10 +53,11 @@ function toAnthropic(messages: ChatMessage[]): { system: string; messages: Messa
   return { system: system.join('\n\n'), messages: out };
 }
 
+/** Errors are thrown as the SDK raised them; `guardProvider` turns them into sentences. */
 export function createAnthropicProvider({ apiKey, apiBase }: { apiKey: string; apiBase?: string | undefined }): LlmProvider {
   const client = new Anthropic({ apiKey, baseURL: apiBase ?? null, maxRetries: 1 });
   return {
-    async chat({ messages, tools, model, maxTokens, temperature, onDelta }: ChatRequest): Promise<ChatResult> {
+    async chat({ messages, tools, model, maxTokens, temperature, onDelta, onChunk, signal }: ChatRequest): Promise<ChatResult> {
       const converted = toAnthropic(messages);
       const body = {
         model,
@@ -53,20 +69,17 @@ export function createAnthropicProvider({ apiKey, apiBase }: { apiKey: string; a
           ? { tools: tools.map((t): Tool => ({ name: t.name, description: t.description, input_schema: t.parameters as Tool['input_schema'] })) }
           : {}),
       };
-      try {
-        const stream = client.messages.stream(body);
-        if (onDelta) stream.on('text', (delta) => onDelta(delta));
-        const message = await stream.finalMessage();
-        let content = '';
-        const toolCalls = [];
-        for (const block of message.content) {
-          if (block.type === 'text') content += block.text;
-          if (block.type === 'tool_use') toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input) });
-        }
-        return { content, toolCalls };
-      } catch (error) {
-        throw describeLlmError('anthropic', error);
+      const stream = client.messages.stream(body, signal ? { signal } : {});
+      if (onChunk) stream.on('streamEvent', () => onChunk());
+      if (onDelta) stream.on('text', (delta) => onDelta(delta));
+      const message = await stream.finalMessage();
+      let content = '';
+      const toolCalls = [];
+      for (const block of message.content) {
+        if (block.type === 'text') content += block.text;
+        if (block.type === 'tool_use') toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input) });
       }
+      return { content, toolCalls };
     },
   };
 }

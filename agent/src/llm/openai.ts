@@ -1,7 +1,7 @@
 /** OpenAI-compatible providers (OpenAI, OpenRouter, DeepSeek, Groq, Ollama, vLLM…) through the OpenAI SDK. */
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
-import { describeLlmError, type ChatMessage, type ChatRequest, type ChatResult, type LlmProvider, type ToolCall } from './provider.ts';
+import type { ChatMessage, ChatRequest, ChatResult, LlmProvider, ToolCall } from './provider.ts';
 
 function toOpenAiMessage(message: ChatMessage): ChatCompletionMessageParam {
   switch (message.role) {
@@ -15,15 +15,25 @@ function toOpenAiMessage(message: ChatMessage): ChatCompletionMessageParam {
       };
     case 'tool':
       return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+    case 'user':
+      if (!message.images?.length) return { role: 'user', content: message.content };
+      return {
+        role: 'user',
+        content: [
+          { type: 'text', text: message.content },
+          ...message.images.map((image) => ({ type: 'image_url' as const, image_url: { url: `data:${image.mediaType};base64,${image.base64}` } })),
+        ],
+      };
     default:
       return message;
   }
 }
 
-export function createOpenAiProvider({ name, apiKey, apiBase }: { name: string; apiKey: string; apiBase?: string | undefined }): LlmProvider {
+/** Errors are thrown as the SDK raised them; `guardProvider` turns them into sentences. */
+export function createOpenAiProvider({ apiKey, apiBase }: { apiKey: string; apiBase?: string | undefined }): LlmProvider {
   const client = new OpenAI({ apiKey, baseURL: apiBase, maxRetries: 1 });
   return {
-    async chat({ messages, tools, model, maxTokens, temperature, onDelta }: ChatRequest): Promise<ChatResult> {
+    async chat({ messages, tools, model, maxTokens, temperature, onDelta, onChunk, signal }: ChatRequest): Promise<ChatResult> {
       const body = {
         model,
         messages: messages.map(toOpenAiMessage),
@@ -33,38 +43,36 @@ export function createOpenAiProvider({ name, apiKey, apiBase }: { name: string; 
           ? { tools: tools.map((t): ChatCompletionTool => ({ type: 'function', function: t })), tool_choice: 'auto' as const }
           : {}),
       };
-      try {
-        if (!onDelta) {
-          const completion = await client.chat.completions.create(body);
-          const message = completion.choices[0]?.message;
-          const toolCalls: ToolCall[] = (message?.tool_calls ?? []).flatMap((call) =>
-            call.type === 'function' ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }] : [],
-          );
-          return { content: message?.content ?? '', toolCalls };
-        }
-        const stream = await client.chat.completions.create({ ...body, stream: true });
-        let content = '';
-        const calls = new Map<number, ToolCall>();
-        for await (const chunk of stream) {
-          const delta = chunk.choices[0]?.delta;
-          if (!delta) continue;
-          if (delta.content) {
-            content += delta.content;
-            onDelta(delta.content);
-          }
-          for (const part of delta.tool_calls ?? []) {
-            // Tool calls arrive in pieces keyed by index: the id and name first, the arguments in fragments.
-            const call = calls.get(part.index) ?? { id: '', name: '', arguments: '' };
-            if (part.id) call.id = part.id;
-            if (part.function?.name) call.name += part.function.name;
-            if (part.function?.arguments) call.arguments += part.function.arguments;
-            calls.set(part.index, call);
-          }
-        }
-        return { content, toolCalls: [...calls.values()] };
-      } catch (error) {
-        throw describeLlmError(name, error);
+      const options = signal ? { signal } : {};
+      if (!onDelta) {
+        const completion = await client.chat.completions.create(body, options);
+        const message = completion.choices[0]?.message;
+        const toolCalls: ToolCall[] = (message?.tool_calls ?? []).flatMap((call) =>
+          call.type === 'function' ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }] : [],
+        );
+        return { content: message?.content ?? '', toolCalls };
       }
+      const stream = await client.chat.completions.create({ ...body, stream: true }, options);
+      let content = '';
+      const calls = new Map<number, ToolCall>();
+      for await (const chunk of stream) {
+        onChunk?.();
+        const delta = chunk.choices[0]?.delta;
+        if (!delta) continue;
+        if (delta.content) {
+          content += delta.content;
+          onDelta(delta.content);
+        }
+        for (const part of delta.tool_calls ?? []) {
+          // Tool calls arrive in pieces keyed by index: the id and name first, the arguments in fragments.
+          const call = calls.get(part.index) ?? { id: '', name: '', arguments: '' };
+          if (part.id) call.id = part.id;
+          if (part.function?.name) call.name += part.function.name;
+          if (part.function?.arguments) call.arguments += part.function.arguments;
+          calls.set(part.index, call);
+        }
+      }
+      return { content, toolCalls: [...calls.values()] };
     },
   };
 }

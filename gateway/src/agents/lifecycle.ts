@@ -95,9 +95,9 @@ export class Lifecycle {
   /** Starts the agent in the background (POST /agent/start); a full queue is refused at once. */
   startInBackground(identity: AgentIdentity): void {
     const id = identity.id;
-    if (!this.states.has(id) && !this.stops.has(id) && !this.routes.get(id) && this.queue.position(id) === undefined) {
-      this.refuseWhenQueueFull();
-    }
+    const passing = this.states.get(id);
+    const underWay = (passing !== undefined && passing.state !== 'failed') || this.stops.has(id);
+    if (!underWay && !this.routes.isHealthy(id)) this.refuseWhenQueueFull();
     this.ensure(identity).catch(() => {
       // Recorded as the `failed` state, which the caller reads from GET /agent or the events.
     });

@@ -1,4 +1,5 @@
 /** Gateway failures turned into short sentences a student understands, as JSON. */
+import { withCookieCleared } from '../auth/local.ts';
 import { MAX_FILE_LABEL, type ErrorCode } from './shared.ts';
 
 /** `reason` carries the agent's or gateway's own code, so the browser knows e.g. whether the agent kept the question. */
@@ -50,6 +51,8 @@ export async function fromGateway(response: Response): Promise<Response> {
   if (code === 'no_vision') return reply(400, { error: MESSAGES.noVision, code: 'bad_request' });
   // The agent got the message and may still be working on it: resending would ask it twice.
   if (code === 'upstream_timeout') return reply(504, { error: MESSAGES.tooSlow, code: 'failed' });
+  // Signed out elsewhere, or the account was disabled: the cookie outlived its gateway session.
+  if (code === 'session_ended') return withCookieCleared(unauthenticated());
   if (code === 'agent_exited') {
     return reply(503, { error: MESSAGES.cannotStart, code: 'cannot_start', retryAfter }, retryAfter ? { 'Retry-After': String(retryAfter) } : {});
   }

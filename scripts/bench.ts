@@ -11,6 +11,7 @@ import { spawnGateway, type GatewayProcess } from '../test/support/gateway-proce
 import { agentOf, coldStart, concurrency, emailOf, hotPath, memory, streaming, type Bench, type Result } from './bench/phases.ts';
 import { BENCH_PROVIDER, BENCH_PROVIDER_KEY, relayLatency } from './bench/relay.ts';
 import { floor } from './bench/floor.ts';
+import { culledStart } from './bench/culled.ts';
 import { describeMachine, renderReport } from './bench/report.ts';
 import { startFakeLlm, type FakeLlm } from '../agent/test/fake-llm.ts';
 import { mib, MiB } from './bench/stats.ts';
@@ -105,6 +106,8 @@ async function main(): Promise<string> {
   results.push(cold);
   log('bench: concurrency');
   results.push(await concurrency(bench, cold.gatewayMedian));
+  log('bench: culled agent, with and without start-on-sign-in');
+  results.push(await culledStart(bench));
   results.push(memoryResult);
   results.push({
     rows: [],

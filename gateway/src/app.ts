@@ -6,6 +6,10 @@ import type { Env } from './env.ts';
 import { errorHandler, GatewayError, notFoundResponse } from './errors.ts';
 import { auth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
+import { Activity } from './agents/activity.ts';
+import { agentRoutes } from './agents/http.ts';
+import { Lifecycle } from './agents/lifecycle.ts';
+import { trackActivity } from './middleware/activity.ts';
 import { ensureAgent } from './middleware/ensure-agent.ts';
 import { instanceName } from './middleware/instance-name.ts';
 import { jsonLog, type Log } from './log.ts';
@@ -33,9 +37,16 @@ export type AppOptions = {
   log?: Log;
   /** The relay's usage; with ADMIN_TOKEN set, `GET /admin/usage` shows it. */
   usage?: UsageStore;
+  /** Who used which agent when; startGateway shares it with the culler. */
+  activity?: Activity;
+  /** Moves agents between states; startGateway shares it with the culler. */
+  lifecycle?: Lifecycle;
 };
 
-export function createApp({ settings, runtime, users, routes, fetch: fetchImpl = fetch, log = jsonLog, usage }: AppOptions) {
+export function createApp({ settings, runtime, users, routes, fetch: fetchImpl = fetch, log = jsonLog, usage, ...shared }: AppOptions) {
+  const activity = shared.activity ?? new Activity();
+  const lifecycle = shared.lifecycle
+    ?? new Lifecycle({ runtime, routes, activity, settings: settings.lifecycle, startTimeoutMs: settings.agents.startTimeoutMs, fetch: fetchImpl, log });
   const app = new Hono<Env>();
   app.onError(errorHandler(log));
   app.notFound(notFoundResponse);
@@ -59,12 +70,16 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
   app.use(auth({ token: settings.server.gatewayToken }));
   if (users.auth) app.route('/auth', users.auth);
 
+  const agentName = instanceName(settings.agents.instance);
+  app.route('/', agentRoutes(lifecycle, activity, users.identity, agentName));
+
   app.on('ALL', PROXIED_PATHS,
     safePath(),
     bodyLimit({ maxBytes: settings.server.maxBodyBytes }),
     users.identity,
-    instanceName(settings.agents.instance),
-    ensureAgent({ runtime, routes, startTimeoutMs: settings.agents.startTimeoutMs, fetch: fetchImpl, log }),
+    agentName,
+    trackActivity(activity),
+    ensureAgent(lifecycle),
     proxyToAgent({
       routes,
       agentTokenSecret: settings.agents.tokenSecret,

@@ -1,6 +1,7 @@
 /** Gateway configuration: read from the environment once, with the defaults of DESIGN.md. */
 import { z } from 'zod';
 import { MAX_INSTANCE_LENGTH } from './identity.ts';
+import { parseDuration as durationMs } from './duration.ts';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -23,6 +24,9 @@ export function parseDuration(value: string): number | undefined {
 }
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+const duration = (fallback: string) =>
+  z.string().default(fallback).transform((v, ctx) => durationMs(v) ?? (ctx.addIssue('is not a duration such as 90s, 30m or 7d (a plain number is milliseconds)'), z.NEVER));
 const flag = z.enum(['0', '1', 'true', 'false', '']).default('').transform((v) => v === '1' || v === 'true');
 /** Unset and empty are the same (Compose passes `${VAR:-}` as an empty string). */
 const optional = z.string().trim().optional().transform((v) => v || undefined);
@@ -65,6 +69,11 @@ const schema = z
     RELAY_TOKENS_PER_DAY: z.coerce.number().int().min(0).default(0),
     RELAY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(0),
     RELAY_GLOBAL_TOKENS_PER_DAY: z.coerce.number().int().min(0).default(0),
+    IDLE_TIMEOUT: duration('30m'),
+    REMOVE_AFTER: duration('7d'),
+    MAX_CONCURRENT_SPAWNS: positiveInt(8),
+    MAX_SPAWN_QUEUE: nonNegativeInt(200),
+    MAX_ACTIVE_AGENTS: nonNegativeInt(0),
     LOCAL_AUTH_MODE: z.enum(['accounts', 'shared']).default('accounts'),
     USER_ASSERTION_SECRET: optional.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
     ADMIN_TOKEN: optional.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
@@ -137,6 +146,18 @@ const schema = z
       requestsPerMinute: e.RELAY_REQUESTS_PER_MINUTE,
       globalTokensPerDay: e.RELAY_GLOBAL_TOKENS_PER_DAY,
     },
+    /** How many agents run and start at once, and when idle ones stop (agents/lifecycle.ts, agents/culler.ts). */
+    lifecycle: {
+      /** Stop an agent with no request for this long; 0 never stops one. */
+      idleTimeoutMs: e.IDLE_TIMEOUT,
+      /** Remove a stopped agent's container (never its data) after this long unused; 0 never removes one. */
+      removeAfterMs: e.REMOVE_AFTER,
+      maxConcurrentSpawns: e.MAX_CONCURRENT_SPAWNS,
+      /** Starts waiting beyond maxConcurrentSpawns; more answer 429. */
+      maxSpawnQueue: e.MAX_SPAWN_QUEUE,
+      /** Running agents at most; 0 is unlimited. */
+      maxActiveAgents: e.MAX_ACTIVE_AGENTS,
+    },
     /** Who a request is for, and the accounts (accounts/). */
     users: {
       /** `accounts`: per-student passwords kept here; `shared`: the web app's one password (assertions carry no session). */
@@ -158,6 +179,7 @@ const schema = z
 export type Settings = z.output<typeof schema>;
 export type AgentSettings = Settings['agents'];
 export type RelaySettings = Settings['relay'];
+export type LifecycleSettings = Settings['lifecycle'];
 export type UserSettings = Settings['users'];
 
 export class SettingsError extends Error {}

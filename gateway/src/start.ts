@@ -1,5 +1,9 @@
 /** The whole gateway wired up: runtime, route table, event following and the HTTP server. */
+import { join } from 'node:path';
 import type Docker from 'dockerode';
+import { Activity } from './agents/activity.ts';
+import { Culler } from './agents/culler.ts';
+import { Lifecycle } from './agents/lifecycle.ts';
 import { RouteTable } from './agents/route-table.ts';
 import { createUsers, openAccountStore } from './accounts/index.ts';
 import { createApp } from './app.ts';
@@ -19,13 +23,18 @@ export type Gateway = {
   /** Where the server listens; a wildcard listen address is given as 127.0.0.1. */
   url: string;
   routes: RouteTable;
+  lifecycle: Lifecycle;
+  culler: Culler;
   /** Settles once the first adoption scan has recorded the agents already running. */
   adopted: Promise<void>;
   /** The LLM relay's base URL as agents see it, once it listens. */
   relayUrl: Promise<string>;
-  /** Stops following events and closes the server; `closeActive` cuts requests still in flight. */
+  /** Stops culling, following events, the server (`closeActive` cuts requests still in flight) and the relay, and saves the activity record. */
   stop(closeActive?: boolean): Promise<void>;
 };
+
+/** Last activity per user, under DATA_DIR (a dot folder, which no student id and no migration uses). */
+export const ACTIVITY_FILE = '.state/activity.json';
 
 /** Used by index.ts, the tests and the benchmark alike, so all three run the same gateway. */
 export function startGateway(settings: Settings, { docker = dockerFromEnv(), log = jsonLog }: StartOptions = {}): Gateway {
@@ -35,19 +44,28 @@ export function startGateway(settings: Settings, { docker = dockerFromEnv(), log
   const following = new AbortController();
   const adopted = Promise.withResolvers<void>();
   void routes.follow(runtime, following.signal, log, adopted.resolve);
+  const activity = new Activity();
+  const activityFile = join(settings.agents.dataDir, ACTIVITY_FILE);
+  const lifecycle = new Lifecycle({ runtime, routes, activity, settings: settings.lifecycle, startTimeoutMs: settings.agents.startTimeoutMs, log });
+  const culler = new Culler({ runtime, lifecycle, activity, policy: settings.lifecycle, activityFile, log });
+  // Culling begins once the last run's activity is read and the running agents are adopted.
+  void Promise.all([activity.load(activityFile), adopted.promise]).then(() => culler.start());
   const store = settings.users.localAuthMode === 'accounts' ? openAccountStore(settings.users) : undefined;
   const users = createUsers({ settings: settings.users, store, log });
-  const server = serve(createApp({ settings, runtime, routes, users, log, usage: relay.store }), settings.server);
+  const server = serve(createApp({ settings, runtime, routes, users, log, usage: relay.store, activity, lifecycle }), settings.server);
   const host = ['0.0.0.0', '::'].includes(settings.server.hostname) ? '127.0.0.1' : settings.server.hostname;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`,
     routes,
+    lifecycle,
+    culler,
     adopted: adopted.promise,
     relayUrl: relay.url,
     async stop(closeActive = false) {
       following.abort();
       await server.stop(closeActive);
       await relay.stop();
+      await culler.close();
     },
   };
 }

@@ -25,6 +25,11 @@ function fakeRuntime({ fail, exit, revision = { value: 'r1' } }: FakeOptions = {
       return [];
     },
     async *events() {},
+    async find() {
+      return undefined;
+    },
+    async stop() {},
+    async remove() {},
     async checkReady() {},
     watchExit: () => (exit ? Bun.sleep(5).then(() => exit) : new Promise(() => {})),
     async revision() {

@@ -38,6 +38,11 @@ export const stubRuntime: AgentRuntime = {
   async locate() {
     return undefined;
   },
+  async find() {
+    return undefined;
+  },
+  async stop() {},
+  async remove() {},
   async list() {
     return [];
   },

@@ -201,6 +201,9 @@ describe('RelayLimits', () => {
 describe('GET /admin/usage', () => {
   const runtime: AgentRuntime = {
     ensure: async () => { throw new Error('unused'); },
+    find: async () => undefined,
+    stop: async () => {},
+    remove: async () => {},
     locate: async () => undefined,
     list: async () => [],
     async *events() {},

@@ -11,7 +11,7 @@ import type { AgentSettings } from '../settings.ts';
 import { demuxLogs, lastLines } from './container-output.ts';
 import { agentOwner, prepareDataFolder } from './data-folder.ts';
 import { instanceLabelFilters, LABELS } from './labels.ts';
-import { AgentStartError, type AgentEvent, type AgentExit, type AgentRuntime, type AgentSummary, type RunningAgent } from './types.ts';
+import { AgentStartError, type AgentEvent, type AgentExit, type AgentRuntime, type AgentSummary, type EnsureProgress, type RunningAgent } from './types.ts';
 
 /** How the gateway reaches agents: by container name on the shared network, or by container IP. */
 export type AddressMode = 'name' | 'ip';
@@ -169,7 +169,7 @@ export class DockerRuntime implements AgentRuntime {
     this.filters = instanceLabelFilters(settings.instance);
   }
 
-  async ensure(identity: AgentIdentity): Promise<RunningAgent> {
+  async ensure(identity: AgentIdentity, progress: EnsureProgress = () => {}): Promise<RunningAgent> {
     try {
       const mode = await this.mode();
       const container = this.docker.getContainer(identity.containerName);
@@ -178,16 +178,17 @@ export class DockerRuntime implements AgentRuntime {
         info = await container.inspect();
       } catch (err) {
         if (statusOf(err) !== 404) throw err;
-        return await this.createAndStart(identity, mode);
+        return await this.createAndStart(identity, mode, progress);
       }
       this.assertOurs(info);
       if (isOutdated(factsOfInspect(info, this.settings.networkName), this.settings, await this.currentImageId())) {
         await container.remove({ force: true });
-        return await this.createAndStart(identity, mode);
+        return await this.createAndStart(identity, mode, progress);
       }
       if (info.State.Running && !info.State.Restarting) return this.running(info, mode);
       // Its config file is a bind source: a start fails if it went missing.
       await this.prepare(identity);
+      progress('starting');
       await this.start(container);
       return this.running(await container.inspect(), mode);
     } catch (err) {
@@ -211,6 +212,44 @@ export class DockerRuntime implements AgentRuntime {
     }
   }
 
+  async find(identity: AgentIdentity): Promise<AgentSummary | undefined> {
+    const mode = await this.mode();
+    const info = await this.ownInspect(identity.containerName);
+    if (!info) return undefined;
+    const facts = factsOfInspect(info, this.settings.networkName);
+    const url = info.State.Running ? addressOf(facts, mode, this.settings.port) : undefined;
+    return {
+      userId: facts.labels[LABELS.userId] ?? '',
+      instanceId: info.Id,
+      outdated: isOutdated(facts, this.settings, await this.currentImageId().catch(() => undefined)),
+      running: info.State.Running,
+      ...(url === undefined ? {} : { url }),
+    };
+  }
+
+  async stop(instanceId: string): Promise<void> {
+    if (!(await this.ownInspect(instanceId))) return;
+    try {
+      // No timeout given: the engine uses the container's StopTimeout (25 s), past the agent's 20 s drain.
+      await this.docker.getContainer(instanceId).stop();
+    } catch (err) {
+      // 304: already stopped; 404: removed meanwhile.
+      if (statusOf(err) !== 304 && statusOf(err) !== 404) throw err;
+    }
+  }
+
+  async remove(instanceId: string): Promise<void> {
+    const info = await this.ownInspect(instanceId);
+    if (!info || info.State.Running) return;
+    try {
+      // Never `v: true` or `force`: the data is a bind mount and a running agent stays.
+      await this.docker.getContainer(instanceId).remove();
+    } catch (err) {
+      // 404: removed meanwhile; 409: started again (or being removed) meanwhile.
+      if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
+    }
+  }
+
   async list(): Promise<AgentSummary[]> {
     const mode = await this.mode();
     const containers = await this.docker.listContainers({ all: true, filters: { label: this.filters } });
@@ -222,6 +261,7 @@ export class DockerRuntime implements AgentRuntime {
         userId: c.Labels[LABELS.userId] ?? '',
         instanceId: c.Id,
         outdated: isOutdated(facts, this.settings, imageId),
+        running: c.State === 'running',
         ...(url === undefined ? {} : { url }),
       };
     });
@@ -309,6 +349,18 @@ export class DockerRuntime implements AgentRuntime {
       `A container named ${info.Name.replace(/^\//, '')} exists and belongs to ${owner ? `gateway instance ${owner}` : 'no nanobot gateway'}; this gateway (instance ${this.settings.instance}) leaves it alone.`,
       'name_taken',
     );
+  }
+
+  /** The container by id or name if it is one of this instance's agents: stop and remove touch nothing else. */
+  private async ownInspect(idOrName: string): Promise<Docker.ContainerInspectInfo | undefined> {
+    try {
+      const info = await this.docker.getContainer(idOrName).inspect();
+      const labels = info.Config.Labels ?? {};
+      return labels[LABELS.managed] === 'true' && labels[LABELS.instance] === this.settings.instance ? info : undefined;
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
   }
 
   private mode(): Promise<AddressMode> {
@@ -400,8 +452,10 @@ export class DockerRuntime implements AgentRuntime {
     }
   }
 
-  private async createAndStart(identity: AgentIdentity, mode: AddressMode): Promise<RunningAgent> {
+  private async createAndStart(identity: AgentIdentity, mode: AddressMode, progress: EnsureProgress): Promise<RunningAgent> {
+    progress('creating');
     const container = await this.create(identity);
+    progress('starting');
     await this.start(container);
     return this.running(await container.inspect(), mode);
   }

@@ -10,7 +10,7 @@ const chatBody = z.object({
   replaceLastTurn: z.boolean().optional(),
 });
 
-const SSE_HEADERS = {
+export const SSE_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
   'Cache-Control': 'no-cache, no-transform',
   // Reverse proxies (nginx) would otherwise hold the stream back until it ends.

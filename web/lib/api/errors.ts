@@ -69,6 +69,8 @@ export async function fromGateway(response: Response): Promise<Response> {
   // An agent without an optional endpoint (the real nanobot image) answers 405, or a bare 404 with no code.
   if (response.status === 405 || (response.status === 404 && !code)) return reply(404, { error: MESSAGES.unsupported, code: 'unsupported' });
   switch (response.status) {
+    // 429: the gateway's spawn queue is full; waiting is the answer too.
+    case 429:
     case 503:
     case 504:
       return reply(503, { error: MESSAGES.starting, code: 'starting', retryAfter: retryAfter ?? 2 }, { 'Retry-After': String(retryAfter ?? 2) });

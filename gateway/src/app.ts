@@ -5,6 +5,10 @@ import type { Env } from './env.ts';
 import { errorHandler, GatewayError, notFoundResponse } from './errors.ts';
 import { auth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
+import { Activity } from './agents/activity.ts';
+import { agentRoutes } from './agents/http.ts';
+import { Lifecycle } from './agents/lifecycle.ts';
+import { trackActivity } from './middleware/activity.ts';
 import { ensureAgent } from './middleware/ensure-agent.ts';
 import { identity } from './middleware/identity.ts';
 import { jsonLog, type Log } from './log.ts';
@@ -26,9 +30,16 @@ export type AppOptions = {
   /** Used to reach agents; injectable for tests. */
   fetch?: typeof fetch;
   log?: Log;
+  /** Who used which agent when; startGateway shares it with the culler. */
+  activity?: Activity;
+  /** Moves agents between states; startGateway shares it with the culler. */
+  lifecycle?: Lifecycle;
 };
 
-export function createApp({ settings, runtime, routes, fetch: fetchImpl = fetch, log = jsonLog }: AppOptions) {
+export function createApp({ settings, runtime, routes, fetch: fetchImpl = fetch, log = jsonLog, ...shared }: AppOptions) {
+  const activity = shared.activity ?? new Activity();
+  const lifecycle = shared.lifecycle
+    ?? new Lifecycle({ runtime, routes, activity, settings: settings.lifecycle, startTimeoutMs: settings.agents.startTimeoutMs, fetch: fetchImpl, log });
   const app = new Hono<Env>();
   app.onError(errorHandler(log));
   app.notFound(notFoundResponse);
@@ -48,11 +59,14 @@ export function createApp({ settings, runtime, routes, fetch: fetchImpl = fetch,
 
   app.use(auth({ token: settings.server.gatewayToken }));
 
+  app.route('/', agentRoutes(lifecycle, activity));
+
   app.on('ALL', PROXIED_PATHS,
     safePath(),
     bodyLimit({ maxBytes: settings.server.maxBodyBytes }),
     identity(),
-    ensureAgent({ runtime, routes, startTimeoutMs: settings.agents.startTimeoutMs, fetch: fetchImpl }),
+    trackActivity(activity),
+    ensureAgent(lifecycle),
     proxyToAgent({
       routes,
       agentTokenSecret: settings.agents.tokenSecret,

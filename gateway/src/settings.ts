@@ -1,5 +1,6 @@
 /** Gateway configuration: read from the environment once, with the defaults of DESIGN.md. */
 import { z } from 'zod';
+import { parseDuration } from './duration.ts';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -12,6 +13,9 @@ export function parseSize(value: string): number | undefined {
 }
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+const duration = (fallback: string) =>
+  z.string().default(fallback).transform((v, ctx) => parseDuration(v) ?? (ctx.addIssue('is not a duration such as 90s, 30m or 7d (a plain number is milliseconds)'), z.NEVER));
 const flag = z.enum(['0', '1', 'true', 'false', '']).default('').transform((v) => v === '1' || v === 'true');
 
 /** The environment, checked and turned into settings grouped by who uses them; every default is here. */
@@ -38,6 +42,11 @@ const schema = z
     AGENT_MEMORY: z.string().default('1g').transform((v, ctx) => parseSize(v) ?? (ctx.addIssue('is not a size such as 512m or 1g'), z.NEVER)),
     AGENT_CPUS: z.coerce.number().positive().default(1),
     AGENT_PIDS: positiveInt(256),
+    IDLE_TIMEOUT: duration('30m'),
+    REMOVE_AFTER: duration('7d'),
+    MAX_CONCURRENT_SPAWNS: positiveInt(8),
+    MAX_SPAWN_QUEUE: nonNegativeInt(200),
+    MAX_ACTIVE_AGENTS: nonNegativeInt(0),
   })
   .superRefine((env, ctx) => {
     if (!env.GATEWAY_TOKEN && !env.GATEWAY_ALLOW_NO_TOKEN) {
@@ -75,10 +84,23 @@ const schema = z
       cpus: e.AGENT_CPUS,
       pids: e.AGENT_PIDS,
     },
+    /** How many agents run and start at once, and when idle ones stop (agents/lifecycle.ts, agents/culler.ts). */
+    lifecycle: {
+      /** Stop an agent with no request for this long; 0 never stops one. */
+      idleTimeoutMs: e.IDLE_TIMEOUT,
+      /** Remove a stopped agent's container (never its data) after this long unused; 0 never removes one. */
+      removeAfterMs: e.REMOVE_AFTER,
+      maxConcurrentSpawns: e.MAX_CONCURRENT_SPAWNS,
+      /** Starts waiting beyond maxConcurrentSpawns; more answer 429. */
+      maxSpawnQueue: e.MAX_SPAWN_QUEUE,
+      /** Running agents at most; 0 is unlimited. */
+      maxActiveAgents: e.MAX_ACTIVE_AGENTS,
+    },
   }));
 
 export type Settings = z.output<typeof schema>;
 export type AgentSettings = Settings['agents'];
+export type LifecycleSettings = Settings['lifecycle'];
 
 export class SettingsError extends Error {}
 

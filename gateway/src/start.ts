@@ -1,5 +1,9 @@
 /** The whole gateway wired up: runtime, route table, event following and the HTTP server. */
+import { join } from 'node:path';
 import type Docker from 'dockerode';
+import { Activity } from './agents/activity.ts';
+import { Culler } from './agents/culler.ts';
+import { Lifecycle } from './agents/lifecycle.ts';
 import { RouteTable } from './agents/route-table.ts';
 import { createApp } from './app.ts';
 import { jsonLog, type Log } from './log.ts';
@@ -17,11 +21,16 @@ export type Gateway = {
   /** Where the server listens; a wildcard listen address is given as 127.0.0.1. */
   url: string;
   routes: RouteTable;
+  lifecycle: Lifecycle;
+  culler: Culler;
   /** Settles once the first adoption scan has recorded the agents already running. */
   adopted: Promise<void>;
-  /** Stops following events and closes the server; `closeActive` cuts requests still in flight. */
+  /** Stops culling and following events, closes the server (`closeActive` cuts requests still in flight) and saves the activity record. */
   stop(closeActive?: boolean): Promise<void>;
 };
+
+/** Last activity per user, under DATA_DIR (a dot folder, which no student id and no migration uses). */
+export const ACTIVITY_FILE = '.state/activity.json';
 
 /** Used by index.ts, the tests and the benchmark alike, so all three run the same gateway. */
 export function startGateway(settings: Settings, { docker = dockerFromEnv(), log = jsonLog }: StartOptions = {}): Gateway {
@@ -30,15 +39,24 @@ export function startGateway(settings: Settings, { docker = dockerFromEnv(), log
   const following = new AbortController();
   const adopted = Promise.withResolvers<void>();
   void routes.follow(runtime, following.signal, log, adopted.resolve);
-  const server = serve(createApp({ settings, runtime, routes, log }), settings.server);
+  const activity = new Activity();
+  const activityFile = join(settings.agents.dataDir, ACTIVITY_FILE);
+  const lifecycle = new Lifecycle({ runtime, routes, activity, settings: settings.lifecycle, startTimeoutMs: settings.agents.startTimeoutMs, log });
+  const culler = new Culler({ runtime, lifecycle, activity, policy: settings.lifecycle, activityFile, log });
+  // Culling begins once the last run's activity is read and the running agents are adopted.
+  void Promise.all([activity.load(activityFile), adopted.promise]).then(() => culler.start());
+  const server = serve(createApp({ settings, runtime, routes, log, activity, lifecycle }), settings.server);
   const host = ['0.0.0.0', '::'].includes(settings.server.hostname) ? '127.0.0.1' : settings.server.hostname;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`,
     routes,
+    lifecycle,
+    culler,
     adopted: adopted.promise,
     async stop(closeActive = false) {
       following.abort();
       await server.stop(closeActive);
+      await culler.close();
     },
   };
 }

@@ -24,6 +24,11 @@ function fakeRuntime({ fail }: FakeOptions = {}) {
       return [];
     },
     async *events() {},
+    async find() {
+      return undefined;
+    },
+    async stop() {},
+    async remove() {},
     async checkReady() {},
   };
   return { runtime, ensured };

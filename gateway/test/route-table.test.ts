@@ -22,6 +22,9 @@ test('follows starts and goings, looking up only agents it does not know yet', a
     async *events() {
       yield* events;
     },
+    find: async () => undefined,
+    stop: async () => {},
+    remove: async () => {},
     checkReady: async () => {},
   };
   const routes = new RouteTable();

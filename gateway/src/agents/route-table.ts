@@ -41,6 +41,11 @@ export class RouteTable {
     }
   }
 
+  /** Every agent with a route, healthy or not. */
+  agents(): IterableIterator<RunningAgent> {
+    return this.routes.values();
+  }
+
   get size(): number {
     return this.routes.size;
   }

@@ -8,7 +8,7 @@ import Docker from 'dockerode';
 import { agentToken, type AgentIdentity } from '../identity.ts';
 import type { AgentSettings } from '../settings.ts';
 import { instanceLabelFilters, LABELS } from './labels.ts';
-import { AgentStartError, type AgentEvent, type AgentRuntime, type AgentSummary, type RunningAgent } from './types.ts';
+import { AgentStartError, type AgentEvent, type AgentRuntime, type AgentSummary, type EnsureProgress, type RunningAgent } from './types.ts';
 
 /** How the gateway reaches agents: by container name on the shared network, or by container IP. */
 export type AddressMode = 'name' | 'ip';
@@ -137,7 +137,7 @@ export class DockerRuntime implements AgentRuntime {
     this.filters = instanceLabelFilters(settings.instance);
   }
 
-  async ensure(identity: AgentIdentity): Promise<RunningAgent> {
+  async ensure(identity: AgentIdentity, progress: EnsureProgress = () => {}): Promise<RunningAgent> {
     try {
       const mode = await this.mode();
       const container = this.docker.getContainer(identity.containerName);
@@ -146,13 +146,14 @@ export class DockerRuntime implements AgentRuntime {
         info = await container.inspect();
       } catch (err) {
         if (statusOf(err) !== 404) throw err;
-        return await this.createAndStart(identity, mode);
+        return await this.createAndStart(identity, mode, progress);
       }
       if (isOutdated(factsOfInspect(info, this.settings.networkName), this.settings, await this.currentImageId())) {
         await container.remove({ force: true });
-        return await this.createAndStart(identity, mode);
+        return await this.createAndStart(identity, mode, progress);
       }
       if (info.State.Running && !info.State.Restarting) return this.running(info, mode);
+      progress('starting');
       await this.start(container);
       return this.running(await container.inspect(), mode);
     } catch (err) {
@@ -176,6 +177,44 @@ export class DockerRuntime implements AgentRuntime {
     }
   }
 
+  async find(identity: AgentIdentity): Promise<AgentSummary | undefined> {
+    const mode = await this.mode();
+    const info = await this.ownInspect(identity.containerName);
+    if (!info) return undefined;
+    const facts = factsOfInspect(info, this.settings.networkName);
+    const url = info.State.Running ? addressOf(facts, mode, this.settings.port) : undefined;
+    return {
+      userId: facts.labels[LABELS.userId] ?? '',
+      instanceId: info.Id,
+      outdated: isOutdated(facts, this.settings, await this.currentImageId().catch(() => undefined)),
+      running: info.State.Running,
+      ...(url === undefined ? {} : { url }),
+    };
+  }
+
+  async stop(instanceId: string): Promise<void> {
+    if (!(await this.ownInspect(instanceId))) return;
+    try {
+      // No timeout given: the engine uses the container's StopTimeout (25 s), past the agent's 20 s drain.
+      await this.docker.getContainer(instanceId).stop();
+    } catch (err) {
+      // 304: already stopped; 404: removed meanwhile.
+      if (statusOf(err) !== 304 && statusOf(err) !== 404) throw err;
+    }
+  }
+
+  async remove(instanceId: string): Promise<void> {
+    const info = await this.ownInspect(instanceId);
+    if (!info || info.State.Running) return;
+    try {
+      // Never `v: true` or `force`: the data is a bind mount and a running agent stays.
+      await this.docker.getContainer(instanceId).remove();
+    } catch (err) {
+      // 404: removed meanwhile; 409: started again (or being removed) meanwhile.
+      if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
+    }
+  }
+
   async list(): Promise<AgentSummary[]> {
     const mode = await this.mode();
     const containers = await this.docker.listContainers({ all: true, filters: { label: this.filters } });
@@ -187,6 +226,7 @@ export class DockerRuntime implements AgentRuntime {
         userId: c.Labels[LABELS.userId] ?? '',
         instanceId: c.Id,
         outdated: isOutdated(facts, this.settings, imageId),
+        running: c.State === 'running',
         ...(url === undefined ? {} : { url }),
       };
     });
@@ -214,6 +254,18 @@ export class DockerRuntime implements AgentRuntime {
   async checkReady(): Promise<void> {
     await this.docker.ping();
     await this.docker.getImage(this.settings.image).inspect();
+  }
+
+  /** The container by id or name if it is one of this instance's agents: stop and remove touch nothing else. */
+  private async ownInspect(idOrName: string): Promise<Docker.ContainerInspectInfo | undefined> {
+    try {
+      const info = await this.docker.getContainer(idOrName).inspect();
+      const labels = info.Config.Labels ?? {};
+      return labels[LABELS.managed] === 'true' && labels[LABELS.instance] === this.settings.instance ? info : undefined;
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
   }
 
   private mode(): Promise<AddressMode> {
@@ -286,8 +338,10 @@ export class DockerRuntime implements AgentRuntime {
     }
   }
 
-  private async createAndStart(identity: AgentIdentity, mode: AddressMode): Promise<RunningAgent> {
+  private async createAndStart(identity: AgentIdentity, mode: AddressMode, progress: EnsureProgress): Promise<RunningAgent> {
+    progress('creating');
     const container = await this.create(identity);
+    progress('starting');
     await this.start(container);
     return this.running(await container.inspect(), mode);
   }

@@ -16,6 +16,7 @@ export type AgentSummary = {
   instanceId: string;
   /** Made from an older agent image or under another token secret: the next request replaces it. */
   outdated: boolean;
+  running: boolean;
   /** Set when the agent is running. */
   url?: string;
 };
@@ -33,9 +34,21 @@ export class AgentStartError extends Error {
   }
 }
 
+/** What `ensure` is doing, for the spawn progress (agents/lifecycle.ts): it reports `starting` once a container exists. */
+export type EnsureProgress = (step: 'creating' | 'starting') => void;
+
 export interface AgentRuntime {
   /** Makes the user's agent run (adopting, starting or creating it) and says where it listens. */
-  ensure(identity: AgentIdentity): Promise<RunningAgent>;
+  ensure(identity: AgentIdentity, progress?: EnsureProgress): Promise<RunningAgent>;
+  /** The user's agent in any state, without starting it; undefined when there is none. */
+  find(identity: AgentIdentity): Promise<AgentSummary | undefined>;
+  /**
+   * Stops an agent of this gateway instance, letting it drain (SIGTERM, then the platform's stop
+   * timeout); its data and container stay. Stopping one that is stopped or gone is no error.
+   */
+  stop(instanceId: string): Promise<void>;
+  /** Removes a stopped agent of this gateway instance (never its data); a running or gone one is left alone. */
+  remove(instanceId: string): Promise<void>;
   /** Where a running agent listens; undefined when it is gone or not running. */
   locate(instanceId: string): Promise<RunningAgent | undefined>;
   /** Agents that belong to this gateway instance, in any state. */

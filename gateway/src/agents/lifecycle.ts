@@ -1,0 +1,260 @@
+/**
+ * The one place that moves agents between states, after KubeSpawner's progress events and
+ * JupyterHub's poll(): absent → queued → creating → starting → waiting_for_health → running →
+ * stopping → stopped, or failed with a reason. Starts pass the spawn queue (MAX_CONCURRENT_SPAWNS)
+ * and the active limit (MAX_ACTIVE_AGENTS); stops (culling, making room) wait for answers in flight.
+ * `running` and `stopped` are read from the route table and the runtime, never stored, so they
+ * cannot drift; only the passing states and `failed` are kept here.
+ */
+import { GatewayError } from '../errors.ts';
+import type { AgentIdentity } from '../identity.ts';
+import type { Log } from '../log.ts';
+import { AgentStartError, type AgentRuntime, type RunningAgent } from '../runtime/types.ts';
+import type { LifecycleSettings } from '../settings.ts';
+import type { Activity } from './activity.ts';
+import { waitUntilHealthy } from './readiness.ts';
+import type { RouteTable } from './route-table.ts';
+import { SingleFlight } from './single-flight.ts';
+import { SpawnQueue, SpawnQueueFull } from './spawn-queue.ts';
+
+export type AgentState =
+  | { state: 'absent' }
+  | { state: 'queued'; position: number }
+  | { state: 'creating' }
+  | { state: 'starting' }
+  | { state: 'waiting_for_health' }
+  | { state: 'running' }
+  | { state: 'stopping' }
+  | { state: 'stopped' }
+  | { state: 'failed'; reason: string; message: string };
+
+export type LifecycleOptions = {
+  runtime: AgentRuntime;
+  routes: RouteTable;
+  activity: Activity;
+  settings: LifecycleSettings;
+  /** How long a start waits for the agent's `/health` (START_TIMEOUT_MS). */
+  startTimeoutMs: number;
+  fetch?: typeof fetch;
+  log?: Log;
+};
+
+/** Seconds a client is told to wait when the engine or the active limit refuses a start. */
+const RETRY_AFTER_SECONDS = 5;
+/** A first guess at how long a start takes, until one has been measured. */
+const INITIAL_START_SECONDS = 3;
+
+export class Lifecycle {
+  private readonly runtime: AgentRuntime;
+  private readonly routes: RouteTable;
+  private readonly activity: Activity;
+  private readonly settings: LifecycleSettings;
+  private readonly startTimeoutMs: number;
+  private readonly fetch: typeof fetch;
+  private readonly log: Log;
+  private readonly queue: SpawnQueue;
+  private readonly starts = new SingleFlight<RunningAgent>();
+  private readonly stops = new Map<string, Promise<void>>();
+  /** Passing states and `failed`; a user without an entry is running, stopped or absent. */
+  private readonly states = new Map<string, AgentState>();
+  private readonly watchers = new Map<string, Set<(state: AgentState) => void>>();
+  /** Users whose start holds a place under MAX_ACTIVE_AGENTS before their route exists. */
+  private readonly claims = new Set<string>();
+  /** Smoothed duration of a start, for Retry-After. */
+  private startSeconds = INITIAL_START_SECONDS;
+
+  constructor({ runtime, routes, activity, settings, startTimeoutMs, fetch: fetchImpl = fetch, log = () => {} }: LifecycleOptions) {
+    this.runtime = runtime;
+    this.routes = routes;
+    this.activity = activity;
+    this.settings = settings;
+    this.startTimeoutMs = startTimeoutMs;
+    this.fetch = fetchImpl;
+    this.log = log;
+    this.queue = new SpawnQueue(settings.maxConcurrentSpawns, settings.maxSpawnQueue);
+  }
+
+  /**
+   * The user's agent, running and healthy: at once when it is, else after waiting for its stop
+   * to finish, its place in the queue and its start. Concurrent callers for one user share one start.
+   */
+  async ensure(identity: AgentIdentity): Promise<RunningAgent> {
+    const id = identity.id;
+    for (;;) {
+      const stopping = this.stops.get(id);
+      if (stopping) {
+        await stopping;
+        continue;
+      }
+      const known = this.routes.get(id);
+      if (known && this.routes.isHealthy(id)) return known;
+      return this.starts.run(id, () => this.start(identity, known));
+    }
+  }
+
+  /** Starts the agent in the background (POST /agent/start); a full queue is refused at once. */
+  startInBackground(identity: AgentIdentity): void {
+    const id = identity.id;
+    if (!this.states.has(id) && !this.stops.has(id) && !this.routes.get(id) && this.queue.position(id) === undefined) {
+      this.refuseWhenQueueFull();
+    }
+    this.ensure(identity).catch(() => {
+      // Recorded as the `failed` state, which the caller reads from GET /agent or the events.
+    });
+  }
+
+  /** The state without starting anything; asks the runtime only about an agent the gateway does not know. */
+  async state(identity: AgentIdentity): Promise<AgentState> {
+    const known = this.current(identity.id);
+    if (known) return known;
+    const found = await this.runtime.find(identity).catch(() => undefined);
+    if (!found) return { state: 'absent' };
+    return { state: found.running ? 'running' : 'stopped' };
+  }
+
+  /** Hears every state the user's agent moves to, until the returned function is called. */
+  watch(userId: string, listener: (state: AgentState) => void): () => void {
+    let listeners = this.watchers.get(userId);
+    if (!listeners) this.watchers.set(userId, (listeners = new Set()));
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.watchers.get(userId) === listeners) this.watchers.delete(userId);
+    };
+  }
+
+  /** Records that the user's agent failed to start (also for a runtime that finds out on its own, e.g. an agent that exited). */
+  fail(userId: string, reason: string, message: string): void {
+    this.set(userId, { state: 'failed', reason, message });
+  }
+
+  /**
+   * Stops a running agent and lets it drain, unless a request of its user is in flight or a start
+   * or stop is in progress; resolves false when it was left alone. Requests arriving meanwhile
+   * wait for the stop and start the agent again.
+   */
+  stop(userId: string, instanceId: string): Promise<boolean> {
+    if (!this.isIdle(userId)) return Promise.resolve(false);
+    this.set(userId, { state: 'stopping' });
+    this.routes.delete(userId, instanceId);
+    const stopped = this.runtime
+      .stop(instanceId)
+      .catch((err: unknown) => this.log({ level: 'warn', msg: 'stopping an agent failed', userId, error: String(err) }))
+      .finally(() => {
+        this.stops.delete(userId);
+        this.states.delete(userId);
+        this.emit(userId, { state: 'stopped' });
+      });
+    this.stops.set(userId, stopped);
+    return stopped.then(() => true);
+  }
+
+  /** No request in flight, no start or stop under way: safe to stop. */
+  isIdle(userId: string): boolean {
+    return this.activity.requestsInFlight(userId) === 0 && !this.states.has(userId) && !this.stops.has(userId) && !this.claims.has(userId) && this.queue.position(userId) === undefined;
+  }
+
+  /** Agents running or starting, as MAX_ACTIVE_AGENTS counts them. */
+  activeCount(): number {
+    let count = this.routes.size;
+    for (const userId of this.claims) if (!this.routes.get(userId)) count += 1;
+    return count;
+  }
+
+  /** The state known without asking the runtime; undefined means stopped or absent. */
+  private current(userId: string): AgentState | undefined {
+    const recorded = this.states.get(userId);
+    if (recorded && recorded.state !== 'failed') return recorded;
+    if (this.routes.get(userId)) return { state: 'running' };
+    return recorded;
+  }
+
+  private set(userId: string, state: AgentState): void {
+    const previous = this.states.get(userId);
+    if (previous && JSON.stringify(previous) === JSON.stringify(state)) return;
+    this.states.set(userId, state);
+    this.emit(userId, state);
+  }
+
+  private emit(userId: string, state: AgentState): void {
+    for (const listener of this.watchers.get(userId) ?? []) listener(state);
+  }
+
+  private refuseWhenQueueFull(): void {
+    if (this.queue.queued < this.settings.maxSpawnQueue) return;
+    const seconds = Math.max(1, Math.ceil(((this.queue.queued + 1) / this.settings.maxConcurrentSpawns) * this.startSeconds));
+    throw new GatewayError(429, 'spawn_queue_full', 'Too many tutors are starting; try again shortly.', { 'Retry-After': String(seconds) });
+  }
+
+  private async start(identity: AgentIdentity, known: RunningAgent | undefined): Promise<RunningAgent> {
+    const id = identity.id;
+    let release: () => void;
+    try {
+      release = await this.queue.acquire(id, (position) => this.set(id, { state: 'queued', position }));
+    } catch (err) {
+      if (!(err instanceof SpawnQueueFull)) throw err;
+      this.refuseWhenQueueFull();
+      throw err;
+    }
+    const began = performance.now();
+    try {
+      let agent = known;
+      if (!agent) {
+        await this.makeRoom(id);
+        agent = await this.runtime.ensure(identity, (step) => this.set(id, { state: step }));
+        // Known before it is healthy, so its start event costs no lookup.
+        this.routes.set(agent);
+      }
+      this.set(id, { state: 'waiting_for_health' });
+      await waitUntilHealthy(agent.url, { timeoutMs: this.startTimeoutMs, fetch: this.fetch });
+      this.routes.setHealthy(agent);
+      this.states.delete(id);
+      this.emit(id, { state: 'running' });
+      if (!known) this.startSeconds = 0.8 * this.startSeconds + 0.2 * ((performance.now() - began) / 1_000);
+      return agent;
+    } catch (err) {
+      const failure = asGatewayError(err);
+      // Anything else is a bug: the error handler logs it and answers 500.
+      this.fail(id, failure?.code ?? 'internal_error', failure?.message ?? 'The gateway failed to start the agent.');
+      throw failure ?? err;
+    } finally {
+      this.claims.delete(id);
+      release();
+    }
+  }
+
+  /**
+   * At MAX_ACTIVE_AGENTS, stops the least recently used idle agent and waits for it; with none
+   * idle, refuses with 503. The caller claims its place in the same turn as the count, so
+   * concurrent starts cannot both take the last one.
+   */
+  private async makeRoom(userId: string): Promise<void> {
+    const limit = this.settings.maxActiveAgents;
+    const making: Promise<boolean>[] = [];
+    while (limit > 0 && this.activeCount() >= limit) {
+      const victim = this.leastRecentlyUsedIdle();
+      if (!victim) {
+        throw new GatewayError(503, 'too_many_agents', `All ${limit} tutors are busy; try again shortly.`, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+      }
+      this.log({ level: 'info', msg: 'stopping the least recently used agent to make room', userId: victim.userId, for: userId });
+      making.push(this.stop(victim.userId, victim.instanceId));
+    }
+    this.claims.add(userId);
+    await Promise.all(making);
+  }
+
+  private leastRecentlyUsedIdle(): RunningAgent | undefined {
+    let oldest: RunningAgent | undefined;
+    for (const agent of this.routes.agents()) {
+      if (!this.isIdle(agent.userId)) continue;
+      if (!oldest || this.activity.lastActive(agent.userId) < this.activity.lastActive(oldest.userId)) oldest = agent;
+    }
+    return oldest;
+  }
+}
+
+function asGatewayError(err: unknown): GatewayError | undefined {
+  if (err instanceof GatewayError) return err;
+  if (err instanceof AgentStartError) return new GatewayError(503, err.reason, err.message, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+  return undefined;
+}

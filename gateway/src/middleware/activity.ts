@@ -1,0 +1,18 @@
+/** Counts the caller's request as in flight until its answer has been sent or abandoned. */
+import { createMiddleware } from 'hono/factory';
+import { onBodyEnd, type Activity } from '../agents/activity.ts';
+import type { Env } from '../env.ts';
+
+export const trackActivity = (activity: Activity) =>
+  createMiddleware<Env>(async function trackActivity(c, next) {
+    const done = activity.begin(c.var.identity.id);
+    try {
+      await next();
+    } catch (err) {
+      done();
+      throw err;
+    }
+    const body = c.res.body;
+    if (body) c.res = new Response(onBodyEnd(body, done), c.res);
+    else done();
+  });

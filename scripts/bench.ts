@@ -57,6 +57,7 @@ async function main(): Promise<string> {
       LISTEN_HOST: '127.0.0.1',
       GATEWAY_TOKEN: gatewayToken,
       AGENT_TOKEN_SECRET: agentTokenSecret,
+      GATEWAY_TRUST_EMAIL_HEADER: '1',
       GATEWAY_INSTANCE: INSTANCE,
       AGENT_IMAGE: IMAGE,
       AGENT_HOST_MODE: 'ip',

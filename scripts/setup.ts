@@ -54,7 +54,10 @@ function writeConfiguration(images: { bunImage: string; nodeImage: string }): vo
     GATEWAY_TOKEN: secret(),
     AGENT_TOKEN_SECRET: secret(),
     SESSION_SECRET: secret(),
-    LOCAL_AUTH_PASSWORD: randomBytes(12).toString('base64url'),
+    USER_ASSERTION_SECRET: secret(),
+    ADMIN_TOKEN: secret(),
+    // The shared password exists only where that mode was chosen explicitly.
+    ...(stackSetting('LOCAL_AUTH_MODE', 'accounts') === 'shared' ? { LOCAL_AUTH_PASSWORD: randomBytes(12).toString('base64url') } : {}),
     HOST_DATA_DIR: join(REPO_ROOT, 'data'),
     HOST_CONFIG_PATH: configPath,
     PUBLIC_URL: `http://localhost:${stackSetting('WEB_PORT', '3000')}`,
@@ -120,11 +123,18 @@ if (!(await waitUntilUp(`${webUrl}/login`, 120_000))) {
 }
 
 const env = readDotenv(ENV_PATH);
+const signIn = env.get('SUPABASE_URL') && env.get('SUPABASE_ANON_KEY')
+  ? `Students sign in with their Supabase accounts (see README.md).`
+  : stackSetting('LOCAL_AUTH_MODE', 'accounts') === 'shared'
+    ? `LOCAL_AUTH_MODE=shared: anyone with this password can sign in under ANY email address,
+  so use it only on a single trusted machine: ${env.get('LOCAL_AUTH_PASSWORD')}`
+    : `Every student has their own account. Add the first one (prints a one-time invite link):
+    bun run students add you@example.edu
+  More: bun run students import roster.csv, bun run students list (see README.md).`;
 console.log(`
 ✔ nanobot stack is up: ${webUrl}
 
-  Sign in with any email address and the local password: ${env.get('LOCAL_AUTH_PASSWORD')}
-  (set SUPABASE_URL and SUPABASE_ANON_KEY in .env to use Supabase instead; see README.md)
+  ${signIn}
 
   Tutors need an LLM key: put it in config.json (providers.<name>.apiKey, and
   agents.defaults.model), then restart the tutors: bun run down --agents && bun run setup

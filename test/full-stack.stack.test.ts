@@ -34,12 +34,25 @@ async function startFakeLlm(network: string): Promise<string> {
   return name;
 }
 
-async function signIn(page: Page, email: string, password: string): Promise<void> {
-  await page.goto(`${stack.webUrl}/login`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL((url) => !url.pathname.startsWith('/login'), { timeout: MINUTE });
+/** `bun run students add` in the stack's folder: the invite path of each new student. */
+async function addStudents(emails: readonly string[]): Promise<Map<string, string>> {
+  const out = await capture(['bun', 'scripts/students.ts', 'add', ...emails], { cwd: stack.dir });
+  if (out.code !== 0) throw new Error(`bun run students add failed: ${out.stderr}`);
+  const invites = new Map<string, string>();
+  for (const line of out.stdout.split('\n')) {
+    const [email, link] = line.trim().split(/\s+/);
+    if (email && link?.includes('/invite/')) invites.set(email, new URL(link).pathname);
+  }
+  return invites;
+}
+
+/** Follows the invite link, chooses a password, and is signed in. */
+async function acceptInvite(page: Page, invitePath: string, password: string): Promise<void> {
+  await page.goto(`${stack.webUrl}${invitePath}`);
+  await page.getByLabel('New password').fill(password);
+  await page.getByLabel('Repeat the password').fill(password);
+  await page.getByRole('button', { name: 'Set password and sign in' }).click();
+  await page.waitForURL((url) => url.pathname === '/', { timeout: MINUTE });
 }
 
 async function ask(page: Page, message: string): Promise<string> {
@@ -56,12 +69,6 @@ async function ask(page: Page, message: string): Promise<string> {
 
 async function filesListed(page: Page): Promise<string> {
   return page.getByRole('region', { name: 'Files' }).innerText();
-}
-
-function passwordOf(stack: Stack): string {
-  const line = readFileSync(join(stack.dir, '.env'), 'utf8').split('\n').find((l) => l.startsWith('LOCAL_AUTH_PASSWORD='));
-  if (!line) throw new Error('setup did not write LOCAL_AUTH_PASSWORD to .env');
-  return line.slice('LOCAL_AUTH_PASSWORD='.length);
 }
 
 beforeAll(async () => {
@@ -81,10 +88,10 @@ beforeAll(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
       '--no-first-run', '--disable-component-update', '--disable-sync'],
   });
-  const password = passwordOf(stack);
+  const invites = await addStudents(students);
   for (const email of students) {
     const page = await (await browser.newContext()).newPage();
-    await signIn(page, email, password);
+    await acceptInvite(page, invites.get(email)!, `the own password of ${email}`);
     pages.set(email, page);
   }
 }, 30 * MINUTE);
@@ -98,6 +105,14 @@ afterAll(async () => {
 const page = (email: string) => pages.get(email)!;
 
 describe('the whole stack after bun run setup', () => {
+  test('keeps the accounts in data/.state/stack.db, mode 0600, and refuses a bare X-User-Email', async () => {
+    const mode = await capture(['docker', 'run', '--rm', '-v', `${join(stack.dir, 'data')}:/data:ro`, (await prepareBuild()).bunImage, 'stat', '-c', '%a', '/data/.state/stack.db']);
+    expect(mode.stdout.trim()).toBe('600');
+    const token = readFileSync(join(stack.dir, '.env'), 'utf8').split('\n').find((l) => l.startsWith('GATEWAY_TOKEN='))!.slice('GATEWAY_TOKEN='.length);
+    const bare = await fetch(`${stack.gatewayUrl}/memory`, { headers: { Authorization: `Bearer ${token}`, 'X-User-Email': students[0] } });
+    expect(bare.status).toBe(401);
+  });
+
   test('each student chats with their own tutor and sees the answer streamed in', async () => {
     for (const email of students) {
       const answer = await ask(page(email), `Hello, I am ${email}. Explain energy.`);

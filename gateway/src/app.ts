@@ -1,6 +1,7 @@
 /** The gateway's HTTP chain, top to bottom: who is asking, for which agent, then the proxy. */
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
+import type { Users } from './accounts/index.ts';
 import type { Env } from './env.ts';
 import { errorHandler, GatewayError, notFoundResponse } from './errors.ts';
 import { auth } from './middleware/auth.ts';
@@ -10,7 +11,6 @@ import { agentRoutes } from './agents/http.ts';
 import { Lifecycle } from './agents/lifecycle.ts';
 import { trackActivity } from './middleware/activity.ts';
 import { ensureAgent } from './middleware/ensure-agent.ts';
-import { identity } from './middleware/identity.ts';
 import { jsonLog, type Log } from './log.ts';
 import { logger } from './middleware/logger.ts';
 import { proxyToAgent } from './middleware/proxy.ts';
@@ -25,6 +25,8 @@ export const PROXIED_PATHS = ['/chat', '/files', '/files/*', '/uploads', '/memor
 export type AppOptions = {
   settings: Settings;
   runtime: AgentRuntime;
+  /** Who requests are for (accounts/index.ts createUsers). */
+  users: Users;
   /** Where running agents listen; startGateway passes one that follows the runtime's events. */
   routes: RouteTable;
   /** Used to reach agents; injectable for tests. */
@@ -36,7 +38,7 @@ export type AppOptions = {
   lifecycle?: Lifecycle;
 };
 
-export function createApp({ settings, runtime, routes, fetch: fetchImpl = fetch, log = jsonLog, ...shared }: AppOptions) {
+export function createApp({ settings, runtime, users, routes, fetch: fetchImpl = fetch, log = jsonLog, ...shared }: AppOptions) {
   const activity = shared.activity ?? new Activity();
   const lifecycle = shared.lifecycle
     ?? new Lifecycle({ runtime, routes, activity, settings: settings.lifecycle, startTimeoutMs: settings.agents.startTimeoutMs, fetch: fetchImpl, log });
@@ -57,14 +59,16 @@ export function createApp({ settings, runtime, routes, fetch: fetchImpl = fetch,
     return c.json({ status: 'ready', agents: routes.size });
   });
 
+  if (users.admin) app.route('/admin', users.admin);
   app.use(auth({ token: settings.server.gatewayToken }));
+  if (users.auth) app.route('/auth', users.auth);
 
-  app.route('/', agentRoutes(lifecycle, activity));
+  app.route('/', agentRoutes(lifecycle, activity, users.identity));
 
   app.on('ALL', PROXIED_PATHS,
     safePath(),
     bodyLimit({ maxBytes: settings.server.maxBodyBytes }),
-    identity(),
+    users.identity,
     trackActivity(activity),
     ensureAgent(lifecycle),
     proxyToAgent({

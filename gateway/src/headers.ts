@@ -14,7 +14,7 @@ const HOP_BY_HOP = [
 ];
 
 /** Set only by the gateway: the caller's credentials and any identity claim it tried to make. */
-const GATEWAY_OWNED = ['authorization', 'host', 'x-user-email', 'x-user-id', 'x-request-id'];
+const GATEWAY_OWNED = ['authorization', 'host', 'x-user-assertion', 'x-user-email', 'x-user-id', 'x-request-id'];
 
 /** Headers the Connection header names are hop-by-hop too. */
 function connectionListed(headers: Headers): string[] {

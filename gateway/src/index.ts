@@ -18,6 +18,7 @@ function settingsOrExit() {
 
 const settings = settingsOrExit();
 if (!settings.server.gatewayToken) jsonLog({ level: 'warn', msg: 'GATEWAY_ALLOW_NO_TOKEN=1: every caller is trusted' });
+if (settings.users.trustEmailHeader) jsonLog({ level: 'warn', msg: 'GATEWAY_TRUST_EMAIL_HEADER=1: a bare X-User-Email is trusted' });
 
 const gateway = startGateway(settings);
 const port = Number(new URL(gateway.url).port);

@@ -17,6 +17,8 @@ const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).defa
 const duration = (fallback: string) =>
   z.string().default(fallback).transform((v, ctx) => parseDuration(v) ?? (ctx.addIssue('is not a duration such as 90s, 30m or 7d (a plain number is milliseconds)'), z.NEVER));
 const flag = z.enum(['0', '1', 'true', 'false', '']).default('').transform((v) => v === '1' || v === 'true');
+/** Unset and empty are the same (Compose passes `${VAR:-}` as an empty string). */
+const optional = z.string().trim().optional().transform((v) => v || undefined);
 
 /** The environment, checked and turned into settings grouped by who uses them; every default is here. */
 const schema = z
@@ -47,10 +49,23 @@ const schema = z
     MAX_CONCURRENT_SPAWNS: positiveInt(8),
     MAX_SPAWN_QUEUE: nonNegativeInt(200),
     MAX_ACTIVE_AGENTS: nonNegativeInt(0),
+    LOCAL_AUTH_MODE: z.enum(['accounts', 'shared']).default('accounts'),
+    USER_ASSERTION_SECRET: optional.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+    ADMIN_TOKEN: optional.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    SUPABASE_URL: optional.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    GATEWAY_TRUST_EMAIL_HEADER: flag,
+    INVITE_TTL: duration('7d').pipe(z.number().positive('must be longer than 0')),
   })
   .superRefine((env, ctx) => {
     if (!env.GATEWAY_TOKEN && !env.GATEWAY_ALLOW_NO_TOKEN) {
       ctx.addIssue({ code: 'custom', path: ['GATEWAY_TOKEN'], message: 'is required (set GATEWAY_ALLOW_NO_TOKEN=1 only for local experiments)' });
+    }
+    if (!env.USER_ASSERTION_SECRET && !env.SUPABASE_URL && !env.GATEWAY_TRUST_EMAIL_HEADER) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['USER_ASSERTION_SECRET'],
+        message: 'is required to verify who the user is (or SUPABASE_URL, or GATEWAY_TRUST_EMAIL_HEADER=1 to trust X-User-Email)',
+      });
     }
   })
   .transform((e) => ({
@@ -96,11 +111,28 @@ const schema = z
       /** Running agents at most; 0 is unlimited. */
       maxActiveAgents: e.MAX_ACTIVE_AGENTS,
     },
+    /** Who a request is for, and the accounts (accounts/). */
+    users: {
+      /** `accounts`: per-student passwords kept here; `shared`: the web app's one password (assertions carry no session). */
+      localAuthMode: e.LOCAL_AUTH_MODE,
+      /** Key of the HS256 user assertions the web app signs; undefined: none are accepted. */
+      assertionSecret: e.USER_ASSERTION_SECRET,
+      /** Bearer token of the admin API (`/admin/*`); undefined turns that API off. */
+      adminToken: e.ADMIN_TOKEN,
+      /** Supabase project whose access tokens are accepted as assertions (checked against its JWKS). */
+      supabaseUrl: e.SUPABASE_URL?.replace(/\/+$/, ''),
+      /** Accept a bare X-User-Email without an assertion (for callers like the original web app). */
+      trustEmailHeader: e.GATEWAY_TRUST_EMAIL_HEADER,
+      inviteTtlMs: e.INVITE_TTL,
+      /** Where the state database lives (`<dataDir>/.state/stack.db`). */
+      dataDir: e.DATA_DIR,
+    },
   }));
 
 export type Settings = z.output<typeof schema>;
 export type AgentSettings = Settings['agents'];
 export type LifecycleSettings = Settings['lifecycle'];
+export type UserSettings = Settings['users'];
 
 export class SettingsError extends Error {}
 

@@ -5,6 +5,7 @@ import { Activity } from './agents/activity.ts';
 import { Culler } from './agents/culler.ts';
 import { Lifecycle } from './agents/lifecycle.ts';
 import { RouteTable } from './agents/route-table.ts';
+import { createUsers, openAccountStore } from './accounts/index.ts';
 import { createApp } from './app.ts';
 import { jsonLog, type Log } from './log.ts';
 import { dockerFromEnv, DockerRuntime } from './runtime/docker.ts';
@@ -39,13 +40,15 @@ export function startGateway(settings: Settings, { docker = dockerFromEnv(), log
   const following = new AbortController();
   const adopted = Promise.withResolvers<void>();
   void routes.follow(runtime, following.signal, log, adopted.resolve);
+  const store = settings.users.localAuthMode === 'accounts' ? openAccountStore(settings.users) : undefined;
+  const users = createUsers({ settings: settings.users, store, log });
   const activity = new Activity();
   const activityFile = join(settings.agents.dataDir, ACTIVITY_FILE);
   const lifecycle = new Lifecycle({ runtime, routes, activity, settings: settings.lifecycle, startTimeoutMs: settings.agents.startTimeoutMs, log });
   const culler = new Culler({ runtime, lifecycle, activity, policy: settings.lifecycle, activityFile, log });
   // Culling begins once the last run's activity is read and the running agents are adopted.
   void Promise.all([activity.load(activityFile), adopted.promise]).then(() => culler.start());
-  const server = serve(createApp({ settings, runtime, routes, log, activity, lifecycle }), settings.server);
+  const server = serve(createApp({ settings, runtime, routes, users, log, activity, lifecycle }), settings.server);
   const host = ['0.0.0.0', '::'].includes(settings.server.hostname) ? '127.0.0.1' : settings.server.hostname;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`,

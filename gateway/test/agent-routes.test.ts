@@ -6,7 +6,7 @@ import { RouteTable } from '../src/agents/route-table.ts';
 import { createApp } from '../src/app.ts';
 import { identityFor } from '../src/identity.ts';
 import { fakeRuntime } from './fake-runtime.ts';
-import { authHeaders, testSettings } from './helpers.ts';
+import { authHeaders, testSettings, trustingUsers } from './helpers.ts';
 
 function gateway(agentFetch: typeof fetch) {
   const fake = fakeRuntime();
@@ -14,7 +14,7 @@ function gateway(agentFetch: typeof fetch) {
   const routes = new RouteTable();
   const activity = new Activity();
   const lifecycle = new Lifecycle({ runtime: fake.runtime, routes, activity, settings: settings.lifecycle, startTimeoutMs: 1_000, fetch: agentFetch });
-  const app = createApp({ settings, runtime: fake.runtime, routes, activity, lifecycle, fetch: agentFetch, log: () => {} });
+  const app = createApp({ settings, runtime: fake.runtime, users: trustingUsers(), routes, activity, lifecycle, fetch: agentFetch, log: () => {} });
   return { ...fake, app, activity, lifecycle };
 }
 

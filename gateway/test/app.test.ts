@@ -4,7 +4,7 @@ import { identityFor } from '../src/identity.ts';
 import { RouteTable } from '../src/agents/route-table.ts';
 import type { AgentIdentity } from '../src/identity.ts';
 import { AgentStartError, type AgentRuntime, type RunningAgent } from '../src/runtime/types.ts';
-import { authHeaders, testSettings, TOKEN } from './helpers.ts';
+import { authHeaders, testSettings, TOKEN, trustingUsers } from './helpers.ts';
 
 type FakeOptions = { fail?: AgentStartError };
 
@@ -46,7 +46,7 @@ const quiet = () => {};
 
 function app(options: FakeOptions = {}, settings = testSettings({ START_TIMEOUT_MS: '300', MAX_BODY_BYTES: '1000' })) {
   const fake = fakeRuntime(options);
-  return { ...fake, app: createApp({ settings, runtime: fake.runtime, routes: new RouteTable(), fetch: agentFetch, log: quiet }) };
+  return { ...fake, app: createApp({ settings, runtime: fake.runtime, users: trustingUsers(), routes: new RouteTable(), fetch: agentFetch, log: quiet }) };
 }
 
 async function expectJsonError(res: Response, status: number, code?: string) {
@@ -122,7 +122,7 @@ describe('the gateway chain with a fake runtime', () => {
       new Response('data: hi\n\n', {
         headers: { Connection: 'close, x-agent-private', 'X-Agent-Private': '1', 'Keep-Alive': 'timeout=5', 'Content-Type': 'text/event-stream' },
       })) as unknown as typeof fetch;
-    const gateway = createApp({ settings: testSettings(), runtime: fakeRuntime().runtime, routes: new RouteTable(), fetch: answer, log: quiet });
+    const gateway = createApp({ settings: testSettings(), users: trustingUsers(), runtime: fakeRuntime().runtime, routes: new RouteTable(), fetch: answer, log: quiet });
     const res = await gateway.request('/chat', { headers: authHeaders('a@b.com') });
     expect(res.status).toBe(200);
     expect(res.headers.has('connection')).toBe(false);
@@ -146,7 +146,7 @@ describe('the gateway chain with a fake runtime', () => {
       throw new Error('boom at secret/place.ts:12');
     };
     const logged: Record<string, unknown>[] = [];
-    const gateway = createApp({ settings: testSettings(), runtime: fake.runtime, routes: new RouteTable(), fetch: agentFetch, log: (line) => logged.push(line) });
+    const gateway = createApp({ settings: testSettings(), users: trustingUsers(), runtime: fake.runtime, routes: new RouteTable(), fetch: agentFetch, log: (line) => logged.push(line) });
     const body = await expectJsonError(await gateway.request('/chat', { headers: authHeaders('a@b.com') }), 500, 'internal_error');
     expect(JSON.stringify(body)).not.toContain('place.ts');
     expect(logged).toContainEqual(expect.objectContaining({ level: 'error', msg: 'unhandled error', requestId: body.requestId }));
@@ -172,7 +172,7 @@ describe('routes the gateway learnt without starting the agent itself', () => {
   function gatewayWith(routes: RouteTable, fetchImpl: typeof fetch) {
     const fake = fakeRuntime();
     const settings = testSettings({ START_TIMEOUT_MS: '5000' });
-    return { ...fake, app: createApp({ settings, runtime: fake.runtime, routes, fetch: fetchImpl, log: quiet }) };
+    return { ...fake, app: createApp({ settings, runtime: fake.runtime, users: trustingUsers(), routes, fetch: fetchImpl, log: quiet }) };
   }
 
   test('an agent reported by the events stream is held until its /health answers, not started again', async () => {

@@ -47,7 +47,7 @@ test('the gateway image refuses to start without a token and names the variable'
 }, 60_000);
 
 test('the gateway image serves /healthz', async () => {
-  await docker('run', '-d', '--name', NAME, '-p', '127.0.0.1::8080', '-e', 'GATEWAY_TOKEN=t', '-e', 'AGENT_TOKEN_SECRET=s', '-e', `GATEWAY_INSTANCE=${NAME}`, TAG);
+  await docker('run', '-d', '--name', NAME, '-p', '127.0.0.1::8080', '-e', 'GATEWAY_TOKEN=t', '-e', 'AGENT_TOKEN_SECRET=s', '-e', 'GATEWAY_TRUST_EMAIL_HEADER=1', '-e', `GATEWAY_INSTANCE=${NAME}`, TAG);
   const res = await fetch(`${await publishedUrl(NAME)}/healthz`);
   expect(res.status).toBe(200);
   expect(await res.json()).toEqual({ status: 'ok' });
@@ -60,7 +60,7 @@ test('the gateway in a container on the agents\' network spawns an agent and rea
     '-v', '/var/run/docker.sock:/var/run/docker.sock',
     '-v', `${bed.dataDir}:/data`,
     '-v', `${bed.env.CONFIG_PATH}:/config/config.json:ro`,
-    '-e', `GATEWAY_TOKEN=${TOKEN}`, '-e', 'AGENT_TOKEN_SECRET=s',
+    '-e', `GATEWAY_TOKEN=${TOKEN}`, '-e', 'AGENT_TOKEN_SECRET=s', '-e', 'GATEWAY_TRUST_EMAIL_HEADER=1',
     '-e', `GATEWAY_INSTANCE=${bed.instance}`, '-e', `AGENT_IMAGE=${bed.env.AGENT_IMAGE}`, '-e', `NETWORK_NAME=${NETWORK}`,
     '-e', 'DATA_DIR=/data', '-e', `HOST_DATA_DIR=${bed.dataDir}`, '-e', `HOST_CONFIG_PATH=${bed.env.CONFIG_PATH}`,
     TAG,

@@ -18,6 +18,7 @@ beforeAll(async () => {
     GATEWAY_INSTANCE: bed.instanceNamed('mem'),
     GATEWAY_TOKEN: TOKEN,
     AGENT_TOKEN_SECRET: 'memory-test-secret',
+    GATEWAY_TRUST_EMAIL_HEADER: '1',
     PORT: '0',
     LISTEN_HOST: '127.0.0.1',
   });

@@ -3,7 +3,7 @@ import { loadSettings, parseSize } from '../src/settings.ts';
 
 describe('loadSettings', () => {
   test('applies the defaults of DESIGN.md', () => {
-    const s = loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', AGENT_HOST_MODE: 'name' });
+    const s = loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', AGENT_HOST_MODE: 'name', USER_ASSERTION_SECRET: 'u'.repeat(32) });
     expect(s).toMatchObject({
       server: { port: 8080, hostname: '0.0.0.0', maxBodyBytes: 33_554_432, upstreamTimeoutMs: 300_000 },
       agents: {
@@ -21,6 +21,7 @@ describe('loadSettings', () => {
         instance: 'default',
         hostMode: 'name',
       },
+      users: { localAuthMode: 'accounts', adminToken: undefined, supabaseUrl: undefined, trustEmailHeader: false, inviteTtlMs: 7 * 86_400_000, dataDir: '/data' },
     });
   });
 
@@ -29,7 +30,7 @@ describe('loadSettings', () => {
   });
 
   test('runs without a token only when GATEWAY_ALLOW_NO_TOKEN=1 is explicit', () => {
-    expect(loadSettings({ AGENT_TOKEN_SECRET: 's', GATEWAY_ALLOW_NO_TOKEN: '1' }).server.gatewayToken).toBeUndefined();
+    expect(loadSettings({ AGENT_TOKEN_SECRET: 's', GATEWAY_ALLOW_NO_TOKEN: '1', GATEWAY_TRUST_EMAIL_HEADER: '1' }).server.gatewayToken).toBeUndefined();
   });
 
   test('refuses a gateway token that cannot travel in a bearer header', () => {

@@ -8,5 +8,5 @@ export const dynamic = 'force-dynamic';
 export default async function Home() {
   const user = await currentUser();
   if (!user) redirect('/login');
-  return <TutorApp email={user.email} localAuth={authMode().kind === 'local'} />;
+  return <TutorApp email={user.email} localAuth={authMode().kind === 'shared'} />;
 }

@@ -3,7 +3,7 @@
 import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 
-type Props = { mode: 'local' | 'supabase'; initialError?: string };
+type Props = { mode: 'accounts' | 'shared' | 'supabase'; initialError?: string };
 
 async function post(path: string, body: unknown): Promise<{ ok: boolean; error?: string }> {
   const response = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -70,9 +70,17 @@ export function LoginForm({ mode, initialError }: Props) {
         {busy ? 'Signing in…' : 'Sign in'}
       </button>
       {mode === 'supabase' && (
-        <button type="button" className="button button-ghost" disabled={busy || !email} onClick={sendLink}>
-          Email me a sign-in link
-        </button>
+        <>
+          <button type="button" className="button button-ghost" disabled={busy || !email} onClick={sendLink}>
+            Email me a sign-in link
+          </button>
+          <a className="button button-ghost" href="/api/auth/oauth?provider=google">
+            Continue with Google
+          </a>
+          <p className="login-links">
+            <a href="/signup">Create an account</a> · <a href="/forgot-password">Forgot your password?</a>
+          </p>
+        </>
       )}
     </form>
   );

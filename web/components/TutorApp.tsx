@@ -57,7 +57,7 @@ export function TutorApp({ email, localAuth }: Props) {
         <Brand />
         <div className="topbar-right">
           {localAuth && (
-            <span className="badge" title="Signed in with the shared local password. Configure Supabase for per-user accounts.">
+            <span className="badge" title="Signed in with the shared password (LOCAL_AUTH_MODE=shared): anyone who has it can sign in as anyone. The default, local accounts, gives each student their own.">
               Local sign-in
             </span>
           )}

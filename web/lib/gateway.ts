@@ -1,4 +1,5 @@
-/** The only way the web app reaches an agent: through the gateway, as the verified user. */
+/** The only way the web app reaches an agent: through the gateway, as the verified user, with a signed assertion of it. */
+import { ASSERTION_HEADER, userAssertion } from './auth/assertion.ts';
 import type { User } from './auth/user.ts';
 import type { GatewaySettings } from './settings.ts';
 
@@ -31,6 +32,8 @@ export async function callGateway(gateway: Gateway, user: User, path: string, ca
     Authorization: `Bearer ${gateway.token}`,
     'X-User-Email': user.email,
   };
+  const assertion = await userAssertion(user, gateway.assertionSecret);
+  if (assertion) headers[ASSERTION_HEADER] = assertion;
   if (call.sessionId) headers['X-Session-ID'] = call.sessionId;
   const doFetch = gateway.fetch ?? fetch;
   try {

@@ -4,10 +4,14 @@
  */
 export type AuthMode =
   | { kind: 'supabase'; url: string; anonKey: string }
-  | { kind: 'local'; password: string; secret: Uint8Array }
+  /** The default: each student's own account, kept by the gateway; the cookie names a gateway session. */
+  | { kind: 'accounts'; secret: Uint8Array }
+  /** LOCAL_AUTH_MODE=shared: one password for everybody, for a single trusted machine only. */
+  | { kind: 'shared'; password: string; secret: Uint8Array }
   | { kind: 'disabled'; reason: string };
 
-export type GatewaySettings = { url: string; token: string };
+/** `assertionSecret` signs the short-lived user assertions the gateway verifies (USER_ASSERTION_SECRET). */
+export type GatewaySettings = { url: string; token: string; assertionSecret?: Uint8Array };
 
 type Env = Record<string, string | undefined>;
 
@@ -17,24 +21,31 @@ export function authMode(env: Env = process.env): AuthMode {
   if (env.SUPABASE_URL && env.SUPABASE_ANON_KEY) {
     return { kind: 'supabase', url: env.SUPABASE_URL, anonKey: env.SUPABASE_ANON_KEY };
   }
-  if (!env.LOCAL_AUTH_PASSWORD) {
-    return {
-      kind: 'disabled',
-      reason: 'Sign-in is not configured. Set LOCAL_AUTH_PASSWORD (or SUPABASE_URL and SUPABASE_ANON_KEY) and restart.',
-    };
+  const shared = env.LOCAL_AUTH_MODE === 'shared';
+  if (env.LOCAL_AUTH_MODE && !shared && env.LOCAL_AUTH_MODE !== 'accounts') {
+    return { kind: 'disabled', reason: 'Sign-in is off: LOCAL_AUTH_MODE must be "accounts" (the default) or "shared".' };
+  }
+  if (shared && !env.LOCAL_AUTH_PASSWORD) {
+    return { kind: 'disabled', reason: 'Sign-in is off: LOCAL_AUTH_MODE=shared needs LOCAL_AUTH_PASSWORD. Set it and restart.' };
   }
   const secret = env.SESSION_SECRET ?? '';
-  if (secret.length < MIN_SECRET_LENGTH) {
+  const assertion = env.USER_ASSERTION_SECRET ?? '';
+  if (secret.length < MIN_SECRET_LENGTH || assertion.length < MIN_SECRET_LENGTH) {
     return {
       kind: 'disabled',
-      reason: `Local sign-in is off: SESSION_SECRET must be at least ${MIN_SECRET_LENGTH} characters long.`,
+      reason: `Sign-in is off: SESSION_SECRET and USER_ASSERTION_SECRET must each be at least ${MIN_SECRET_LENGTH} characters long (bun run setup writes them).`,
     };
   }
-  return { kind: 'local', password: env.LOCAL_AUTH_PASSWORD, secret: new TextEncoder().encode(secret) };
+  const key = new TextEncoder().encode(secret);
+  return shared ? { kind: 'shared', password: env.LOCAL_AUTH_PASSWORD!, secret: key } : { kind: 'accounts', secret: key };
 }
 
 export function gatewaySettings(env: Env = process.env): GatewaySettings {
-  return { url: (env.GATEWAY_URL || 'http://localhost:8080').replace(/\/+$/, ''), token: env.GATEWAY_TOKEN ?? '' };
+  return {
+    url: (env.GATEWAY_URL || 'http://localhost:8080').replace(/\/+$/, ''),
+    token: env.GATEWAY_TOKEN ?? '',
+    assertionSecret: env.USER_ASSERTION_SECRET ? new TextEncoder().encode(env.USER_ASSERTION_SECRET) : undefined,
+  };
 }
 
 /**

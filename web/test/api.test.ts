@@ -209,12 +209,12 @@ describe('files, memory, sessions and conversations', () => {
 });
 
 describe('a request signed in with a local session cookie', () => {
-  const env = { LOCAL_AUTH_PASSWORD: 'pw', SESSION_SECRET: 'x'.repeat(32) };
+  const env = { SESSION_SECRET: 'x'.repeat(32), USER_ASSERTION_SECRET: 'y'.repeat(32) };
 
   test('reaches the gateway as the email in the cookie', async () => {
     const mode = authMode(env);
-    if (mode.kind !== 'local') throw new Error('expected local auth');
-    const cookie = `${LOCAL_SESSION_COOKIE}=${await signLocalSession('grace@example.edu', mode.secret)}`;
+    if (mode.kind !== 'accounts') throw new Error('expected local accounts');
+    const cookie = `${LOCAL_SESSION_COOKIE}=${await signLocalSession('grace@example.edu', mode.secret, 'session-1')}`;
     const handler = authorized(handleMemory, {
       resolveUser: (req) => resolveUser(parseCookieHeader(req.headers.get('cookie')), mode),
       gateway: () => ({ url: gateway.url, token: gateway.token }),

@@ -28,8 +28,10 @@ beforeAll(async () => {
   web = await startWeb({
     GATEWAY_URL: gateway.url,
     GATEWAY_TOKEN: gateway.token,
+    LOCAL_AUTH_MODE: 'shared',
     LOCAL_AUTH_PASSWORD: PASSWORD,
     SESSION_SECRET: 'a-test-session-secret-of-at-least-32-chars',
+    USER_ASSERTION_SECRET: 'a-test-assertion-secret-of-32-chars-or-more',
   });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -148,7 +150,8 @@ describe('the web app in a browser', () => {
     const files = ['a', 'b', 'c'].map((name) => ({ name: `big-${name}.bin`, bytes: randomBytes(4 * 1024 * 1024) }));
     const form = new FormData();
     for (const { name, bytes } of files) form.append('files', new File([bytes], name, { type: 'application/octet-stream' }));
-    const response = await page.request.post(`${web.url}/api/upload`, { multipart: form });
+    // A page's own fetch sends its Origin; Playwright's request API does not, and the app refuses requests without one.
+    const response = await page.request.post(`${web.url}/api/upload`, { multipart: form, headers: { Origin: web.url } });
     expect(response.status()).toBe(200);
     expect((await response.json()).saved_files).toEqual(files.map(({ name }) => `files_uploaded/${name}`));
     const stored = gateway.users.get(EMAIL)?.files;

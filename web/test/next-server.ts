@@ -5,7 +5,7 @@ import { join } from 'node:path';
 export const WEB_DIR = join(import.meta.dir, '..');
 const NEXT_BIN = join(WEB_DIR, '..', 'node_modules', 'next', 'dist', 'bin', 'next');
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -16,7 +16,15 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function buildWeb(): Promise<void> {
+let built: Promise<void> | undefined;
+
+/** Builds once per test run, however many browser test files ask. */
+export function buildWeb(): Promise<void> {
+  built ??= build();
+  return built;
+}
+
+async function build(): Promise<void> {
   const child = Bun.spawn(['node', NEXT_BIN, 'build'], {
     cwd: WEB_DIR,
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
@@ -29,8 +37,9 @@ export async function buildWeb(): Promise<void> {
 
 export type NextServer = { url: string; stop: () => Promise<void> };
 
-export async function startWeb(env: Record<string, string>): Promise<NextServer> {
-  const port = await freePort();
+/** `port` lets a test know the address first, e.g. to set PUBLIC_URL to it. */
+export async function startWeb(env: Record<string, string>, port?: number): Promise<NextServer> {
+  port ??= await freePort();
   const child = Bun.spawn(['node', NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], {
     cwd: WEB_DIR,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NEXT_TELEMETRY_DISABLED: '1', ...env },

@@ -3,10 +3,9 @@
  * `GET /agent` the state without starting anything, `POST /agent/start` a start without waiting
  * (202), `GET /agent/events` the states as server-sent events until running or failed.
  */
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Env } from '../env.ts';
-import { identity } from '../middleware/identity.ts';
 import type { Activity } from './activity.ts';
 import type { AgentState, Lifecycle } from './lifecycle.ts';
 
@@ -15,9 +14,10 @@ const KEEPALIVE_MS = 15_000;
 
 const isFinal = (s: AgentState) => s.state === 'running' || s.state === 'failed';
 
-export function agentRoutes(lifecycle: Lifecycle, activity: Activity) {
+/** `identity` is the chain's own identity step (users.identity), so these routes trust callers exactly as the proxied ones do. */
+export function agentRoutes(lifecycle: Lifecycle, activity: Activity, identity: MiddlewareHandler<Env>) {
   const routes = new Hono<Env>();
-  routes.use(identity());
+  routes.use(identity);
 
   routes.get('/agent', async (c) => c.json(await lifecycle.state(c.var.identity)));
 

@@ -1,4 +1,5 @@
 /** Gateway failures turned into short sentences a student understands, as JSON. */
+import { withCookieCleared } from '../auth/local.ts';
 
 export type StudentErrorCode = 'starting' | 'too_large' | 'not_found' | 'bad_request' | 'unavailable' | 'misconfigured' | 'failed' | 'unauthenticated';
 
@@ -42,6 +43,8 @@ export async function fromGateway(response: Response): Promise<Response> {
   if (code === 'llm_failed') return jsonError(502, { error: MESSAGES.modelFailed, code: 'failed' });
   // The agent got the message and may still be working on it: resending would ask it twice.
   if (code === 'upstream_timeout') return jsonError(504, { error: MESSAGES.tooSlow, code: 'failed' });
+  // Signed out elsewhere, or the account was disabled: the cookie outlived its gateway session.
+  if (code === 'session_ended') return withCookieCleared(unauthenticated());
   switch (response.status) {
     case 503:
     case 504:

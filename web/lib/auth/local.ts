@@ -1,4 +1,7 @@
-/** Local auth: one shared password, and a signed session cookie naming the student's email. */
+/**
+ * Local sign-in's cookie: a signed JWT naming the student's email and, for local accounts, the
+ * gateway session it stands for (so signing out anywhere, or disabling the account, ends it).
+ */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import { emailSchema, type CookieJar, type User } from './user.ts';
@@ -13,13 +16,13 @@ export function passwordMatches(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-export async function signLocalSession(email: string, secret: Uint8Array): Promise<string> {
-  return new SignJWT({})
+export async function signLocalSession(email: string, secret: Uint8Array, sessionId?: string, seconds = LOCAL_SESSION_SECONDS): Promise<string> {
+  return new SignJWT(sessionId ? { sid: sessionId } : {})
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(email)
     .setIssuer(ISSUER)
     .setIssuedAt()
-    .setExpirationTime(`${LOCAL_SESSION_SECONDS}s`)
+    .setExpirationTime(`${seconds}s`)
     .sign(secret);
 }
 
@@ -29,7 +32,8 @@ export async function localUser(cookies: CookieJar, secret: Uint8Array): Promise
   try {
     const { payload } = await jwtVerify(token, secret, { issuer: ISSUER, algorithms: ['HS256'] });
     const email = emailSchema.safeParse(payload.sub);
-    return email.success ? { email: email.data } : null;
+    if (!email.success) return null;
+    return typeof payload.sid === 'string' ? { email: email.data, sessionId: payload.sid } : { email: email.data };
   } catch {
     return null;
   }
@@ -37,4 +41,10 @@ export async function localUser(cookies: CookieJar, secret: Uint8Array): Promise
 
 export function localSessionCookie(token: string, secure: boolean, maxAge = LOCAL_SESSION_SECONDS) {
   return { name: LOCAL_SESSION_COOKIE, value: token, httpOnly: true, sameSite: 'lax' as const, secure, path: '/', maxAge };
+}
+
+/** Drops the cookie of a session the gateway has ended, so the login page does not send the student straight back. */
+export function withCookieCleared(response: Response): Response {
+  response.headers.append('Set-Cookie', `${LOCAL_SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax`);
+  return response;
 }

@@ -8,7 +8,8 @@ export async function resolveUser(cookies: CookieJar, mode: AuthMode = authMode(
   switch (mode.kind) {
     case 'supabase':
       return supabaseUser(supabaseClient(mode, cookies));
-    case 'local':
+    case 'accounts':
+    case 'shared':
       return localUser(cookies, mode.secret);
     case 'disabled':
       return null;

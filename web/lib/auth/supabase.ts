@@ -21,5 +21,8 @@ export async function supabaseUser(client: SupabaseClient): Promise<User | null>
   const { data, error } = await client.auth.getClaims();
   if (error || !data) return null;
   const email = emailSchema.safeParse(data.claims.email);
-  return email.success ? { email: email.data } : null;
+  if (!email.success) return null;
+  // The token getClaims just verified; the gateway verifies it again against the project's JWKS.
+  const { data: session } = await client.auth.getSession();
+  return { email: email.data, accessToken: session.session?.access_token };
 }

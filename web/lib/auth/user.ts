@@ -1,7 +1,10 @@
 import { z } from 'zod';
 
-/** The signed-in student, as verified on the server. */
-export type User = { email: string };
+/**
+ * The signed-in student, as verified on the server, and what proves it to the gateway: the
+ * gateway session of a local account, or the Supabase access token.
+ */
+export type User = { email: string; sessionId?: string; accessToken?: string };
 
 /** The same normalisation the gateway applies, so the UI shows the identity the tutor is keyed by. */
 export const emailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email());

@@ -1,0 +1,5 @@
+import { signUp } from '@/lib/auth/supabase-routes.ts';
+import { authMode, publicUrl } from '@/lib/settings.ts';
+
+export const dynamic = 'force-dynamic';
+export const POST = (request: Request) => signUp(request, authMode(), publicUrl());

@@ -54,6 +54,8 @@ const schema = z
     ADMIN_TOKEN: optional.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
     SUPABASE_URL: optional.pipe(z.url({ protocol: /^https?$/ }).optional()),
     GATEWAY_TRUST_EMAIL_HEADER: flag,
+    METRICS_TOKEN: optional.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    DELETED_RETENTION: duration('7d'),
     INVITE_TTL: duration('7d').pipe(z.number().positive('must be longer than 0')),
   })
   .superRefine((env, ctx) => {
@@ -127,11 +129,24 @@ const schema = z
       /** Where the state database lives (`<dataDir>/.state/stack.db`). */
       dataDir: e.DATA_DIR,
     },
+    /** The operator's view (admin/): metrics, the admin API and deleted students' folders. */
+    admin: {
+      /** Bearer token of the admin API (the same ADMIN_TOKEN as the accounts API); undefined turns it off. */
+      adminToken: e.ADMIN_TOKEN,
+      /** A second token that may read only GET /metrics (for a Prometheus that should not hold ADMIN_TOKEN). */
+      metricsToken: e.METRICS_TOKEN,
+      /** How long a deleted student's folder stays in `<DATA_DIR>/.deleted/` before it is purged; 0 keeps it forever. */
+      deletedRetentionMs: e.DELETED_RETENTION,
+      /** Read for the LLM provider check, as the agents read it. */
+      configPath: e.CONFIG_PATH,
+      dataDir: e.DATA_DIR,
+    },
   }));
 
 export type Settings = z.output<typeof schema>;
 export type AgentSettings = Settings['agents'];
 export type LifecycleSettings = Settings['lifecycle'];
+export type AdminSettings = Settings['admin'];
 export type UserSettings = Settings['users'];
 
 export class SettingsError extends Error {}

@@ -37,6 +37,8 @@ export type LifecycleOptions = {
   startTimeoutMs: number;
   fetch?: typeof fetch;
   log?: Log;
+  /** Hears every state change of every agent (agents/observer.ts: the lifecycle log, metrics, last failures). */
+  onState?: (userId: string, state: AgentState) => void;
 };
 
 /** Seconds a client is told to wait when the engine or the active limit refuses a start. */
@@ -52,6 +54,7 @@ export class Lifecycle {
   private readonly startTimeoutMs: number;
   private readonly fetch: typeof fetch;
   private readonly log: Log;
+  private readonly onState: (userId: string, state: AgentState) => void;
   private readonly queue: SpawnQueue;
   private readonly starts = new SingleFlight<RunningAgent>();
   private readonly stops = new Map<string, Promise<void>>();
@@ -63,7 +66,7 @@ export class Lifecycle {
   /** Smoothed duration of a start, for Retry-After. */
   private startSeconds = INITIAL_START_SECONDS;
 
-  constructor({ runtime, routes, activity, settings, startTimeoutMs, fetch: fetchImpl = fetch, log = () => {} }: LifecycleOptions) {
+  constructor({ runtime, routes, activity, settings, startTimeoutMs, fetch: fetchImpl = fetch, log = () => {}, onState = () => {} }: LifecycleOptions) {
     this.runtime = runtime;
     this.routes = routes;
     this.activity = activity;
@@ -71,6 +74,7 @@ export class Lifecycle {
     this.startTimeoutMs = startTimeoutMs;
     this.fetch = fetchImpl;
     this.log = log;
+    this.onState = onState;
     this.queue = new SpawnQueue(settings.maxConcurrentSpawns, settings.maxSpawnQueue);
   }
 
@@ -177,6 +181,7 @@ export class Lifecycle {
   }
 
   private emit(userId: string, state: AgentState): void {
+    this.onState(userId, state);
     for (const listener of this.watchers.get(userId) ?? []) listener(state);
   }
 

@@ -74,7 +74,7 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
   });
 
   if (users.admin) app.route('/admin', users.admin);
-  app.route('/', operatorRoutes({ settings: settings.admin, metrics, inspector: shared.inspector, runtime, lifecycle, activity, observer, log }));
+  app.route('/', operatorRoutes({ settings: settings.admin, metrics, inspector: shared.inspector, runtime, lifecycle, activity, observer, routes, log }));
   app.use(auth({ token: settings.server.gatewayToken }));
   if (users.auth) app.route('/auth', users.auth);
 

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Activity } from '../agents/activity.ts';
 import type { Lifecycle } from '../agents/lifecycle.ts';
 import type { AgentObserver } from '../agents/observer.ts';
+import type { RouteTable } from '../agents/route-table.ts';
 import type { Env } from '../env.ts';
 import { GatewayError } from '../errors.ts';
 import { identityFor } from '../identity.ts';
@@ -31,6 +32,7 @@ export type AdminApiOptions = {
   lifecycle: Lifecycle;
   activity: Activity;
   observer: AgentObserver;
+  routes: RouteTable;
   log: Log;
   /** Used for the LLM check; injectable for tests. */
   fetch?: typeof fetch;
@@ -42,7 +44,7 @@ function userIdOf(c: Context<Env>): string {
   return parsed.data;
 }
 
-export function agentsAdminApi({ settings, runtime, inspector, lifecycle, activity, observer, log, fetch: fetchImpl = fetch }: AdminApiOptions) {
+export function agentsAdminApi({ settings, runtime, inspector, lifecycle, activity, observer, routes, log, fetch: fetchImpl = fetch }: AdminApiOptions) {
   const api = new Hono<Env>();
   /** The last CPU sample per agent, so each listing reports CPU use since the one before. */
   const lastCpu = new Map<string, AgentUsage>();
@@ -96,10 +98,15 @@ export function agentsAdminApi({ settings, runtime, inspector, lifecycle, activi
     return agent;
   }
 
-  /** Through the lifecycle when the agent is idle (so its state is right); an agent busy answering is stopped anyway. */
+  /**
+   * Through the lifecycle when the agent is idle (so its state is right); an agent busy answering
+   * is stopped anyway (the operator asked), and its route is dropped so the next request starts it
+   * again instead of waiting for the engine's event.
+   */
   async function stop(agent: AgentDetails): Promise<void> {
     if (!agent.running) return;
     if (await lifecycle.stop(agent.userId, agent.instanceId)) return;
+    routes.delete(agent.userId, agent.instanceId);
     await runtime.stop(agent.instanceId);
   }
 

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { addMissing, readDotenv } from './lib/dotenv.ts';
 import { buildImage, prepareBuild, REPO_ROOT } from './lib/images.ts';
+import { llmCheckVia, llmSummary } from './lib/llm-summary.ts';
 import { findCompose } from './lib/compose.ts';
 import { capture, run } from './lib/run.ts';
 import { ENV_PATH, stackSetting } from './lib/stack.ts';
@@ -131,12 +132,13 @@ const signIn = env.get('SUPABASE_URL') && env.get('SUPABASE_ANON_KEY')
     : `Every student has their own account. Add the first one (prints a one-time invite link):
     bun run students add you@example.edu
   More: bun run students import roster.csv, bun run students list (see README.md).`;
+say('Checking the LLM provider in config.json');
+const llm = llmSummary(await llmCheckVia(gatewayUrl, env.get('ADMIN_TOKEN'), join(REPO_ROOT, 'config.json')));
 console.log(`
 ✔ nanobot stack is up: ${webUrl}
 
   ${signIn}
 
-  Tutors need an LLM key: put it in config.json (providers.<name>.apiKey, and
-  agents.defaults.model), then restart the tutors: bun run down --agents && bun run setup
+  ${llm}
   Stop everything with: bun run down   (student data in data/ is kept)
 `);

@@ -4,7 +4,7 @@
  *
  *   --agent-context <dir>   build `nanobot-tutor` from this folder (e.g. your nanobot fork)
  */
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -68,7 +68,12 @@ function writeConfiguration(images: { bunImage: string; nodeImage: string }): vo
   if (added.length > 0) say(`Wrote ${added.join(', ')} to .env`);
 }
 
+/** Every build line goes here (ignored by git); setup itself prints one line per image. */
+const BUILD_LOG = join(REPO_ROOT, 'setup-build.log');
+
 async function buildImages(): Promise<void> {
+  writeFileSync(BUILD_LOG, '');
+  say(`Building the images (the whole build log: ${BUILD_LOG})`);
   const agentContext = flags['agent-context'] ?? process.env.AGENT_BUILD_CONTEXT;
   const agentImage = stackSetting('AGENT_IMAGE', 'nanobot-tutor');
   if (agentContext) {
@@ -77,12 +82,12 @@ async function buildImages(): Promise<void> {
     await run(['docker', 'build', '--build-arg', `BUN_IMAGE=${bunImage}`, '-t', agentImage, resolve(agentContext)]);
   } else {
     say(`Building ${agentImage} (agent/)`);
-    await buildImage({ dockerfile: 'agent/Dockerfile', tag: agentImage });
+    await buildImage({ dockerfile: 'agent/Dockerfile', tag: agentImage, logFile: BUILD_LOG });
   }
   say('Building nanobot-gateway (gateway/)');
-  await buildImage({ dockerfile: 'gateway/Dockerfile', tag: 'nanobot-gateway' });
+  await buildImage({ dockerfile: 'gateway/Dockerfile', tag: 'nanobot-gateway', logFile: BUILD_LOG });
   say('Building nanobot-web (web/)');
-  await buildImage({ dockerfile: 'web/Dockerfile', tag: 'nanobot-web' });
+  await buildImage({ dockerfile: 'web/Dockerfile', tag: 'nanobot-web', logFile: BUILD_LOG });
 }
 
 async function ensureNetwork(): Promise<void> {

@@ -12,6 +12,7 @@ import { fakeRuntime, healthyFetch } from './fake-runtime.ts';
 import { authHeaders, testSettings, trustingUsers } from './helpers.ts';
 
 const ADMIN = 'admin-token-for-the-tests';
+const METRICS = 'metrics-token-for-the-tests';
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
@@ -49,7 +50,7 @@ function gateway() {
       return ['started', 'listening on 8000'];
     },
   };
-  const settings = testSettings({ ADMIN_TOKEN: ADMIN, DATA_DIR: dataDir });
+  const settings = testSettings({ ADMIN_TOKEN: ADMIN, METRICS_TOKEN: METRICS, DATA_DIR: dataDir });
   const app = createApp({ settings, runtime: fake.runtime, users: trustingUsers(), routes: new RouteTable(), fetch: healthyFetch, inspector, log: () => {} });
   /** A student who has used their tutor once. */
   async function student(email: string) {
@@ -70,6 +71,10 @@ test('the admin API takes ADMIN_TOKEN only; bad ids are a 400, unknown ones a 40
   const { app, admin } = gateway();
   expect((await app.request('/admin/agents')).status).toBe(401);
   expect((await app.request('/admin/agents', { headers: authHeaders('a@example.com') })).status).toBe(401);
+  // METRICS_TOKEN opens /metrics and nothing else.
+  expect((await app.request('/metrics', { headers: { Authorization: `Bearer ${METRICS}` } })).status).toBe(200);
+  for (const path of ['/admin/agents', '/admin/llm']) expect((await app.request(path, { headers: { Authorization: `Bearer ${METRICS}` } })).status).toBe(401);
+  expect((await app.request('/admin/users/a-0123456789?confirm=a-0123456789', { method: 'DELETE', headers: { Authorization: `Bearer ${METRICS}` } })).status).toBe(401);
   expect((await admin('/admin/agents')).status).toBe(200);
   for (const bad of ['x', '.state', 'a%20b-0123456789', 'ALICE-0123456789', 'a-012345678g']) {
     const res = await admin(`/admin/agents/${bad}`);

@@ -13,7 +13,7 @@ import { trackActivity } from './middleware/activity.ts';
 import { operatorRoutes } from './admin/index.ts';
 import { AgentObserver } from './agents/observer.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { proxyMetrics, requestMetrics } from './middleware/metrics.ts';
+import { agentWait, proxyMetrics, requestMetrics } from './middleware/metrics.ts';
 import { ensureAgent } from './middleware/ensure-agent.ts';
 import { jsonLog, type Log } from './log.ts';
 import { logger } from './middleware/logger.ts';
@@ -85,6 +85,7 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
     bodyLimit({ maxBytes: settings.server.maxBodyBytes }),
     users.identity,
     trackActivity(activity),
+    agentWait(),
     ensureAgent(lifecycle),
     proxyMetrics(metrics),
     proxyToAgent({

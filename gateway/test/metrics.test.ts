@@ -123,3 +123,16 @@ test('each gateway has its own registry: two in one process count apart', async 
   expect(sampleValue(await scrape(one.app), 'nanobot_gateway_requests_total', { route: '/memory' })).toBe(1);
   expect(sampleValue(await scrape(two.app), 'nanobot_gateway_requests_total', { route: '/memory' })).toBeUndefined();
 });
+
+test('the request log says how long the agent took to start, only when it had to', async () => {
+  const { app, hooks, lines } = gateway();
+  hooks.beforeStart = () => Bun.sleep(30);
+  await (await app.request('/memory', { headers: authHeaders('ed@example.com') })).text();
+  await (await app.request('/memory', { headers: authHeaders('ed@example.com') })).text();
+  const requests = lines.filter((l) => l.msg === 'request');
+  expect(requests).toHaveLength(2);
+  expect(requests[0]?.agentStartMs).toBeGreaterThanOrEqual(30);
+  expect(requests[1]?.agentStartMs).toBeUndefined();
+  // Nothing in the request or state lines names the email beyond the user id.
+  expect(JSON.stringify(lines)).not.toContain('ed@example.com');
+});

@@ -16,6 +16,16 @@ export const requestMetrics = (metrics: Metrics) =>
     metrics.requests.inc({ route: routeOf(c), status_class: statusClass(c.res.status) });
   });
 
+/** Placed right before ensureAgent: marks when the request began waiting for its agent. */
+export const agentWait = () =>
+  createMiddleware<Env>(async function agentWait(c, next) {
+    c.set('agentWaitFrom', performance.now());
+    await next();
+  });
+
+/** A wait shorter than this is the hot path (an agent already healthy), not a start worth logging. */
+const START_LOG_THRESHOLD_MS = 5;
+
 /**
  * Placed right before the proxy: the time is the agent's own (no start, no queue). An agent's error
  * answer is a small JSON body; a copy of it is read off the hot path for its `code`. Successful
@@ -23,6 +33,8 @@ export const requestMetrics = (metrics: Metrics) =>
  */
 export const proxyMetrics = (metrics: Metrics) =>
   createMiddleware<Env>(async function proxyMetrics(c, next) {
+    const waited = performance.now() - c.var.agentWaitFrom;
+    if (waited >= START_LOG_THRESHOLD_MS) c.set('agentStartMs', Math.round(waited));
     const end = metrics.proxySeconds.startTimer({ route: routeOf(c) });
     await next();
     end();

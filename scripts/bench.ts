@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { AGENT_LIMITS, createNetwork, foreignRunningContainers, IMAGE, INSTANCE, NETWORK, removeAll, removeContainers } from './bench/docker.ts';
 import { spawnGateway, type GatewayProcess } from '../test/support/gateway-process.ts';
 import { agentOf, coldStart, concurrency, emailOf, hotPath, memory, streaming, type Bench, type Result } from './bench/phases.ts';
+import { culledStart } from './bench/culled.ts';
 import { describeMachine, renderReport } from './bench/report.ts';
 import { mib, MiB } from './bench/stats.ts';
 import { buildImage, prepareBuild, REPO_ROOT } from './lib/images.ts';
@@ -93,6 +94,8 @@ async function main(): Promise<string> {
   results.push(cold);
   log('bench: concurrency');
   results.push(await concurrency(bench, cold.gatewayMedian));
+  log('bench: culled agent, with and without start-on-sign-in');
+  results.push(await culledStart(bench));
   results.push(memoryResult);
   results.push({
     rows: [],

@@ -1,12 +1,14 @@
 'use client';
 
 import { useCallback, useState } from 'react';
+import { AgentProgress } from './AgentProgress.tsx';
 import { Brand } from './Brand.tsx';
 import { ChatView } from './ChatView.tsx';
 import { FilesPanel } from './FilesPanel.tsx';
 import { MemoryPanel } from './MemoryPanel.tsx';
 import { SessionTabs } from './SessionTabs.tsx';
 import { StartingTutor } from './StartingTutor.tsx';
+import { useAgentProgress } from './useAgentProgress.ts';
 import { useTutor } from './useTutor.ts';
 
 type Props = { email: string; localAuth: boolean };
@@ -17,6 +19,7 @@ export function TutorApp({ email, localAuth }: Props) {
   const [notice, setNotice] = useState<string>();
   const refreshWorkspace = useCallback(() => setWorkspaceVersion((v) => v + 1), []);
   const tutor = useTutor({ onAnswered: refreshWorkspace });
+  const agent = useAgentProgress();
   const active = tutor.sessions.find((s) => s.id === tutor.activeId);
   const ready = tutor.connection.phase === 'ready';
 
@@ -96,6 +99,8 @@ export function TutorApp({ email, localAuth }: Props) {
                     Retry
                   </button>
                 </div>
+              ) : agent && agent.state !== 'running' && agent.state !== 'failed' ? (
+                <AgentProgress progress={agent} />
               ) : tutor.connection.phase === 'starting' ? (
                 <StartingTutor since={tutor.connection.since} />
               ) : (

@@ -115,6 +115,30 @@ describe('the web app in a browser', () => {
     await shot('files');
   }, 60_000);
 
+  test('opening the app after the tutor was culled shows its real start steps, in order, until it runs', async () => {
+    const steps = ['queued', 'creating', 'starting', 'waiting_for_health'];
+    gateway.coldStart = {
+      states: [{ state: 'stopped' }, { state: 'queued', position: 2 }, { state: 'queued', position: 1 }, ...steps.slice(1).map((state) => ({ state })), { state: 'running' }],
+      stepMs: 700,
+    };
+    await page.reload();
+    const seen: string[] = [];
+    let sawPlace = false;
+    const message = page.getByLabel('Message');
+    while (!(await message.isVisible())) {
+      const shown = await page.locator('[data-agent-state]').getAttribute('data-agent-state', { timeout: 50 }).catch(() => null);
+      if (shown && seen.at(-1) !== shown) seen.push(shown);
+      if (shown === 'queued' && !sawPlace && (await page.getByText('number 2 in line').isVisible())) {
+        sawPlace = true;
+        await shot('agent-progress');
+      }
+      await Bun.sleep(40);
+    }
+    expect(seen.filter((s) => steps.includes(s))).toEqual(steps);
+    expect(sawPlace).toBe(true);
+    expect(gateway.received.some((r) => r.method === 'POST' && r.path === '/agent/start')).toBe(true);
+  }, 60_000);
+
   test('shows that the tutor is starting, then answers once it has started', async () => {
     gateway.failures.push({ status: 503, headers: { 'Retry-After': '2' }, path: '/chat' });
     await send('Are you awake?');

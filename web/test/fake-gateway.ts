@@ -21,12 +21,20 @@ export const ANSWER_PIECES = [
   '```python\nprint("E = m * c ** 2")\n```\n',
 ];
 
+/** A start as the gateway reports it (GET /agent/events): `{state}`, `{state: 'queued', position}`. */
+export type AgentState = { state: string; position?: number };
+
 export type FakeGateway = {
   url: string;
   token: string;
   received: Received[];
   failures: Failure[];
   users: Map<string, UserState>;
+  /**
+   * Set it and the next request of any user starts that user's tutor through these states, `stepMs`
+   * apart; meanwhile the other requests wait, as the gateway holds them. Cleared once used.
+   */
+  coldStart: { states: AgentState[]; stepMs: number } | null;
   stop: () => Promise<void>;
 };
 
@@ -48,6 +56,41 @@ export function startFakeGateway({ token = 'test-gateway-token', pieceDelayMs = 
   const received: Received[] = [];
   const failures: Failure[] = [];
   const users = new Map<string, UserState>();
+  const starts = new Map<string, { seen: AgentState[]; done: Promise<void>; changed: Set<() => void> }>();
+  const fake = { coldStart: null as FakeGateway['coldStart'] };
+
+  function beginStart(email: string, { states, stepMs }: { states: AgentState[]; stepMs: number }) {
+    const start = { seen: [] as AgentState[], done: Promise.resolve(), changed: new Set<() => void>() };
+    start.done = (async () => {
+      for (const state of states) {
+        start.seen.push(state);
+        for (const wake of start.changed) wake();
+        if (state.state !== 'running') await Bun.sleep(stepMs);
+      }
+    })();
+    starts.set(email, start);
+  }
+
+  /** The states of the user's start so far, then each as it comes, ending after `running`. */
+  function agentEvents(email: string): Response {
+    const start = starts.get(email);
+    const encoder = new TextEncoder();
+    const stream = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        let sent = 0;
+        const seen = start?.seen ?? [{ state: 'running' }];
+        while (true) {
+          while (sent < seen.length) controller.enqueue(encoder.encode(`event: state\ndata: ${JSON.stringify(seen[sent++])}\n\n`));
+          if (seen.at(-1)?.state === 'running') break;
+          await new Promise<void>((wake) => {
+            start!.changed.add(wake);
+          });
+        }
+        controller.close();
+      },
+    });
+    return new Response(stream, { headers: { 'Content-Type': 'text/event-stream' } });
+  }
 
   function chat(state: UserState, sessionId: string, message: string, streaming: boolean): Response {
     const session = state.sessions.get(sessionId) ?? { title: '', updated_at: '', messages: [] };
@@ -86,6 +129,13 @@ export function startFakeGateway({ token = 'test-gateway-token', pieceDelayMs = 
       const index = failures.findIndex((f) => !f.path || f.path === url.pathname);
       const failure = index >= 0 ? failures.splice(index, 1)[0] : undefined;
       if (failure) return error(failure.status, 'Injected failure.', failure.code ?? 'injected', failure.headers);
+      if (fake.coldStart) {
+        beginStart(email, fake.coldStart);
+        fake.coldStart = null;
+      }
+      if (url.pathname === '/agent/events') return agentEvents(email);
+      if (url.pathname === '/agent/start') return Response.json(starts.get(email)?.seen.at(-1) ?? { state: 'running' }, { status: 202 });
+      await starts.get(email)?.done;
       const state = userState(users, email);
       const sessionId = request.headers.get('x-session-id') ?? DEFAULT_SESSION;
       const route = `${request.method} ${url.pathname}`;
@@ -124,5 +174,5 @@ export function startFakeGateway({ token = 'test-gateway-token', pieceDelayMs = 
     },
   });
 
-  return { url: `http://127.0.0.1:${server.port}`, token, received, failures, users, stop: () => server.stop(true) };
+  return Object.assign(fake, { url: `http://127.0.0.1:${server.port}`, token, received, failures, users, stop: () => server.stop(true) });
 }

@@ -99,9 +99,9 @@ export class Lifecycle {
   /** Starts the agent in the background (POST /agent/start); a full queue is refused at once. */
   startInBackground(identity: AgentIdentity): void {
     const id = identity.id;
-    if (!this.states.has(id) && !this.stops.has(id) && !this.routes.get(id) && this.queue.position(id) === undefined) {
-      this.refuseWhenQueueFull();
-    }
+    const passing = this.states.get(id);
+    const underWay = (passing !== undefined && passing.state !== 'failed') || this.stops.has(id);
+    if (!underWay && !this.routes.isHealthy(id)) this.refuseWhenQueueFull();
     this.ensure(identity).catch(() => {
       // Recorded as the `failed` state, which the caller reads from GET /agent or the events.
     });
@@ -169,7 +169,8 @@ export class Lifecycle {
   private current(userId: string): AgentState | undefined {
     const recorded = this.states.get(userId);
     if (recorded && recorded.state !== 'failed') return recorded;
-    if (this.routes.get(userId)) return { state: 'running' };
+    // A failed start may leave a route to an agent that never answered /health: still failed.
+    if (recorded ? this.routes.isHealthy(userId) : this.routes.get(userId)) return { state: 'running' };
     return recorded;
   }
 

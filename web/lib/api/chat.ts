@@ -5,7 +5,7 @@ import type { ApiHandler } from './handler.ts';
 
 const chatBody = z.object({ message: z.string().trim().min(1).max(100_000) });
 
-const SSE_HEADERS = {
+export const SSE_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
   'Cache-Control': 'no-cache, no-transform',
   // Reverse proxies (nginx) would otherwise hold the stream back until it ends.

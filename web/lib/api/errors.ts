@@ -46,6 +46,8 @@ export async function fromGateway(response: Response): Promise<Response> {
   // Signed out elsewhere, or the account was disabled: the cookie outlived its gateway session.
   if (code === 'session_ended') return withCookieCleared(unauthenticated());
   switch (response.status) {
+    // 429: the gateway's spawn queue is full; waiting is the answer too.
+    case 429:
     case 503:
     case 504:
       return jsonError(503, { error: MESSAGES.starting, code: 'starting', retryAfter: retryAfter ?? 2 }, { 'Retry-After': String(retryAfter ?? 2) });

@@ -333,3 +333,28 @@ describe('Supabase access tokens as assertions', () => {
     }
   });
 });
+
+describe('Argon2id work', () => {
+  test('at most two hashes run at once, however many sign-ins arrive together', async () => {
+    const store = new AccountStore({ db: openStateDb(dataDir()), inviteTtlMs: 1000, argon2 });
+    const original = Bun.password.verify;
+    let running = 0;
+    let most = 0;
+    Bun.password.verify = (async (...args: Parameters<typeof original>) => {
+      running += 1;
+      most = Math.max(most, running);
+      try {
+        return await original(...args);
+      } finally {
+        running -= 1;
+      }
+    }) as typeof original;
+    try {
+      const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => store.checkPassword(`u${i}@example.edu`, 'a guess')));
+      expect(answers).toEqual(Array(8).fill(false));
+      expect(most).toBe(2);
+    } finally {
+      Bun.password.verify = original;
+    }
+  });
+});

@@ -1,26 +1,75 @@
 'use client';
 
-import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { Fragment, useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from 'react';
+import { IMAGE_TYPES, MAX_FILE_BYTES, MAX_FILE_LABEL, MAX_IMAGES, type Capabilities } from '@/lib/api/shared.ts';
+import { uploadFiles } from '@/lib/client/api.ts';
+import { fileUrl } from '@/lib/client/files.ts';
 import { Markdown } from './Markdown.tsx';
 import type { Message, Session } from './sessions.ts';
 import { StartingTutor } from './StartingTutor.tsx';
-import type { Pending } from './useTutor.ts';
+import type { AskOptions, Pending } from './useTutor.ts';
 
 type Props = {
   session: Session;
   pending: Pending | undefined;
   disabled: boolean;
-  onSend: (text: string) => void;
+  capabilities: Capabilities;
+  onSend: (text: string, options: AskOptions) => void;
   onStop: () => void;
-  onRetry: (message: Message) => void;
+  /** Asks the question again in place, optionally with new wording (retry, regenerate, edit). */
+  onReask: (questionId: string, text?: string) => void;
 };
+
+type Attachment = { path: string; name: string };
 
 const SUGGESTIONS = ['Explain the chain rule with an example', 'Quiz me on what we covered last time', 'Help me plan a week of revision'];
 
-function AssistantMessage({ message, pending, onRetry }: { message: Message; pending: Pending | undefined; onRetry: () => void }) {
-  const waiting = message.status === 'streaming' && message.content === '';
+const nameOf = (path: string) => path.split('/').pop() ?? path;
+
+function Images({ paths, downloads }: { paths: string[]; downloads: boolean }) {
   return (
-    <article className="message message-assistant" data-role="assistant" aria-label="Tutor" aria-busy={message.status === 'streaming'}>
+    <div className="message-images">
+      {paths.map((path) =>
+        downloads ? (
+          <a key={path} href={fileUrl(path, true)} target="_blank" rel="noopener noreferrer" className="thumb">
+            <img src={fileUrl(path, true)} alt={`Attached image ${nameOf(path)}`} />
+          </a>
+        ) : (
+          <span key={path} className="thumb-name">
+            {nameOf(path)}
+          </span>
+        ),
+      )}
+    </div>
+  );
+}
+
+function CopyButton({ text }: { text: string }) {
+  const [copied, setCopied] = useState(false);
+  if (typeof navigator === 'undefined' || !navigator.clipboard) return null;
+  return (
+    <button
+      type="button"
+      className="link-button"
+      onClick={() =>
+        void navigator.clipboard.writeText(text).then(() => {
+          setCopied(true);
+          setTimeout(() => setCopied(false), 2000);
+        })
+      }
+    >
+      {copied ? 'Copied' : 'Copy'}
+    </button>
+  );
+}
+
+type AssistantProps = { message: Message; pending: Pending | undefined; busy: boolean; last: boolean; canRegenerate: boolean; onReask: () => void };
+
+function AssistantMessage({ message, pending, busy, last, canRegenerate, onReask }: AssistantProps) {
+  const waiting = message.status === 'streaming' && message.content === '';
+  const finished = message.status !== 'streaming';
+  return (
+    <article className="message message-assistant" data-role="assistant" data-status={message.status ?? 'done'} aria-label="Tutor" aria-busy={message.status === 'streaming'}>
       <div className="avatar" aria-hidden="true">
         T
       </div>
@@ -34,13 +83,23 @@ function AssistantMessage({ message, pending, onRetry }: { message: Message; pen
           </span>
         )}
         {message.content && <Markdown text={message.content} />}
-        {message.status === 'stopped' && <p className="message-note">Stopped.</p>}
+        {message.status === 'stopped' && <p className="message-note">Stopped: the answer above is what arrived before you pressed Stop.</p>}
         {message.status === 'error' && (
           <div className="message-error" role="alert">
             <span>{message.error}</span>
-            <button type="button" className="button button-small" onClick={onRetry}>
+            <button type="button" className="button button-small" onClick={onReask} disabled={busy}>
               Retry
             </button>
+          </div>
+        )}
+        {finished && message.status !== 'error' && (
+          <div className="message-actions">
+            {message.content && <CopyButton text={message.content} />}
+            {last && canRegenerate && (
+              <button type="button" className="link-button" onClick={onReask} disabled={busy}>
+                Regenerate
+              </button>
+            )}
           </div>
         )}
       </div>
@@ -48,12 +107,19 @@ function AssistantMessage({ message, pending, onRetry }: { message: Message; pen
   );
 }
 
-export function ChatView({ session, pending, disabled, onSend, onStop, onRetry }: Props) {
+export function ChatView({ session, pending, disabled, capabilities, onSend, onStop, onReask }: Props) {
   const [draft, setDraft] = useState('');
+  const [editing, setEditing] = useState<string | null>(null);
+  const [attachments, setAttachments] = useState<Attachment[]>([]);
+  const [attaching, setAttaching] = useState(false);
+  const [attachError, setAttachError] = useState<string>();
   const scroller = useRef<HTMLDivElement>(null);
   const input = useRef<HTMLTextAreaElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
   const stickToBottom = useRef(true);
   const last = session.messages.at(-1);
+  const lastQuestion = session.messages.findLast((m) => m.role === 'user');
+  const canAttach = capabilities.chatOptions;
 
   useEffect(() => {
     const el = scroller.current;
@@ -65,20 +131,71 @@ export function ChatView({ session, pending, disabled, onSend, onStop, onRetry }
     input.current?.focus();
   }, [session.id]);
 
+  async function attach(files: File[]) {
+    if (!canAttach || files.length === 0) return;
+    setAttachError(undefined);
+    const images = files.filter((f) => IMAGE_TYPES.includes(f.type));
+    if (images.length < files.length) setAttachError('Attach JPEG, PNG or WebP images (HEIC photos: share them as JPEG).');
+    const fitting = images.filter((f) => f.size <= MAX_FILE_BYTES).slice(0, MAX_IMAGES - attachments.length);
+    if (fitting.length < images.length) setAttachError(`At most ${MAX_IMAGES} images, each up to ${MAX_FILE_LABEL}.`);
+    if (fitting.length === 0) return;
+    setAttaching(true);
+    try {
+      const saved = await uploadFiles(fitting, () => undefined);
+      setAttachments((current) => [...current, ...saved.map((path) => ({ path, name: nameOf(path) }))]);
+    } catch (error) {
+      setAttachError(error instanceof Error ? error.message : String(error));
+    } finally {
+      setAttaching(false);
+      if (picker.current) picker.current.value = '';
+    }
+  }
+
   function submit(event?: FormEvent) {
     event?.preventDefault();
     const text = draft.trim();
-    if (!text || pending || disabled) return;
+    if (!text || pending || disabled || attaching) return;
     stickToBottom.current = true;
-    onSend(text);
+    if (editing) onReask(editing, text);
+    else onSend(text, { images: attachments.map((a) => a.path) });
     setDraft('');
+    setEditing(null);
+    setAttachments([]);
+    setAttachError(undefined);
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
     if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
       event.preventDefault();
       submit();
+    } else if (event.key === 'Escape' && editing) {
+      cancelEdit();
     }
+  }
+
+  function startEdit(message: Message) {
+    setEditing(message.id);
+    setDraft(message.content);
+    input.current?.focus();
+  }
+
+  function cancelEdit() {
+    setEditing(null);
+    setDraft('');
+  }
+
+  function onPaste(event: ClipboardEvent) {
+    const files = Array.from(event.clipboardData.files);
+    if (canAttach && files.some((f) => f.type.startsWith('image/'))) {
+      event.preventDefault();
+      void attach(files);
+    }
+  }
+
+  function onDrop(event: DragEvent) {
+    if (!canAttach || event.dataTransfer.files.length === 0) return;
+    event.preventDefault();
+    void attach(Array.from(event.dataTransfer.files));
   }
 
   return (
@@ -105,13 +222,37 @@ export function ChatView({ session, pending, disabled, onSend, onStop, onRetry }
           </div>
         ) : (
           <div className="message-list" aria-live="off">
-            {session.messages.map((message) =>
+            {session.messages.map((message, index) =>
               message.role === 'user' ? (
-                <article key={message.id} className="message message-user" data-role="user" aria-label="You">
-                  <div className="bubble">{message.content}</div>
-                </article>
+                <Fragment key={message.id}>
+                  <article className="message message-user" data-role="user" aria-label="You">
+                    <div className="user-turn">
+                      {message.images?.length ? <Images paths={message.images} downloads={capabilities.downloads} /> : null}
+                      {message.content && <div className="bubble">{message.content}</div>}
+                    </div>
+                  </article>
+                  {/* Beside the question, not in it, so the question's text stays exactly what was asked. */}
+                  {message.id === lastQuestion?.id && capabilities.chatOptions && !pending && (
+                    <div className="message-actions message-actions-end">
+                      <button type="button" className="link-button" aria-label="Edit your last question" onClick={() => startEdit(message)}>
+                        Edit
+                      </button>
+                    </div>
+                  )}
+                </Fragment>
               ) : (
-                <AssistantMessage key={message.id} message={message} pending={pending?.answerId === message.id ? pending : undefined} onRetry={() => onRetry(message)} />
+                <AssistantMessage
+                  key={message.id}
+                  message={message}
+                  pending={pending?.answerId === message.id ? pending : undefined}
+                  busy={Boolean(pending)}
+                  last={message.id === last?.id}
+                  canRegenerate={capabilities.chatOptions}
+                  onReask={() => {
+                    const question = session.messages[index - 1];
+                    if (question?.role === 'user') onReask(question.id);
+                  }}
+                />
               ),
             )}
           </div>
@@ -120,7 +261,61 @@ export function ChatView({ session, pending, disabled, onSend, onStop, onRetry }
       <p className="visually-hidden" role="status">
         {pending ? (pending.phase === 'starting' ? 'Starting your tutor' : 'Your tutor is answering') : ''}
       </p>
-      <form className="composer" onSubmit={submit}>
+      {(editing || attachments.length > 0 || attaching || attachError) && (
+        <div className="composer-extra">
+          {editing && (
+            <p className="composer-editing">
+              Editing your last question: sending replaces it and its answer.{' '}
+              <button type="button" className="link-button" onClick={cancelEdit}>
+                Cancel edit
+              </button>
+            </p>
+          )}
+          {attachments.length > 0 && (
+            <ul className="attachments" aria-label="Attached images">
+              {attachments.map((a) => (
+                <li key={a.path}>
+                  {capabilities.downloads && <img src={fileUrl(a.path, true)} alt="" />}
+                  <span>{a.name}</span>
+                  <button type="button" className="icon-button" aria-label={`Remove ${a.name}`} onClick={() => setAttachments((list) => list.filter((x) => x.path !== a.path))}>
+                    ×
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+          {attaching && (
+            <p className="muted" role="status">
+              Attaching…
+            </p>
+          )}
+          {attachError && (
+            <p className="form-error" role="alert">
+              {attachError}
+            </p>
+          )}
+        </div>
+      )}
+      <form className="composer" onSubmit={submit} onDragOver={(e) => canAttach && e.preventDefault()} onDrop={onDrop}>
+        {canAttach && (
+          <>
+            <input
+              ref={picker}
+              id={`attach-${session.id}`}
+              className="visually-hidden"
+              type="file"
+              accept={IMAGE_TYPES.join(',')}
+              multiple
+              aria-label="Attach images"
+              onChange={(e) => void attach(Array.from(e.target.files ?? []))}
+            />
+            <label htmlFor={`attach-${session.id}`} className="icon-button attach" title={`Attach an image (JPEG, PNG or WebP, up to ${MAX_FILE_LABEL})`}>
+              <svg aria-hidden="true" viewBox="0 0 16 16" width="16" height="16">
+                <path d="M10.5 4.5 5.3 9.7a1.5 1.5 0 0 0 2.1 2.1l5.4-5.4a3 3 0 0 0-4.2-4.2L3.2 7.6a4.5 4.5 0 0 0 6.4 6.4l4-4" fill="none" stroke="currentColor" strokeWidth="1.4" strokeLinecap="round" />
+              </svg>
+            </label>
+          </>
+        )}
         <textarea
           ref={input}
           aria-label="Message"
@@ -129,6 +324,7 @@ export function ChatView({ session, pending, disabled, onSend, onStop, onRetry }
           value={draft}
           onChange={(e) => setDraft(e.target.value)}
           onKeyDown={onKeyDown}
+          onPaste={onPaste}
           aria-describedby="composer-hint"
         />
         {pending ? (
@@ -139,13 +335,14 @@ export function ChatView({ session, pending, disabled, onSend, onStop, onRetry }
             Stop
           </button>
         ) : (
-          <button type="submit" className="button button-primary" disabled={disabled || !draft.trim()}>
-            Send
+          <button type="submit" className="button button-primary" disabled={disabled || attaching || !draft.trim()}>
+            {editing ? 'Send edit' : 'Send'}
           </button>
         )}
       </form>
       <p className="composer-hint" id="composer-hint">
         Enter to send · Shift+Enter for a new line · Math like <code>$E = mc^2$</code> renders
+        {canAttach && ' · Paste or drop a photo (JPEG, PNG, WebP)'}
       </p>
     </div>
   );

@@ -1,6 +1,6 @@
 'use client';
 
-import { useRef, type KeyboardEvent } from 'react';
+import { useEffect, useRef, type KeyboardEvent } from 'react';
 import type { Session } from './sessions.ts';
 
 type Props = {
@@ -12,9 +12,20 @@ type Props = {
   onNew: () => void;
 };
 
-/** Session tabs with the WAI-ARIA tabs keyboard model: arrows move, Home/End jump, Delete closes. */
+/** Beyond this many tabs a list of all sessions appears too, so none is hard to reach. */
+const MENU_AFTER = 4;
+
+/**
+ * Session tabs with the WAI-ARIA tabs keyboard model: arrows move, Home/End jump, Delete closes.
+ * The active tab is always scrolled into view.
+ */
 export function SessionTabs({ sessions, activeId, busyIds, onActivate, onClose, onNew }: Props) {
   const list = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    if (!activeId) return;
+    list.current?.querySelector<HTMLElement>(`[data-session="${CSS.escape(activeId)}"]`)?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }, [activeId, sessions.length]);
 
   function onKeyDown(event: KeyboardEvent, index: number) {
     const moves: Record<string, number> = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: sessions.length - 1 };
@@ -29,7 +40,7 @@ export function SessionTabs({ sessions, activeId, busyIds, onActivate, onClose, 
     const next = sessions[(target + sessions.length) % sessions.length];
     if (!next) return;
     onActivate(next.id);
-    list.current?.querySelector<HTMLElement>(`[data-session="${next.id}"]`)?.focus();
+    list.current?.querySelector<HTMLElement>(`[data-session="${CSS.escape(next.id)}"]`)?.focus();
   }
 
   return (
@@ -51,11 +62,14 @@ export function SessionTabs({ sessions, activeId, busyIds, onActivate, onClose, 
                 onClick={() => onActivate(session.id)}
                 onKeyDown={(event) => onKeyDown(event, index)}
                 title={session.title}
+                aria-keyshortcuts="Delete"
               >
                 {busyIds.includes(session.id) && <span className="tab-dot" aria-hidden="true" />}
                 {session.title}
               </button>
-              <button type="button" className="tab-close" aria-label={`Close ${session.title}`} title="Close session" onClick={() => onClose(session.id)} tabIndex={active ? 0 : -1}>
+              {/* A tablist may hold only tabs, so this mouse shortcut stays out of the accessibility tree;
+                  keyboard and screen-reader users close with Delete or the "Close session" button. */}
+              <button type="button" className="tab-close" aria-hidden="true" tabIndex={-1} title="Close session" onClick={() => onClose(session.id)}>
                 <svg aria-hidden="true" viewBox="0 0 16 16" width="12" height="12">
                   <path d="M4 4l8 8M12 4l-8 8" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
                 </svg>
@@ -64,6 +78,15 @@ export function SessionTabs({ sessions, activeId, busyIds, onActivate, onClose, 
           );
         })}
       </div>
+      {sessions.length > MENU_AFTER && (
+        <select className="session-menu" aria-label="All sessions" value={activeId ?? ''} onChange={(e) => onActivate(e.target.value)}>
+          {sessions.map((session) => (
+            <option key={session.id} value={session.id}>
+              {session.title}
+            </option>
+          ))}
+        </select>
+      )}
       <button type="button" className="button button-ghost new-session" onClick={onNew}>
         <svg aria-hidden="true" viewBox="0 0 16 16" width="14" height="14">
           <path d="M8 3v10M3 8h10" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />

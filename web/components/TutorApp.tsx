@@ -47,8 +47,20 @@ export function TutorApp({ email, localAuth }: Props) {
 
   async function closeSession(id: string) {
     const session = tutor.sessions.find((s) => s.id === id);
-    if (session?.messages.length && !window.confirm(`Close “${session.title}”? Its conversation will be deleted.`)) return;
-    await act(() => tutor.closeSession(id));
+    const question = `Close “${session?.title}”? Your tutor keeps what it learned in its memory, and the conversation is deleted.`;
+    if (session?.messages.length && !window.confirm(question)) return;
+    await act(async () => {
+      await tutor.closeSession(id);
+      // The agent consolidated the session into MEMORY.md and HISTORY.md.
+      refreshWorkspace();
+    });
+  }
+
+  async function renameSession() {
+    if (!active) return;
+    const title = window.prompt('Name this session', active.title)?.trim();
+    if (!title || title === active.title) return;
+    await act(() => tutor.renameSession(active.id, title.slice(0, 120)));
   }
 
   return (
@@ -117,12 +129,21 @@ export function TutorApp({ email, localAuth }: Props) {
                 session={active}
                 pending={tutor.pending[active.id]}
                 disabled={!ready}
-                onSend={(text) => void tutor.ask(active.id, text)}
+                capabilities={tutor.capabilities}
+                onSend={(text, options) => void tutor.ask(active.id, text, options)}
                 onStop={() => tutor.stop(active.id)}
-                onRetry={(message) => tutor.retry(active.id, message)}
+                onReask={(questionId, text) => tutor.reask(active.id, questionId, text)}
               />
               <div className="chat-actions">
-                <button type="button" className="link-button" onClick={() => void clearConversation()} disabled={active.messages.length === 0 || Boolean(tutor.pending[active.id])}>
+                <button type="button" className="link-button" onClick={() => void closeSession(active.id)}>
+                  Close session
+                </button>
+                {tutor.capabilities.renameSessions && (
+                  <button type="button" className="link-button" onClick={() => void renameSession()} disabled={active.messages.length === 0}>
+                    Rename session
+                  </button>
+                )}
+                <button type="button" className="link-button link-danger" onClick={() => void clearConversation()} disabled={active.messages.length === 0 || Boolean(tutor.pending[active.id])}>
                   Clear conversation
                 </button>
               </div>
@@ -132,7 +153,7 @@ export function TutorApp({ email, localAuth }: Props) {
         <aside id="side-panel" className={`side${panelOpen ? ' side-open' : ''}`} aria-label="Files and memory">
           {ready ? (
             <>
-              <FilesPanel initialFiles={tutor.initialFiles} version={workspaceVersion} onChanged={refreshWorkspace} />
+              <FilesPanel initialFiles={tutor.initialFiles} version={workspaceVersion} onChanged={refreshWorkspace} capabilities={tutor.capabilities} />
               <MemoryPanel version={workspaceVersion} />
             </>
           ) : (

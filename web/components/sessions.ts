@@ -6,6 +6,10 @@ export type Message = {
   /** Only on assistant messages that are not a finished answer. */
   status?: 'streaming' | 'stopped' | 'error';
   error?: string;
+  /** Workspace paths of images sent with a question (`files_uploaded/…`). */
+  images?: string[];
+  /** On a failed answer: the agent kept the question, so a retry replaces that turn instead of adding one. */
+  stored?: boolean;
 };
 
 export type Session = { id: string; title: string; messages: Message[] };
@@ -21,6 +25,9 @@ export type SessionsAction =
   | { type: 'delta'; sessionId: string; messageId: string; text: string }
   | { type: 'update'; sessionId: string; messageId: string; patch: Partial<Message> }
   | { type: 'drop'; sessionId: string; messageIds: string[] }
+  /** Removes a message and everything after it (edit, regenerate, retry of a stored turn). */
+  | { type: 'truncate'; sessionId: string; fromMessageId: string }
+  | { type: 'rename'; sessionId: string; title: string }
   | { type: 'clear'; sessionId: string };
 
 export const NEW_SESSION_TITLE = 'New session';
@@ -64,25 +71,64 @@ export function sessionsReducer(state: SessionsState, action: SessionsAction): S
       return mapMessage(state, action.sessionId, action.messageId, (m) => ({ ...m, ...action.patch }));
     case 'drop':
       return mapSession(state, action.sessionId, (s) => ({ ...s, messages: s.messages.filter((m) => !action.messageIds.includes(m.id)) }));
+    case 'truncate':
+      return mapSession(state, action.sessionId, (s) => {
+        const index = s.messages.findIndex((m) => m.id === action.fromMessageId);
+        return index < 0 ? s : { ...s, messages: s.messages.slice(0, index) };
+      });
+    case 'rename':
+      return mapSession(state, action.sessionId, (s) => ({ ...s, title: action.title }));
     case 'clear':
       return mapSession(state, action.sessionId, (s) => ({ ...s, messages: [] }));
   }
 }
 
-/** The gateway's session list, as the agent stores it. */
-export type StoredSession = {
-  session_id: string;
-  title?: string;
-  updated_at?: string;
-  messages?: { id?: string | number; role: string; content: unknown }[];
+/**
+ * The real nanobot image reports a failed model call as an ordinary answer (its agent loop replies
+ * "Sorry, I encountered an error: …", its LiteLLM provider "Error calling LLM: …"). Such an answer
+ * is shown as what it is, with a Retry.
+ */
+const ANSWERED_FAILURE = /^(Sorry, I encountered an error|Error calling LLM)\b/;
+
+export function isAnsweredFailure(text: string): boolean {
+  return ANSWERED_FAILURE.test(text.trim());
+}
+
+export const ANSWERED_FAILURE_NOTE = 'Your tutor’s AI model ran into a problem with this answer.';
+
+type StoredMessage = {
+  id?: string | number;
+  role: string;
+  content: unknown;
+  status?: string;
+  error?: string;
+  images?: unknown;
 };
 
+/** The gateway's session list, as the agent stores it (`session_id` in the reference agent, `id` in the contract). */
+export type StoredSession = {
+  id?: string;
+  session_id?: string;
+  title?: string;
+  updated_at?: string;
+  messages?: StoredMessage[];
+};
+
+function fromStoredMessage(m: StoredMessage, id: string): Message | null {
+  if (m.role !== 'user' && m.role !== 'assistant') return null;
+  const content = typeof m.content === 'string' ? m.content : '';
+  const images = Array.isArray(m.images) ? m.images.filter((p): p is string => typeof p === 'string') : [];
+  if (m.role === 'user') return content || images.length ? { id, role: 'user', content, ...(images.length ? { images } : {}) } : null;
+  if (m.status === 'error') return { id, role: 'assistant', content, status: 'error', error: m.error || 'Your tutor could not answer this.', stored: true };
+  if (m.status === 'stopped') return { id, role: 'assistant', content, status: 'stopped' };
+  if (!content) return null;
+  if (isAnsweredFailure(content)) return { id, role: 'assistant', content, status: 'error', error: ANSWERED_FAILURE_NOTE, stored: true };
+  return { id, role: 'assistant', content };
+}
+
 export function fromStored(stored: StoredSession): Session {
-  const messages = (stored.messages ?? []).flatMap((m, index): Message[] =>
-    (m.role === 'user' || m.role === 'assistant') && typeof m.content === 'string' && m.content
-      ? [{ id: `${stored.session_id}-${m.id ?? index}`, role: m.role, content: m.content }]
-      : [],
-  );
+  const sessionId = stored.id ?? stored.session_id ?? '';
+  const messages = (stored.messages ?? []).flatMap((m, index) => fromStoredMessage(m, `${sessionId}-${m.id ?? index}`) ?? []);
   const firstUser = messages.find((m) => m.role === 'user');
-  return { id: stored.session_id, title: stored.title?.trim() || (firstUser ? titleFrom(firstUser.content) : NEW_SESSION_TITLE), messages };
+  return { id: sessionId, title: stored.title?.trim() || (firstUser ? titleFrom(firstUser.content) : NEW_SESSION_TITLE), messages };
 }

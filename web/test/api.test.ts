@@ -1,16 +1,19 @@
 import { afterAll, beforeEach, describe, expect, test } from 'bun:test';
 import { handleChat } from '../lib/api/chat.ts';
 import { handleClearConversation } from '../lib/api/conversations.ts';
-import { handleFiles } from '../lib/api/files.ts';
+import { handleDeleteFile, handleFiles, handleRenameFile } from '../lib/api/files.ts';
 import { authorized, type ApiHandler } from '../lib/api/handler.ts';
 import { handleMemory } from '../lib/api/memory.ts';
-import { handleDeleteSession, handleListSessions } from '../lib/api/sessions.ts';
-import { handleUpload, MAX_FILE_BYTES } from '../lib/api/upload.ts';
+import { handleCapabilities } from '../lib/api/capabilities.ts';
+import { handleExport } from '../lib/api/export.ts';
+import { handleDeleteSession, handleListSessions, handleRenameSession } from '../lib/api/sessions.ts';
+import { ERROR_CODES, MAX_FILE_BYTES } from '../lib/api/shared.ts';
+import { handleUpload } from '../lib/api/upload.ts';
 import { LOCAL_SESSION_COOKIE, signLocalSession } from '../lib/auth/local.ts';
 import { resolveUser } from '../lib/auth/resolve.ts';
 import { parseCookieHeader } from '../lib/auth/user.ts';
 import { authMode } from '../lib/settings.ts';
-import { ANSWER_PIECES, startFakeGateway } from './fake-gateway.ts';
+import { ANSWER_PIECES, startFakeGateway, type Failure } from './fake-gateway.ts';
 
 const gateway = startFakeGateway({ pieceDelayMs: 60 });
 const ada = { email: 'ada@example.edu' };
@@ -19,6 +22,8 @@ afterAll(() => gateway.stop());
 beforeEach(() => {
   gateway.received.length = 0;
   gateway.failures.length = 0;
+  gateway.chatFailures.length = 0;
+  gateway.dialect = 'reference';
 });
 
 function route(handler: ApiHandler, user: { email: string } | null = ada) {
@@ -27,6 +32,12 @@ function route(handler: ApiHandler, user: { email: string } | null = ada) {
 
 function request(path: string, init: RequestInit = {}) {
   return new Request(`http://web.test${path}`, init);
+}
+
+function formWith(...files: File[]) {
+  const form = new FormData();
+  for (const file of files) form.append('files', file);
+  return form;
 }
 
 const chatRequest = (message: string, headers: Record<string, string> = {}) =>
@@ -74,6 +85,16 @@ describe('chat', () => {
     expect(rest).toContain(`event: done\ndata: ${JSON.stringify({ response: ANSWER_PIECES.join('') })}`);
   });
 
+  test('passes images and replace_last_turn on in the agent’s spelling, and leaves them out when unused', async () => {
+    await route(handleUpload)(request('/api/upload', { method: 'POST', body: formWith(new File(['png'], 'photo.png')) }));
+    const send = (body: unknown) =>
+      route(handleChat)(request('/api/chat', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).then((r) => r.text());
+    await send({ message: 'What is this?', images: ['files_uploaded/photo.png'], replaceLastTurn: true });
+    expect(JSON.parse(gateway.received.at(-1)!.body)).toEqual({ message: 'What is this?', images: ['files_uploaded/photo.png'], replace_last_turn: true });
+    await send({ message: 'Plain', images: [], replaceLastTurn: false });
+    expect(JSON.parse(gateway.received.at(-1)!.body)).toEqual({ message: 'Plain' });
+  });
+
   test('refuses an empty message without bothering the tutor', async () => {
     const response = await route(handleChat)(chatRequest('   '));
     expect(response.status).toBe(400);
@@ -91,7 +112,7 @@ describe('gateway errors become sentences a student understands', () => {
     const response = await route(handleChat)(chatRequest('hi'));
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('5');
-    expect(await response.json()).toEqual({ error: expect.stringContaining('Your tutor is starting'), code: 'starting', retryAfter: 5 });
+    expect(await response.json()).toEqual({ error: expect.stringContaining('Your tutor is starting'), code: 'starting', retryAfter: 5, reason: code });
   });
 
   test('a tutor that took too long to answer asks the student to try again instead of resending by itself', async () => {
@@ -99,7 +120,7 @@ describe('gateway errors become sentences a student understands', () => {
     const response = await route(handleChat)(chatRequest('hi'));
     expect(response.status).toBe(504);
     expect(response.headers.get('retry-after')).toBeNull();
-    expect(await response.json()).toEqual({ error: 'Your tutor took too long to answer. Please try again.', code: 'failed' });
+    expect(await response.json()).toEqual({ error: 'Your tutor took too long to answer. Please try again.', code: 'failed', reason: 'upstream_timeout' });
   });
 
   test('a tutor without an LLM configured says so instead of claiming to be starting', async () => {
@@ -107,16 +128,45 @@ describe('gateway errors become sentences a student understands', () => {
     const response = await route(handleChat)(chatRequest('hi'));
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBeNull();
-    expect(await response.json()).toEqual({ error: expect.stringContaining('no AI model configured'), code: 'misconfigured' });
+    expect(await response.json()).toEqual({ error: expect.stringContaining('no AI model configured'), code: 'misconfigured', reason: 'no_provider' });
   });
 
   test('an LLM provider failure asks the student to try again, not to wait', async () => {
     gateway.failures.push({ status: 502, code: 'llm_failed' });
     const response = await route(handleChat)(chatRequest('hi'));
     expect(response.status).toBe(502);
-    expect((await response.json()).code).toBe('failed');
+    // The reason tells the browser the agent kept the question, so its Retry replaces the turn.
+    expect(await response.json()).toMatchObject({ code: 'failed', reason: 'llm_failed' });
   });
 
+  test('an agent that exited at start says the tutor could not start, instead of "starting" forever', async () => {
+    gateway.failures.push({ status: 503, code: 'agent_exited', headers: { 'Retry-After': '30' } });
+    const response = await route(handleChat)(chatRequest('hi'));
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ code: 'cannot_start', error: expect.stringContaining('could not start') });
+  });
+
+  test('every code an /api route answers with is in the one shared list', async () => {
+    const cases: Failure[] = [
+      { status: 503, code: 'not_ready' },
+      { status: 503, code: 'agent_exited' },
+      { status: 502, code: 'llm_failed' },
+      { status: 504, code: 'llm_timeout' },
+      { status: 400, code: 'no_vision' },
+      { status: 403, code: 'forbidden_path' },
+      { status: 405 },
+      { status: 409, code: 'name_taken' },
+      { status: 413 },
+      { status: 404, code: 'not_found' },
+      { status: 401 },
+      { status: 500 },
+    ];
+    for (const failure of cases) {
+      gateway.failures.push(failure);
+      const body = await (await route(handleMemory)(request('/api/memory'))).json();
+      expect(ERROR_CODES).toContain(body.code);
+    }
+  });
   test('413 says the file is larger than 5 MB', async () => {
     gateway.failures.push({ status: 413 });
     const form = new FormData();
@@ -205,6 +255,80 @@ describe('files, memory, sessions and conversations', () => {
     const { sessions } = await (await route(handleListSessions)(request('/api/sessions'))).json();
     const restored = sessions.find((s: { session_id: string }) => s.session_id === 'restore-me');
     expect(restored.messages[0]).toMatchObject({ role: 'user', content: 'Remember me' });
+  });
+});
+
+describe('the optional endpoints', () => {
+  test('a session is renamed with a title of 1 to 120 characters', async () => {
+    await (await route(handleChat)(chatRequest('Name me', { 'X-Session-ID': 'rename-me' }))).text();
+    const rename = (title: unknown, headers: Record<string, string> = { 'X-Session-ID': 'rename-me' }) =>
+      route(handleRenameSession)(request('/api/sessions', { method: 'PATCH', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify({ title }) }));
+    expect((await rename('x'.repeat(121))).status).toBe(400);
+    expect((await rename('Mechanics', {})).status).toBe(400);
+    expect(await (await rename('Mechanics')).json()).toEqual({ status: 'renamed' });
+    expect(gateway.received.at(-1)).toMatchObject({ method: 'PATCH', path: '/sessions' });
+    expect(gateway.users.get(ada.email)?.sessions.get('rename-me')?.title).toBe('Mechanics');
+  });
+
+  test('own files are deleted and renamed; the agent’s refusal of other files is a sentence', async () => {
+    await route(handleUpload)(request('/api/upload', { method: 'POST', body: formWith(new File(['x'], 'old.txt')) }));
+    const renamed = await route(handleRenameFile)(
+      request('/api/files?path=files_uploaded/old.txt', { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'new name.txt' }) }),
+    );
+    expect(await renamed.json()).toEqual({ path: 'files_uploaded/new_name.txt' });
+    const refused = await route(handleDeleteFile)(request('/api/files?path=AGENTS.md', { method: 'DELETE' }));
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ code: 'forbidden', error: 'Only your uploads and notes can be changed.' });
+    const deleted = await route(handleDeleteFile)(request('/api/files?path=files_uploaded/new_name.txt', { method: 'DELETE' }));
+    expect(await deleted.json()).toEqual({ deleted: 'files_uploaded/new_name.txt' });
+    expect((await route(handleDeleteFile)(request('/api/files?path=../x', { method: 'DELETE' }))).status).toBe(400);
+  });
+
+  test('images and PDFs can be shown inline with a type the app chooses; anything else stays an attachment', async () => {
+    await route(handleUpload)(request('/api/upload', { method: 'POST', body: formWith(new File(['png'], 'diagram.png'), new File(['<script>'], 'page.html')) }));
+    const image = await route(handleFiles)(request('/api/files?path=files_uploaded/diagram.png&inline=1'));
+    expect(image.headers.get('content-type')).toBe('image/png');
+    expect(image.headers.get('content-disposition')).toStartWith('inline;');
+    const page = await route(handleFiles)(request('/api/files?path=files_uploaded/page.html&inline=1'));
+    expect(page.headers.get('content-disposition')).toStartWith('attachment;');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  test('the export is passed through as a zip attachment', async () => {
+    const response = await route(handleExport)(request('/api/export'));
+    expect(response.headers.get('content-type')).toBe('application/zip');
+    expect(response.headers.get('content-disposition')).toBe('attachment; filename="tutor-export.zip"');
+    expect((await response.text()).startsWith('PK')).toBe(true);
+  });
+
+  test('capabilities: all on for the reference agent, all off for the real nanobot, and the probes change nothing', async () => {
+    const before = JSON.stringify([...(gateway.users.get(ada.email)?.files.keys() ?? [])]);
+    expect(await (await route(handleCapabilities)(request('/api/capabilities'))).json()).toEqual({
+      downloads: true,
+      manageFiles: true,
+      renameSessions: true,
+      chatOptions: true,
+      export: true,
+    });
+    gateway.dialect = 'nanobot';
+    expect(await (await route(handleCapabilities)(request('/api/capabilities'))).json()).toEqual({
+      downloads: false,
+      manageFiles: false,
+      renameSessions: false,
+      chatOptions: false,
+      export: false,
+    });
+    expect(JSON.stringify([...(gateway.users.get(ada.email)?.files.keys() ?? [])])).toBe(before);
+  });
+
+  test('the real nanobot’s missing endpoints are "not offered", not "not found"', async () => {
+    gateway.dialect = 'nanobot';
+    const download = await route(handleFiles)(request('/api/files?path=memory/MEMORY.md'));
+    expect(await download.json()).toMatchObject({ code: 'unsupported' });
+    const rename = await route(handleRenameSession)(
+      request('/api/sessions', { method: 'PATCH', headers: { 'X-Session-ID': 'x', 'Content-Type': 'application/json' }, body: JSON.stringify({ title: 'T' }) }),
+    );
+    expect(await rename.json()).toMatchObject({ code: 'unsupported' });
   });
 });
 

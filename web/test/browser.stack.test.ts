@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startFakeGateway, type FakeGateway } from './fake-gateway.ts';
+import { LLM_FAILED, NANOBOT_ERROR_REPLY, startFakeGateway, type FakeGateway } from './fake-gateway.ts';
 import { buildWeb, startWeb, WEB_DIR, type NextServer } from './next-server.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -50,6 +50,53 @@ afterAll(async () => {
 
 const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 
+const AXE = join(WEB_DIR, '..', 'node_modules', 'axe-core', 'axe.min.js');
+
+/** axe-core's serious and critical findings on the current page (its source injected, no CDN). */
+async function accessibilityProblems(): Promise<string[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (context: Document) => Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }> } }).axe;
+    const { violations } = await axe.run(document);
+    return violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
+  });
+}
+
+const user = () => gateway.users.get(EMAIL)!;
+/** The student's questions as shown. */
+const questions = () => page.locator('[data-role="user"]');
+const lastAnswer = () => page.locator('[data-role="assistant"]').last();
+const answered = () => page.getByRole('button', { name: 'Stop' }).waitFor({ state: 'detached', timeout: 30_000 });
+
+/** Waits for an answer just asked for (the fake streams for about a second): it starts, then finishes. */
+async function streamedAnswer() {
+  await page.locator('[data-role="assistant"][data-status="streaming"]').waitFor();
+  await answered();
+}
+
+/** A small PNG drawn by the browser itself. */
+async function pngBytes(): Promise<Buffer> {
+  const url = await page.evaluate(() => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 240;
+    canvas.height = 160;
+    const g = canvas.getContext('2d')!;
+    g.fillStyle = '#fffbe6';
+    g.fillRect(0, 0, 240, 160);
+    g.fillStyle = '#1f2937';
+    g.font = '32px serif';
+    g.fillText('∫ x² dx = ?', 24, 90);
+    return canvas.toDataURL('image/png');
+  });
+  return Buffer.from(url.split(',')[1]!, 'base64');
+}
+
+const PDF = Buffer.from(
+  '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
+);
+
 async function send(message: string) {
   await page.getByLabel('Message').fill(message);
   await page.getByRole('button', { name: 'Send' }).click();
@@ -61,6 +108,7 @@ describe('the web app in a browser', () => {
     await page.waitForURL(/\/login$/);
     await expect(page.getByText('Local sign-in is on.').isVisible()).resolves.toBe(true);
     await shot('login');
+    expect(await accessibilityProblems()).toEqual([]);
   }, 60_000);
 
   test('refuses a wrong password with a message', async () => {
@@ -88,7 +136,7 @@ describe('the web app in a browser', () => {
     expect(await answer.innerText()).toContain('E = mc^2');
     expect(await answer.locator('.katex').count()).toBeGreaterThanOrEqual(2);
     expect(await answer.locator('pre code.hljs').count()).toBe(1);
-    expect(await page.locator('[data-role="user"]').innerText()).toBe('Explain energy');
+    expect(await questions().innerText()).toBe('Explain energy');
     await shot('chat');
   }, 60_000);
 
@@ -103,7 +151,7 @@ describe('the web app in a browser', () => {
     const titles = await page.getByRole('tab').allInnerTexts();
     expect(titles).toEqual(['Explain energy', 'What is momentum?']);
     expect(await page.getByRole('tab', { selected: true }).innerText()).toBe('What is momentum?');
-    expect(await page.locator('[data-role="user"]').allInnerTexts()).toEqual(['What is momentum?']);
+    expect(await questions().allInnerTexts()).toEqual(['What is momentum?']);
   }, 60_000);
 
   test('uploads a file and lists it in the Files panel', async () => {
@@ -183,6 +231,227 @@ describe('the web app in a browser', () => {
       const received = stored?.get(`files_uploaded/${name}`);
       expect(received?.byteLength).toBe(bytes.byteLength);
       expect(Buffer.from(received ?? []).equals(bytes)).toBe(true);
+    }
+  }, 60_000);
+
+  test('an answer that fails midway keeps its question and what streamed, with Retry, also after a reload', async () => {
+    gateway.chatFailures.push('midway');
+    await send('Why is the sky blue?');
+    await page.getByRole('alert').filter({ hasText: LLM_FAILED }).waitFor();
+    expect(await lastAnswer().getAttribute('data-status')).toBe('error');
+    expect(await lastAnswer().innerText()).toContain('Great question!');
+    await shot('failed-turn');
+    await page.reload();
+    await lastAnswer().getByRole('button', { name: 'Retry' }).waitFor();
+    expect(await lastAnswer().getAttribute('data-status')).toBe('error');
+    await lastAnswer().getByRole('button', { name: 'Retry' }).click();
+    await streamedAnswer();
+    expect(await lastAnswer().getAttribute('data-status')).toBe('done');
+    const stored = [...user().sessions.values()].flatMap((s) => s.messages).filter((m) => m.content === 'Why is the sky blue?');
+    expect(stored).toHaveLength(1);
+  }, 60_000);
+
+  test('Stop keeps what streamed, marked stopped, also after a reload', async () => {
+    await send('Tell me a long story');
+    await lastAnswer().getByText('Great question!').waitFor();
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await lastAnswer().getByText(/^Stopped/).waitFor();
+    const before = await lastAnswer().innerText();
+    expect(before).toContain('Great question!');
+    await Bun.sleep(300);
+    await page.reload();
+    await page.getByRole('tab').first().waitFor();
+    await page.locator('[data-role="assistant"]').last().waitFor();
+    expect(await lastAnswer().getAttribute('data-status')).toBe('stopped');
+    expect(await lastAnswer().innerText()).toContain('Great question!');
+  }, 60_000);
+
+  test('copies an answer, edits and resends the last question, and regenerates the answer in place', async () => {
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: web.url });
+    await page.getByRole('button', { name: 'Regenerate' }).click();
+    await streamedAnswer();
+    await lastAnswer().getByRole('button', { name: 'Copy' }).click();
+    await lastAnswer().getByRole('button', { name: 'Copied' }).waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toContain('Energy and mass are two sides of one coin.');
+    await page.getByRole('button', { name: 'Edit your last question' }).click();
+    expect(await page.getByLabel('Message').inputValue()).toBe('Tell me a long story');
+    await page.getByLabel('Message').fill('Tell me a short story');
+    await page.getByRole('button', { name: 'Send edit' }).click();
+    await streamedAnswer();
+    const asked = await questions().allInnerTexts();
+    expect(asked.at(-1)).toBe('Tell me a short story');
+    expect(asked.join('\n')).not.toContain('long story');
+    const stored = [...user().sessions.values()].flatMap((s) => s.messages).map((m) => m.content);
+    expect(stored).toContain('Tell me a short story');
+    expect(stored).not.toContain('Tell me a long story');
+  }, 60_000);
+
+  test('renames a session, and the name survives a reload', async () => {
+    page.once('dialog', (dialog) => void dialog.accept('Light and colour'));
+    await page.getByRole('button', { name: 'Rename session' }).click();
+    await page.getByRole('tab', { name: 'Light and colour' }).waitFor();
+    await page.reload();
+    await page.getByRole('tab', { name: 'Light and colour' }).waitFor();
+  }, 60_000);
+
+  test('with many sessions the active tab stays in view and a list reaches every session', async () => {
+    for (let i = 0; i < 6; i++) await page.getByRole('button', { name: 'New session' }).click();
+    const menu = page.getByRole('combobox', { name: 'All sessions' });
+    await menu.waitFor();
+    const active = page.getByRole('tab', { selected: true });
+    const bar = await page.getByRole('tablist').boundingBox();
+    const tab = await active.boundingBox();
+    expect(tab!.x + tab!.width).toBeLessThanOrEqual(bar!.x + bar!.width + 1);
+    await menu.selectOption({ label: 'What is momentum?' });
+    expect(await page.getByRole('tab', { selected: true }).innerText()).toBe('What is momentum?');
+    // The empty tabs were never stored; closing them asks nothing.
+    for (let i = 0; i < 6; i++) {
+      await page.getByRole('tab', { name: 'New session' }).first().click();
+      await page.keyboard.press('Delete');
+    }
+    expect(await menu.count()).toBe(0);
+  }, 60_000);
+
+  test('closing a session tab asks first, then deletes it through DELETE /sessions (which consolidates it)', async () => {
+    const sessionsBefore = user().sessions.size;
+    let question = '';
+    page.once('dialog', (dialog) => {
+      question = dialog.message();
+      void dialog.accept();
+    });
+    await page.getByRole('tab', { name: 'What is momentum?' }).click();
+    await page.getByRole('button', { name: 'Close session' }).click();
+    await page.getByRole('tab', { name: 'What is momentum?' }).waitFor({ state: 'detached' });
+    expect(question).toContain('keeps what it learned in its memory');
+    expect(gateway.received.some((r) => r.method === 'DELETE' && r.path === '/sessions')).toBe(true);
+    expect(user().sessions.size).toBe(sessionsBefore - 1);
+    expect(user().consolidated.at(-1)).toContain('What is momentum?');
+  }, 60_000);
+
+  test('the files panel shows only the student’s files, previews images and PDFs, renames, deletes and exports', async () => {
+    const files = page.getByRole('region', { name: 'Files' });
+    await page.getByLabel('Upload files').setInputFiles([
+      { name: 'diagram.png', mimeType: 'image/png', buffer: await pngBytes() },
+      { name: 'worksheet.pdf', mimeType: 'application/pdf', buffer: PDF },
+    ]);
+    await files.getByRole('link', { name: /worksheet\.pdf/ }).waitFor();
+    const names = await files.locator('.file-name').allInnerTexts();
+    expect(names).toContain('chain-rule.md');
+    for (const hidden of ['AGENTS.md', 'SOUL.md', 'USER.md', 'MEMORY.md']) expect(names).not.toContain(hidden);
+
+    await files.getByRole('button', { name: 'Preview diagram.png' }).click();
+    const preview = page.getByRole('dialog', { name: 'Preview of diagram.png' });
+    await preview.getByRole('img', { name: 'diagram.png' }).waitFor();
+    await page.waitForFunction(() => (document.querySelector('dialog.preview img') as HTMLImageElement | null)?.naturalWidth === 240);
+    await preview.getByRole('button', { name: 'Close' }).click();
+    const pdf = page.waitForResponse((r) => r.url().includes('worksheet.pdf') && r.url().includes('inline=1'));
+    await files.getByRole('button', { name: 'Preview worksheet.pdf' }).click();
+    const pdfResponse = await pdf;
+    expect(pdfResponse.headers()['content-type']).toBe('application/pdf');
+    expect(pdfResponse.headers()['content-disposition']).toStartWith('inline;');
+    await page.getByRole('dialog', { name: 'Preview of worksheet.pdf' }).getByRole('button', { name: 'Close' }).click();
+
+    page.once('dialog', (dialog) => void dialog.accept('mechanics-notes.txt'));
+    await files.getByRole('button', { name: 'Rename lecture-notes.txt' }).click();
+    await files.getByRole('link', { name: /mechanics-notes\.txt/ }).waitFor();
+    expect(user().files.has('files_uploaded/mechanics-notes.txt')).toBe(true);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await files.getByRole('button', { name: 'Delete mechanics-notes.txt' }).click();
+    await files.getByRole('link', { name: /mechanics-notes\.txt/ }).waitFor({ state: 'detached' });
+    expect(user().files.has('files_uploaded/mechanics-notes.txt')).toBe(false);
+
+    const download = page.waitForEvent('download');
+    await files.getByRole('link', { name: 'Export everything (.zip)' }).click();
+    expect((await download).suggestedFilename()).toBe('tutor-export.zip');
+    await shot('files');
+    expect(await accessibilityProblems()).toEqual([]);
+  }, 60_000);
+
+  test('attaches a photo from the composer; it goes to the tutor as an image and shows in the chat after a reload', async () => {
+    await page.getByLabel('Attach images').setInputFiles({ name: 'homework.png', mimeType: 'image/png', buffer: await pngBytes() });
+    await page.getByRole('list', { name: 'Attached images' }).getByText('homework.png').waitFor();
+    await send('What is in this picture?');
+    await streamedAnswer();
+    const sent = gateway.received.filter((r) => r.path === '/chat').at(-1)!;
+    expect(JSON.parse(sent.body)).toMatchObject({ message: 'What is in this picture?', images: ['files_uploaded/homework.png'] });
+    await page.reload();
+    const thumbnail = page.getByRole('img', { name: 'Attached image homework.png' });
+    await thumbnail.waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('.thumb img')].some((img) => img.naturalWidth === 240));
+    await shot('image-in-chat');
+    expect(await accessibilityProblems()).toEqual([]);
+  }, 60_000);
+
+  test('a pasted image is attached the same way; a HEIC photo is refused with the formats that work', async () => {
+    const paste = (name: string, type: string, bytes: number[]) =>
+      page.getByLabel('Message').evaluate(
+        (textarea, file) => {
+          const data = new DataTransfer();
+          data.items.add(new File([new Uint8Array(file.bytes)], file.name, { type: file.type }));
+          textarea.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+        },
+        { name, type, bytes },
+      );
+    await paste('IMG_0001.heic', 'image/heic', [0, 0, 0, 24]);
+    await page.getByRole('alert').filter({ hasText: 'Attach JPEG, PNG or WebP images' }).waitFor();
+    await paste('pasted.png', 'image/png', [...(await pngBytes())]);
+    await page.getByRole('list', { name: 'Attached images' }).getByText('pasted.png').waitFor();
+    expect(user().files.has('files_uploaded/pasted.png')).toBe(true);
+    expect(user().files.has('files_uploaded/IMG_0001.heic')).toBe(false);
+    await page.getByRole('button', { name: 'Remove pasted.png' }).click();
+    expect(await page.getByRole('list', { name: 'Attached images' }).count()).toBe(0);
+  }, 60_000);
+
+  test('follows a dark system theme, and has no serious accessibility problems there either', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(background).toBe('rgb(15, 17, 23)');
+    await shot('chat-dark');
+    expect(await accessibilityProblems()).toEqual([]);
+    await page.getByRole('tab', { name: 'Light and colour' }).click();
+    gateway.chatFailures.push('before');
+    await send('Can you check my integral?');
+    await lastAnswer().getByRole('button', { name: 'Retry' }).waitFor();
+    await shot('failed-turn-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  }, 60_000);
+
+  test('at 200% zoom (half the CSS width) the chat still fits and works', async () => {
+    await page.setViewportSize({ width: 640, height: 400 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    expect(await page.getByRole('tab', { selected: true }).isVisible()).toBe(true);
+    await send('Still readable?');
+    await streamedAnswer();
+    expect(await lastAnswer().innerText()).toContain('Energy and mass');
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }, 60_000);
+
+  test('with the real nanobot image: no broken links or controls, its error reply shown as an answer, old ids still shown', async () => {
+    user().sessions.set('0123456789abcdef0123456789abcdef', {
+      updated_at: new Date(0).toISOString(),
+      messages: [{ id: '1', role: 'user', content: 'An old session', timestamp: new Date(0).toISOString() }],
+    });
+    gateway.dialect = 'nanobot';
+    try {
+      await page.reload();
+      await page.getByRole('tab', { name: 'An old session' }).waitFor();
+      const files = page.getByRole('region', { name: 'Files' });
+      await files.getByText('chain-rule.md').waitFor();
+      expect(await files.getByRole('link').count()).toBe(0);
+      expect(await files.getByRole('button', { name: /^(Preview|Rename|Delete) / }).count()).toBe(0);
+      expect(await page.getByRole('button', { name: 'Rename session' }).count()).toBe(0);
+      expect(await page.getByLabel('Attach images').count()).toBe(0);
+      expect(await page.getByRole('button', { name: 'Regenerate' }).count()).toBe(0);
+      gateway.chatFailures.push('before');
+      await send('Will this fail?');
+      await lastAnswer().getByText(NANOBOT_ERROR_REPLY).waitFor();
+      expect(await lastAnswer().getAttribute('data-status')).toBe('error');
+      await lastAnswer().getByRole('button', { name: 'Retry' }).click();
+      await page.getByText(NANOBOT_ERROR_REPLY).waitFor({ state: 'detached' });
+      await lastAnswer().getByText('Energy and mass').waitFor();
+    } finally {
+      gateway.dialect = 'reference';
     }
   }, 60_000);
 

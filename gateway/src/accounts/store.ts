@@ -7,6 +7,10 @@ import type { Database } from 'bun:sqlite';
 import { createHash, randomBytes } from 'node:crypto';
 
 export const DEFAULT_SESSION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+/** OWASP's Argon2id recommendation (19 MiB, 2 passes): each hash holds that much memory while it runs. */
+const ARGON2 = { memoryCost: 19_456, timeCost: 2 };
+/** Hashes at once; more sign-ins wait their turn, so a burst costs time, not the gateway's memory. */
+const PARALLEL_HASHES = 2;
 /** Past this many entries the session cache starts over; it only saves database reads. */
 const SESSION_CACHE_LIMIT = 10_000;
 
@@ -15,7 +19,7 @@ export type StoreOptions = {
   inviteTtlMs: number;
   sessionTtlMs?: number;
   now?: () => number;
-  /** Argon2id cost; Bun's defaults (64 MiB, 2 passes) unless a test asks for a cheaper one. */
+  /** Argon2id cost (memory in KiB); ARGON2 unless a test asks for a cheaper one. */
   argon2?: { memoryCost: number; timeCost: number };
 };
 
@@ -49,20 +53,35 @@ export class AccountStore {
   readonly #now: () => number;
   readonly #sessions = new Map<string, CachedSession>();
   /** Verified against when the account is missing, so a miss costs what a wrong password costs. */
-  readonly #dummyHash: Promise<string>;
-  readonly #argon2: StoreOptions['argon2'];
+  #dummyHash: Promise<string> | undefined;
+  readonly #argon2: { memoryCost: number; timeCost: number };
+  #running = 0;
+  readonly #waiting: (() => void)[] = [];
 
   constructor({ db, inviteTtlMs, sessionTtlMs = DEFAULT_SESSION_TTL_MS, now = Date.now, argon2 }: StoreOptions) {
-    this.#argon2 = argon2;
+    this.#argon2 = argon2 ?? ARGON2;
     this.#db = db;
     this.#inviteTtlMs = inviteTtlMs;
     this.#sessionTtlMs = sessionTtlMs;
     this.#now = now;
-    this.#dummyHash = this.#hash(newToken());
+  }
+
+  /** Runs one Argon2id operation when a slot is free. */
+  async #limited<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#running >= PARALLEL_HASHES) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#running += 1;
+    try {
+      return await work();
+    } finally {
+      // A waiting operation takes over this slot; only without one is the slot given back.
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#running -= 1;
+    }
   }
 
   #hash(password: string): Promise<string> {
-    return Bun.password.hash(password, { algorithm: 'argon2id', ...this.#argon2 });
+    return this.#limited(() => Bun.password.hash(password, { algorithm: 'argon2id', ...this.#argon2 }));
   }
 
   /** Creates the account when missing; false when it already existed (it is left as it was). */
@@ -119,8 +138,11 @@ export class AccountStore {
   /** Whether the password is right for an enabled account; always verifies exactly one Argon2id hash. */
   async checkPassword(email: string, password: string): Promise<boolean> {
     const account = this.#account(email);
-    const hash = account?.password_hash ?? (await this.#dummyHash);
-    const matches = await Bun.password.verify(password, hash, 'argon2id');
+    // Made on the first sign-in, whichever the account, so no answer is the only one that pays for it.
+    this.#dummyHash ??= this.#hash(newToken());
+    const dummy = await this.#dummyHash;
+    const hash = account?.password_hash ?? dummy;
+    const matches = await this.#limited(() => Bun.password.verify(password, hash, 'argon2id'));
     return matches && account !== null && account.password_hash !== null && !account.disabled;
   }
 

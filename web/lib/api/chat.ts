@@ -3,7 +3,12 @@ import { callGateway, sessionIdOf } from '../gateway.ts';
 import { fromGateway, jsonError } from './errors.ts';
 import type { ApiHandler } from './handler.ts';
 
-const chatBody = z.object({ message: z.string().trim().min(1).max(100_000) });
+const chatBody = z.object({
+  message: z.string().trim().min(1).max(100_000),
+  /** Workspace paths of images the student uploaded first; the agent checks they are uploaded images. */
+  images: z.array(z.string().min(1).max(1024)).max(8).optional(),
+  replaceLastTurn: z.boolean().optional(),
+});
 
 export const SSE_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
@@ -26,7 +31,11 @@ export const handleChat: ApiHandler = async (request, user, gateway) => {
   const upstream = await callGateway(gateway, user, '/chat', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
-    body: JSON.stringify({ message: body.data.message }),
+    body: JSON.stringify({
+      message: body.data.message,
+      ...(body.data.images?.length ? { images: body.data.images } : {}),
+      ...(body.data.replaceLastTurn ? { replace_last_turn: true } : {}),
+    }),
     sessionId: sessionIdOf(request),
     signal: request.signal,
   });

@@ -1,13 +1,13 @@
 /** Gateway failures turned into short sentences a student understands, as JSON. */
 import { withCookieCleared } from '../auth/local.ts';
+import { MAX_FILE_LABEL, type ErrorCode } from './shared.ts';
 
-export type StudentErrorCode = 'starting' | 'too_large' | 'not_found' | 'bad_request' | 'unavailable' | 'misconfigured' | 'failed' | 'unauthenticated';
-
-export type StudentError = { error: string; code: StudentErrorCode; retryAfter?: number };
+/** `reason` carries the agent's or gateway's own code, so the browser knows e.g. whether the agent kept the question. */
+export type StudentError = { error: string; code: Exclude<ErrorCode, 'offline'>; retryAfter?: number; reason?: string };
 
 export const MESSAGES = {
   starting: 'Your tutor is starting… This can take a few seconds the first time. Please try again.',
-  tooLarge: 'That file is larger than 5 MB.',
+  tooLarge: `That file is larger than ${MAX_FILE_LABEL}.`,
   notFound: 'That item could not be found.',
   badRequest: 'That request could not be understood.',
   unavailable: 'Your tutor stopped responding. Please try again.',
@@ -16,6 +16,11 @@ export const MESSAGES = {
   noModel: 'Your tutor has no AI model configured yet. Please tell your administrator (config.json needs an LLM provider key).',
   modelFailed: 'Your tutor’s AI model did not answer. Please try again.',
   tooSlow: 'Your tutor took too long to answer. Please try again.',
+  noVision: 'Your tutor’s AI model cannot look at images. Describe the picture in words instead.',
+  cannotStart: 'Your tutor could not start. Your administrator has been told; please try again later.',
+  forbidden: 'Only your uploads and notes can be changed.',
+  conflict: 'A file with that name already exists.',
+  unsupported: 'Your tutor does not offer this.',
   failed: 'Something went wrong. Please try again.',
   unauthenticated: 'Please sign in again.',
 } as const;
@@ -38,34 +43,45 @@ async function codeOf(response: Response): Promise<string | undefined> {
 export async function fromGateway(response: Response): Promise<Response> {
   const retryAfter = Number(response.headers.get('retry-after')) || undefined;
   const code = await codeOf(response);
+  const reply = (status: number, body: StudentError, headers?: Record<string, string>) => jsonError(status, code ? { ...body, reason: code } : body, headers);
   // The agent answered, so it is not starting: waiting would not help.
-  if (code === 'no_provider') return jsonError(503, { error: MESSAGES.noModel, code: 'misconfigured' });
-  if (code === 'llm_failed') return jsonError(502, { error: MESSAGES.modelFailed, code: 'failed' });
+  if (code === 'no_provider') return reply(503, { error: MESSAGES.noModel, code: 'misconfigured' });
+  if (code === 'llm_failed') return reply(502, { error: MESSAGES.modelFailed, code: 'failed' });
+  if (code === 'llm_timeout') return reply(504, { error: MESSAGES.tooSlow, code: 'failed' });
+  if (code === 'no_vision') return reply(400, { error: MESSAGES.noVision, code: 'bad_request' });
   // The agent got the message and may still be working on it: resending would ask it twice.
-  if (code === 'upstream_timeout') return jsonError(504, { error: MESSAGES.tooSlow, code: 'failed' });
+  if (code === 'upstream_timeout') return reply(504, { error: MESSAGES.tooSlow, code: 'failed' });
   // Signed out elsewhere, or the account was disabled: the cookie outlived its gateway session.
   if (code === 'session_ended') return withCookieCleared(unauthenticated());
+  if (code === 'agent_exited') {
+    return reply(503, { error: MESSAGES.cannotStart, code: 'cannot_start', retryAfter }, retryAfter ? { 'Retry-After': String(retryAfter) } : {});
+  }
+  if (code === 'forbidden_path') return reply(403, { error: MESSAGES.forbidden, code: 'forbidden' });
+  // An agent without an optional endpoint (the real nanobot image) answers 405, or a bare 404 with no code.
+  if (response.status === 405 || (response.status === 404 && !code)) return reply(404, { error: MESSAGES.unsupported, code: 'unsupported' });
   switch (response.status) {
     // 429: the gateway's spawn queue is full; waiting is the answer too.
     case 429:
     case 503:
     case 504:
-      return jsonError(503, { error: MESSAGES.starting, code: 'starting', retryAfter: retryAfter ?? 2 }, { 'Retry-After': String(retryAfter ?? 2) });
+      return reply(503, { error: MESSAGES.starting, code: 'starting', retryAfter: retryAfter ?? 2 }, { 'Retry-After': String(retryAfter ?? 2) });
     case 413:
-      return jsonError(413, { error: MESSAGES.tooLarge, code: 'too_large' });
+      return reply(413, { error: MESSAGES.tooLarge, code: 'too_large' });
     case 404:
-      return jsonError(404, { error: MESSAGES.notFound, code: 'not_found' });
+      return reply(404, { error: MESSAGES.notFound, code: 'not_found' });
+    case 409:
+      return reply(409, { error: MESSAGES.conflict, code: 'conflict' });
     case 400:
-      return jsonError(400, { error: MESSAGES.badRequest, code: 'bad_request' });
+      return reply(400, { error: MESSAGES.badRequest, code: 'bad_request' });
     case 403:
       // The agent's answer to a path outside the workspace.
-      return jsonError(403, { error: MESSAGES.notFound, code: 'not_found' });
+      return reply(403, { error: MESSAGES.notFound, code: 'not_found' });
     case 401:
-      return jsonError(502, { error: MESSAGES.misconfigured, code: 'misconfigured' });
+      return reply(502, { error: MESSAGES.misconfigured, code: 'misconfigured' });
     case 502:
-      return jsonError(502, { error: MESSAGES.unavailable, code: 'unavailable' });
+      return reply(502, { error: MESSAGES.unavailable, code: 'unavailable' });
     default:
-      return jsonError(502, { error: MESSAGES.failed, code: 'failed' });
+      return reply(502, { error: MESSAGES.failed, code: 'failed' });
   }
 }
 

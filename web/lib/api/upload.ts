@@ -1,10 +1,7 @@
 import { callGateway } from '../gateway.ts';
 import { jsonError, MESSAGES } from './errors.ts';
 import { relayJson, type ApiHandler } from './handler.ts';
-
-export const MAX_FILE_BYTES = 5 * 1024 * 1024;
-/** Base64 grows a batch by a third; this keeps the JSON under the gateway's 32 MiB body limit. */
-export const MAX_BATCH_BYTES = 22 * 1024 * 1024;
+import { MAX_BATCH_BYTES, MAX_FILE_BYTES } from './shared.ts';
 
 /**
  * Takes a multipart form (field `files`, several allowed) and sends it in the agent's JSON upload
@@ -19,7 +16,7 @@ export const handleUpload: ApiHandler = async (request, user, gateway) => {
     return jsonError(413, { error: `${MESSAGES.tooLarge} (${tooLarge.name})`, code: 'too_large' });
   }
   if (files.reduce((sum, file) => sum + file.size, 0) > MAX_BATCH_BYTES) {
-    return jsonError(413, { error: 'Those files are more than 22 MB together. Upload fewer at a time.', code: 'too_large' });
+    return jsonError(413, { error: `Those files are more than ${MAX_BATCH_BYTES / 1024 / 1024} MB together. Upload fewer at a time.`, code: 'too_large' });
   }
   const payload = await Promise.all(
     files.map(async (file) => ({ name: file.name, content_base64: Buffer.from(await file.arrayBuffer()).toString('base64') })),

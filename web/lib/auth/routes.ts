@@ -152,7 +152,8 @@ export async function signOut(request: Request, mode: AuthMode, deps: AuthDeps =
     const user = await localUser(parseCookieHeader(request.headers.get('cookie')), mode.secret);
     if (user?.sessionId) {
       const answer = await accountsCall(deps.gateway, '/sign-out', { sessionId: user.sessionId, everywhere }).catch(() => null);
-      if (!answer?.ok) return fail(503, 'Signing out needs the tutor service, which does not answer. Please try again.');
+      // Here, dropping the cookie is enough: the session id lives nowhere else. Everywhere needs the gateway.
+      if (!answer?.ok && everywhere) return fail(503, 'Signing out everywhere needs the tutor service, which does not answer. Please try again.');
     }
   }
   const response = NextResponse.json({ signedOut: true });

@@ -1,22 +1,40 @@
 /** The browser's side of the web app's own API (never the gateway's). */
+import { isErrorCode, type ErrorCode } from '@/lib/api/shared.ts';
 import { readSse } from './sse.ts';
 
-export type ErrorCode = 'starting' | 'too_large' | 'not_found' | 'bad_request' | 'unavailable' | 'misconfigured' | 'failed' | 'unauthenticated' | 'offline';
+export type { ErrorCode };
+
+/** Agent failures that happen after the agent stored the student's message (contract: it always stores it first). */
+const STORED_FAILURES = new Set(['llm_failed', 'llm_timeout', 'no_provider', 'no_vision']);
 
 export class ApiError extends Error {
   constructor(
     message: string,
     readonly code: ErrorCode,
     readonly retryAfter?: number,
+    /** The agent's own code, when it answered (e.g. `llm_failed`). */
+    readonly reason?: string,
   ) {
     super(message);
   }
+
+  /** Whether the agent kept the question in the session, so a retry must replace that turn, not add one. */
+  get stored(): boolean {
+    return this.reason !== undefined && STORED_FAILURES.has(this.reason);
+  }
 }
 
-async function errorOf(response: Response): Promise<ApiError> {
-  const body = (await response.json().catch(() => ({}))) as { error?: string; code?: ErrorCode; retryAfter?: number };
-  if (response.status === 401) return new ApiError('Your sign-in has expired. Please sign in again.', 'unauthenticated');
-  return new ApiError(body.error ?? 'Something went wrong. Please try again.', body.code ?? 'failed', body.retryAfter);
+const SIGNED_OUT = 'Your sign-in has expired. Please sign in again.';
+
+function errorFrom(status: number, body: unknown, fallback: string): ApiError {
+  const { error, code, retryAfter, reason } = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  if (status === 401) return new ApiError(SIGNED_OUT, 'unauthenticated');
+  return new ApiError(
+    typeof error === 'string' ? error : fallback,
+    isErrorCode(code) ? code : 'failed',
+    typeof retryAfter === 'number' ? retryAfter : undefined,
+    typeof reason === 'string' ? reason : undefined,
+  );
 }
 
 async function send(path: string, init: RequestInit = {}): Promise<Response> {
@@ -27,7 +45,7 @@ async function send(path: string, init: RequestInit = {}): Promise<Response> {
     if (init.signal?.aborted) throw error;
     throw new ApiError('The app cannot be reached. Check your connection and try again.', 'offline');
   }
-  if (!response.ok) throw await errorOf(response);
+  if (!response.ok) throw errorFrom(response.status, await response.json().catch(() => ({})), 'Something went wrong. Please try again.');
   return response;
 }
 
@@ -35,29 +53,41 @@ export async function getJson<T>(path: string, init?: RequestInit): Promise<T> {
   return (await send(path, init)).json() as Promise<T>;
 }
 
+/** A JSON request with a JSON body (PATCH, DELETE, …). */
+export function sendJson<T>(path: string, method: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  return getJson<T>(path, {
+    method,
+    headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
 export function sessionHeaders(sessionId: string): Record<string, string> {
   return { 'X-Session-ID': sessionId };
 }
 
+export type ChatRequest = { message: string; images?: string[]; replaceLastTurn?: boolean };
+
 /** Sends a message and calls onDelta with each piece of the answer; resolves with the whole answer. */
-export async function streamChat(message: string, sessionId: string, onDelta: (text: string) => void, signal: AbortSignal): Promise<string> {
+export async function streamChat(request: ChatRequest, sessionId: string, onDelta: (text: string) => void, signal: AbortSignal): Promise<string> {
   const response = await send('/api/chat', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream', ...sessionHeaders(sessionId) },
-    body: JSON.stringify({ message }),
+    body: JSON.stringify(request),
     signal,
   });
   if (!response.body) throw new ApiError('The answer was empty. Please try again.', 'failed');
   let whole = '';
   for await (const { event, data } of readSse(response.body)) {
-    const payload = JSON.parse(data) as { text?: string; response?: string; error?: string };
+    const payload = JSON.parse(data) as { text?: string; response?: string; error?: string; code?: string };
     if (event === 'delta' && payload.text) {
       whole += payload.text;
       onDelta(payload.text);
     } else if (event === 'done') {
       return payload.response ?? whole;
     } else if (event === 'error') {
-      throw new ApiError(payload.error ?? 'Your tutor ran into a problem. Please try again.', 'failed');
+      // The agent itself reported the failure mid-answer, so it has stored the question.
+      throw new ApiError(payload.error ?? 'Your tutor ran into a problem. Please try again.', 'failed', undefined, payload.code ?? 'llm_failed');
     }
   }
   if (whole) return whole;
@@ -76,17 +106,25 @@ export function uploadFiles(files: File[], onProgress: (fraction: number) => voi
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     };
     xhr.onload = () => {
-      const body = (xhr.response ?? {}) as { saved_files?: string[]; error?: string; code?: ErrorCode };
+      const body = (xhr.response ?? {}) as { saved_files?: string[] };
       if (xhr.status >= 200 && xhr.status < 300) resolve(body.saved_files ?? []);
-      else if (xhr.status === 401) reject(new ApiError('Your sign-in has expired. Please sign in again.', 'unauthenticated'));
-      else reject(new ApiError(body.error ?? 'The upload failed. Please try again.', body.code ?? 'failed'));
+      else reject(errorFrom(xhr.status, xhr.response, 'The upload failed. Please try again.'));
     };
     xhr.onerror = () => reject(new ApiError('The upload was interrupted. Check your connection and try again.', 'offline'));
     xhr.send(form);
   });
 }
 
-/** 32 hex characters; getRandomValues works on plain-http deployments where randomUUID does not. */
+/**
+ * A dashed UUID: the real nanobot's `/sessions` recognises only those and files any other id under
+ * `default`. randomUUID exists only in secure contexts (HTTPS, localhost); plain-http deployments
+ * get the same version-4 shape from getRandomValues.
+ */
 export function newSessionId(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

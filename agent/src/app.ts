@@ -1,6 +1,5 @@
 /** The nanobot HTTP-channel contract as a Hono app. */
-import { readFile, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
@@ -9,11 +8,11 @@ import { z } from 'zod';
 import { requireToken } from './auth.ts';
 import { streamReply } from './chat-stream.ts';
 import { ApiError, errorBody } from './errors.ts';
+import { filesRoutes } from './files-routes.ts';
 import { readImages } from './images.ts';
 import { DEFAULT_SESSION, isSafeId } from './sessions.ts';
 import type { Tutor } from './tutor.ts';
-import { saveUploads, UploadError, uploadSchema } from './uploads.ts';
-import { isTempFile, listWorkspaceFiles, OutsideWorkspaceError, resolveInWorkspace, type Layout } from './workspace.ts';
+import type { Layout } from './workspace.ts';
 
 export type AppOptions = {
   tutor: Tutor;
@@ -101,45 +100,7 @@ export function createApp({ tutor, layout, token }: AppOptions): Hono<Env> {
     return c.json({ response: await tutor.reply(request) });
   });
 
-  app.post('/uploads', async (c) => {
-    const parsed = uploadSchema.safeParse(await readJson(c.req.raw));
-    if (!parsed.success) throw jsonError(400, 'expected {"files":[{"name","content_base64"}]}');
-    try {
-      const names = await saveUploads(layout.uploads, parsed.data.files);
-      return c.json({ saved_files: names.map((name) => `files_uploaded/${name}`) });
-    } catch (error) {
-      if (error instanceof UploadError) throw jsonError(error.status, error.message);
-      throw error;
-    }
-  });
-
-  app.get('/files', async (c) => c.json({ files: await listWorkspaceFiles(layout.workspace) }));
-
-  app.get('/files/*', async (c) => {
-    let relative: string;
-    try {
-      relative = decodeURIComponent(c.req.path.slice('/files/'.length));
-    } catch {
-      throw jsonError(400, 'invalid file path');
-    }
-    let path: string;
-    try {
-      path = await resolveInWorkspace(layout.workspace, relative);
-    } catch (error) {
-      if (error instanceof OutsideWorkspaceError) throw jsonError(403, 'access denied: the path is outside the workspace');
-      throw error;
-    }
-    const info = await stat(path).catch(() => undefined);
-    if (!info?.isFile() || isTempFile(basename(path))) throw jsonError(404, `file not found: ${relative}`);
-    const file = Bun.file(path);
-    return new Response(file, {
-      headers: {
-        'Content-Type': file.type || 'application/octet-stream',
-        'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(basename(path))}`,
-        'Content-Length': String(info.size),
-      },
-    });
-  });
+  app.route('/', filesRoutes({ layout, sessions: (userId) => tutor.sessions.list(userId) }));
 
   app.get('/memory', async (c) =>
     c.json({ memory: await readOrEmpty(layout.memoryFile), history: await readOrEmpty(layout.historyFile) }),
@@ -168,7 +129,7 @@ export function createApp({ tutor, layout, token }: AppOptions): Hono<Env> {
     return c.json({ status: 'renamed' });
   });
 
-  for (const path of ['/chat', '/uploads', '/files', '/files/*', '/memory', '/conversations', '/sessions']) {
+  for (const path of ['/chat', '/memory', '/conversations', '/sessions']) {
     app.all(path, methodNotAllowed);
   }
   app.notFound((c) => c.json({ error: `not found: ${c.req.path}`, code: 'not_found' }, 404));

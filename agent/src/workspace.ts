@@ -8,6 +8,8 @@ export type Layout = {
   workspace: string;
   sessions: string;
   uploads: string;
+  /** Notes the student keeps; like uploads, the student may delete and rename them. Not created by the agent. */
+  notes: string;
   memoryDir: string;
   memoryFile: string;
   historyFile: string;
@@ -22,6 +24,7 @@ export function layoutOf(home: string): Layout {
     workspace,
     sessions: join(home, 'sessions'),
     uploads: join(workspace, 'files_uploaded'),
+    notes: join(workspace, 'notes'),
     memoryDir,
     memoryFile: join(memoryDir, 'MEMORY.md'),
     historyFile: join(memoryDir, 'HISTORY.md'),
@@ -39,7 +42,14 @@ const TEMPLATES: Array<[source: string, target: string]> = [
 
 /** Creates the folders and copies the tutor templates, never overwriting what a user already has. */
 export async function seedWorkspace(layout: Layout): Promise<void> {
-  await Promise.all([mkdir(layout.memoryDir, { recursive: true }), mkdir(layout.uploads, { recursive: true }), mkdir(layout.sessions, { recursive: true })]);
+  try {
+    await Promise.all([mkdir(layout.memoryDir, { recursive: true }), mkdir(layout.uploads, { recursive: true }), mkdir(layout.sessions, { recursive: true })]);
+  } catch (error) {
+    // The image runs as uid 1000: a data folder created by root (older gateways) must be handed over first.
+    if ((error as NodeJS.ErrnoException).code !== 'EACCES') throw error;
+    const uid = process.getuid?.() ?? 'this user';
+    throw new Error(`cannot write ${layout.home} as uid ${uid}: give the folder to that user (chown -R ${uid}:${uid} <folder>)`);
+  }
   await removeStaleTempFiles([layout.uploads, layout.sessions, layout.memoryDir]);
   for (const [source, target] of TEMPLATES) {
     try {
@@ -65,8 +75,9 @@ async function removeStaleTempFiles(dirs: string[]): Promise<void> {
   }
 }
 
+/** A hidden sibling name of fixed length, so a target whose name is already 255 bytes still gets one. */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${randomUUID()}${TEMP_SUFFIX}`);
+  return join(dirname(path), `.${randomUUID()}${TEMP_SUFFIX}`);
 }
 
 /** Writes to a temporary file and renames it over the target, so readers and crashes never see half a file. */
@@ -87,7 +98,29 @@ export class OutsideWorkspaceError extends Error {
   }
 }
 
-function inside(root: string, path: string): boolean {
+/** A path the file system could never take: a NUL byte, a name over 255 bytes, or over 4096 bytes in all. */
+export class InvalidPathError extends Error {
+  constructor(
+    readonly code: 'invalid_path' | 'name_too_long' | 'path_too_long',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Linux's limits (NAME_MAX, PATH_MAX), checked before any system call so a hostile path is a clear error, not ENAMETOOLONG. */
+export const MAX_NAME_BYTES = 255;
+export const MAX_PATH_BYTES = 4096;
+
+export function checkPath(path: string): void {
+  if (path.includes('\0')) throw new InvalidPathError('invalid_path', 'invalid path: it contains a NUL byte');
+  if (Buffer.byteLength(path) > MAX_PATH_BYTES) throw new InvalidPathError('path_too_long', `path too long: at most ${MAX_PATH_BYTES} bytes`);
+  if (path.split('/').some((part) => Buffer.byteLength(part) > MAX_NAME_BYTES)) {
+    throw new InvalidPathError('name_too_long', `name too long: at most ${MAX_NAME_BYTES} bytes between slashes`);
+  }
+}
+
+export function inside(root: string, path: string): boolean {
   return path === root || path.startsWith(root + sep);
 }
 
@@ -96,9 +129,12 @@ function inside(root: string, path: string): boolean {
  * path or a symbolic link. The target need not exist yet; its nearest existing ancestor is checked.
  */
 export async function resolveInWorkspace(workspace: string, path: string): Promise<string> {
+  checkPath(path);
   const root = await realpath(workspace);
   const target = resolve(root, path.replace(/^\/+/, ''));
   if (!inside(root, target)) throw new OutsideWorkspaceError(path);
+  // The workspace's own path counts towards PATH_MAX too.
+  checkPath(target);
   let existing = target;
   for (;;) {
     try {
@@ -112,13 +148,29 @@ export async function resolveInWorkspace(workspace: string, path: string): Promi
   }
 }
 
-/** Every file in the workspace, workspace-relative with `/` separators, sorted; temporary files left out. */
+/**
+ * Every regular file under `dir` with its full path, walking folders itself: Bun's recursive readdir follows
+ * symbolic links to folders, which would list (and let the export read) files outside the workspace, or loop.
+ */
+export async function walkFiles(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const pending = [dir];
+  for (let folder = pending.pop(); folder !== undefined; folder = pending.pop()) {
+    for (const entry of await readdir(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) pending.push(path);
+      else if (entry.isFile()) found.push(path);
+    }
+  }
+  return found;
+}
+
+/** Every file in the workspace, workspace-relative with `/` separators, sorted; temporary files and links left out. */
 export async function listWorkspaceFiles(workspace: string, under = ''): Promise<string[]> {
   const root = await realpath(workspace);
   const start = await resolveInWorkspace(root, under);
-  const entries = await readdir(start, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((entry) => entry.isFile() && !isTempFile(entry.name))
-    .map((entry) => relative(root, join(entry.parentPath, entry.name)).split(sep).join('/'))
+  return (await walkFiles(start))
+    .filter((path) => !isTempFile(basename(path)))
+    .map((path) => relative(root, path).split(sep).join('/'))
     .sort();
 }

@@ -1,6 +1,9 @@
-/** The built image, as the gateway runs it: nanobot's home mounted, a token, a provider reached over the network. */
+/**
+ * The built image, as the gateway runs it: nanobot's home mounted (owned by the image's uid 1000), a token, a
+ * provider reached over the network, a read-only root file system with a tmpfs /tmp, no capabilities.
+ */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage } from '../../scripts/lib/images.ts';
@@ -10,6 +13,8 @@ import { eventually, fakeConfig, postJson, readSse } from './helpers.ts';
 
 const TAG = 'nbtest-agent-tutor:test';
 const TOKEN = 'image-test-token';
+/** The agent's user in the image; the gateway gives each student's folder to it. */
+const AGENT_UID = 1000;
 const name = `nbtest-agent-${Date.now().toString(36)}`;
 
 let llm: FakeLlm;
@@ -27,10 +32,12 @@ beforeAll(async () => {
   llm = startFakeLlm({ hostname: '0.0.0.0' });
   home = await mkdtemp(join(tmpdir(), 'nbtest-agent-image-'));
   await writeFile(join(home, 'config.json'), JSON.stringify(fakeConfig(`http://host.docker.internal:${llm.port}/v1`)));
+  await chown(home, AGENT_UID, AGENT_UID);
   await docker([
     'run', '-d', '--name', name, '--label', 'nbtest-agent=true',
     '--add-host', 'host.docker.internal:host-gateway',
     '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
+    '--read-only', '--tmpfs', '/tmp',
     '-v', `${home}:/root/.nanobot`, '-e', `NANOBOT_HTTP_TOKEN=${TOKEN}`, '-p', '127.0.0.1::8000',
     TAG, 'gateway',
   ]);
@@ -65,6 +72,28 @@ describe('the agent image', () => {
     expect(events.at(-1)?.event).toBe('done');
     expect(llm.requests.length).toBeGreaterThanOrEqual(2);
   }, 60_000);
+
+  test('runs as uid 1000, not root, on a read-only root file system', async () => {
+    expect(await docker(['exec', name, 'id', '-u'])).toBe(String(AGENT_UID));
+    expect(await docker(['inspect', '--format', '{{.Config.User}}', name])).toBe(`${AGENT_UID}:${AGENT_UID}`);
+    const touched = await capture(['docker', 'exec', name, 'touch', '/app/x']);
+    expect(touched.code).not.toBe(0);
+    expect(touched.stderr).toContain('Read-only file system');
+    // /tmp is a tmpfs Docker mounts nosuid,nodev; the bind-mounted home is as the host has it (see the README).
+    const mounts = await docker(['exec', name, 'cat', '/proc/mounts']);
+    expect(mounts).toMatch(/ \/tmp tmpfs rw,nosuid,nodev/);
+    expect(mounts).toMatch(/ \/ overlay ro,/);
+  });
+
+  test('takes an upload with the read-only root, and the file on the host belongs to uid 1000', async () => {
+    const auth = { Authorization: `Bearer ${TOKEN}` };
+    const response = await fetch(`${url}/uploads`, postJson({ files: [{ name: 'mine.txt', content_base64: btoa('hello') }] }, auth));
+    expect(await response.json()).toEqual({ saved_files: ['files_uploaded/mine.txt'] });
+    const info = await stat(join(home, 'workspace', 'files_uploaded', 'mine.txt'));
+    expect(info.uid).toBe(AGENT_UID);
+    expect(info.gid).toBe(AGENT_UID);
+    expect((await stat(join(home, 'sessions'))).uid).toBe(AGENT_UID);
+  });
 
   test('runs the calculator tool (mathjs in its worker) inside the image', async () => {
     const auth = { Authorization: `Bearer ${TOKEN}`, 'X-User-ID': 'docker_user-0123456789', 'X-Session-ID': 'maths' };

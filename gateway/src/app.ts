@@ -24,7 +24,7 @@ import type { AgentInspector, AgentRuntime } from './runtime/types.ts';
 import type { Settings } from './settings.ts';
 
 /** The agent endpoints of DESIGN.md; only `/files` has paths below it. */
-export const PROXIED_PATHS = ['/chat', '/files', '/files/*', '/uploads', '/memory', '/health', '/conversations', '/sessions'];
+export const PROXIED_PATHS = ['/chat', '/files', '/files/*', '/uploads', '/memory', '/health', '/conversations', '/sessions', '/export'];
 
 export type AppOptions = {
   settings: Settings;

@@ -1,6 +1,6 @@
 /** Gateway configuration: read from the environment once, with the defaults of DESIGN.md. */
 import { z } from 'zod';
-import { parseDuration } from './duration.ts';
+import { parseDuration as durationMs } from './duration.ts';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -15,7 +15,7 @@ export function parseSize(value: string): number | undefined {
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 const duration = (fallback: string) =>
-  z.string().default(fallback).transform((v, ctx) => parseDuration(v) ?? (ctx.addIssue('is not a duration such as 90s, 30m or 7d (a plain number is milliseconds)'), z.NEVER));
+  z.string().default(fallback).transform((v, ctx) => durationMs(v) ?? (ctx.addIssue('is not a duration such as 90s, 30m or 7d (a plain number is milliseconds)'), z.NEVER));
 const flag = z.enum(['0', '1', 'true', 'false', '']).default('').transform((v) => v === '1' || v === 'true');
 /** Unset and empty are the same (Compose passes `${VAR:-}` as an empty string). */
 const optional = z.string().trim().optional().transform((v) => v || undefined);

@@ -41,12 +41,12 @@ export const ANSWER_PIECES = [
   '```python\nprint("E = m * c ** 2")\n```\n',
 ];
 
-/** A start as the gateway reports it (GET /agent/events): `{state}`, `{state: 'queued', position}`. */
-export type AgentState = { state: string; position?: number };
-
 /** The real nanobot's agent loop's reply when the model call throws. */
 export const NANOBOT_ERROR_REPLY = 'Sorry, I encountered an error: litellm.RateLimitError: rate limited';
 export const LLM_FAILED = 'The AI model did not answer.';
+
+/** A start as the gateway reports it (GET /agent/events): `{state}`, `{state: 'queued', position}`. */
+export type AgentState = { state: string; position?: number };
 
 export type FakeGateway = {
   url: string;
@@ -101,8 +101,8 @@ export function startFakeGateway({ token = 'test-gateway-token', pieceDelayMs = 
   const failures: Failure[] = [];
   const chatFailures: ChatFailure[] = [];
   const users = new Map<string, UserState>();
+  const fake = { dialect: 'reference' as Dialect, coldStart: null as FakeGateway['coldStart'] };
   const starts = new Map<string, { seen: AgentState[]; done: Promise<void>; changed: Set<() => void> }>();
-  const fake = { coldStart: null as FakeGateway['coldStart'], dialect: 'reference' as Dialect };
 
   function beginStart(email: string, { states, stepMs }: { states: AgentState[]; stepMs: number }) {
     const start = { seen: [] as AgentState[], done: Promise.resolve(), changed: new Set<() => void>() };
@@ -136,7 +136,6 @@ export function startFakeGateway({ token = 'test-gateway-token', pieceDelayMs = 
     });
     return new Response(stream, { headers: { 'Content-Type': 'text/event-stream' } });
   }
-
 
   function sessionOf(state: UserState, sessionId: string): StoredSession {
     const session = state.sessions.get(sessionId) ?? { updated_at: now(), messages: [] };

@@ -14,7 +14,7 @@ const KEEPALIVE_MS = 15_000;
 
 const isFinal = (s: AgentState) => s.state === 'running' || s.state === 'failed';
 
-/** `identity` is the chain's own identity step (users.identity), so these routes trust callers exactly as the proxied ones do. */
+/** `identity` is the chain's own (a verified user assertion, or a trusted X-User-Email). */
 export function agentRoutes(lifecycle: Lifecycle, activity: Activity, identity: MiddlewareHandler<Env>) {
   const routes = new Hono<Env>();
   routes.use(identity);

@@ -4,12 +4,13 @@
  *
  *   --agent-context <dir>   build `nanobot-tutor` from this folder (e.g. your nanobot fork)
  */
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { addMissing, readDotenv } from './lib/dotenv.ts';
 import { buildImage, prepareBuild, REPO_ROOT } from './lib/images.ts';
+import { llmCheckVia, llmSummary } from './lib/llm-summary.ts';
 import { findCompose } from './lib/compose.ts';
 import { capture, run } from './lib/run.ts';
 import { ENV_PATH, stackSetting } from './lib/stack.ts';
@@ -67,7 +68,12 @@ function writeConfiguration(images: { bunImage: string; nodeImage: string }): vo
   if (added.length > 0) say(`Wrote ${added.join(', ')} to .env`);
 }
 
+/** Every build line goes here (ignored by git); setup itself prints one line per image. */
+const BUILD_LOG = join(REPO_ROOT, 'setup-build.log');
+
 async function buildImages(): Promise<void> {
+  writeFileSync(BUILD_LOG, '');
+  say(`Building the images (the whole build log: ${BUILD_LOG})`);
   const agentContext = flags['agent-context'] ?? process.env.AGENT_BUILD_CONTEXT;
   const agentImage = stackSetting('AGENT_IMAGE', 'nanobot-tutor');
   if (agentContext) {
@@ -76,12 +82,12 @@ async function buildImages(): Promise<void> {
     await run(['docker', 'build', '--build-arg', `BUN_IMAGE=${bunImage}`, '-t', agentImage, resolve(agentContext)]);
   } else {
     say(`Building ${agentImage} (agent/)`);
-    await buildImage({ dockerfile: 'agent/Dockerfile', tag: agentImage });
+    await buildImage({ dockerfile: 'agent/Dockerfile', tag: agentImage, logFile: BUILD_LOG });
   }
   say('Building nanobot-gateway (gateway/)');
-  await buildImage({ dockerfile: 'gateway/Dockerfile', tag: 'nanobot-gateway' });
+  await buildImage({ dockerfile: 'gateway/Dockerfile', tag: 'nanobot-gateway', logFile: BUILD_LOG });
   say('Building nanobot-web (web/)');
-  await buildImage({ dockerfile: 'web/Dockerfile', tag: 'nanobot-web' });
+  await buildImage({ dockerfile: 'web/Dockerfile', tag: 'nanobot-web', logFile: BUILD_LOG });
 }
 
 async function ensureNetwork(): Promise<void> {
@@ -131,12 +137,13 @@ const signIn = env.get('SUPABASE_URL') && env.get('SUPABASE_ANON_KEY')
     : `Every student has their own account. Add the first one (prints a one-time invite link):
     bun run students add you@example.edu
   More: bun run students import roster.csv, bun run students list (see README.md).`;
+say('Checking the LLM provider in config.json');
+const llm = llmSummary(await llmCheckVia(gatewayUrl, env.get('ADMIN_TOKEN'), join(REPO_ROOT, 'config.json')));
 console.log(`
 ✔ nanobot stack is up: ${webUrl}
 
   ${signIn}
 
-  Tutors need an LLM key: put it in config.json (providers.<name>.apiKey, and
-  agents.defaults.model), then restart the tutors: bun run down --agents && bun run setup
+  ${llm}
   Stop everything with: bun run down   (student data in data/ is kept)
 `);

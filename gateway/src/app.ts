@@ -10,6 +10,10 @@ import { Activity } from './agents/activity.ts';
 import { agentRoutes } from './agents/http.ts';
 import { Lifecycle } from './agents/lifecycle.ts';
 import { trackActivity } from './middleware/activity.ts';
+import { operatorRoutes } from './admin/index.ts';
+import { AgentObserver } from './agents/observer.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { agentWait, proxyMetrics, requestMetrics } from './middleware/metrics.ts';
 import { ensureAgent } from './middleware/ensure-agent.ts';
 import { instanceName } from './middleware/instance-name.ts';
 import { jsonLog, type Log } from './log.ts';
@@ -19,7 +23,7 @@ import { usageRoutes } from './relay/admin-routes.ts';
 import type { UsageStore } from './relay/store.ts';
 import { safePath } from './middleware/safe-path.ts';
 import type { RouteTable } from './agents/route-table.ts';
-import type { AgentRuntime } from './runtime/types.ts';
+import type { AgentInspector, AgentRuntime } from './runtime/types.ts';
 import type { Settings } from './settings.ts';
 
 /** The agent endpoints of DESIGN.md; only `/files` has paths below it. */
@@ -41,17 +45,27 @@ export type AppOptions = {
   activity?: Activity;
   /** Moves agents between states; startGateway shares it with the culler. */
   lifecycle?: Lifecycle;
+  /** This gateway's metrics; startGateway shares them with the culler and the events stream. */
+  metrics?: Metrics;
+  /** Hears the lifecycle's states (a shared lifecycle must have been made with its `observe`). */
+  observer?: AgentObserver;
+  /** What the admin API reads about agents; without it (a test runtime) only `/metrics` is served. */
+  inspector?: AgentInspector;
 };
 
 export function createApp({ settings, runtime, users, routes, fetch: fetchImpl = fetch, log = jsonLog, usage, ...shared }: AppOptions) {
   const activity = shared.activity ?? new Activity();
+  const metrics = shared.metrics ?? createMetrics();
+  const observer = shared.observer ?? new AgentObserver(log, metrics);
   const lifecycle = shared.lifecycle
-    ?? new Lifecycle({ runtime, routes, activity, settings: settings.lifecycle, startTimeoutMs: settings.agents.startTimeoutMs, fetch: fetchImpl, log });
+    ?? new Lifecycle({ runtime, routes, activity, settings: settings.lifecycle, startTimeoutMs: settings.agents.startTimeoutMs, fetch: fetchImpl, log, onState: observer.observe });
+  metrics.countStatesWith(() => observer.counts(routes));
   const app = new Hono<Env>();
   app.onError(errorHandler(log));
   app.notFound(notFoundResponse);
 
   app.use(requestId());
+  app.use(requestMetrics(metrics));
   app.use(logger({ log }));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -67,6 +81,7 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
   // Before the GATEWAY_TOKEN check: the admin routes take ADMIN_TOKEN instead.
   if (usage && settings.users.adminToken) app.route('/admin/usage', usageRoutes(usage, settings.relay, settings.users.adminToken));
   if (users.admin) app.route('/admin', users.admin);
+  app.route('/', operatorRoutes({ settings: settings.admin, metrics, inspector: shared.inspector, runtime, lifecycle, activity, observer, routes, log }));
   app.use(auth({ token: settings.server.gatewayToken }));
   if (users.auth) app.route('/auth', users.auth);
 
@@ -79,7 +94,9 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
     users.identity,
     agentName,
     trackActivity(activity),
+    agentWait(),
     ensureAgent(lifecycle),
+    proxyMetrics(metrics),
     proxyToAgent({
       routes,
       agentTokenSecret: settings.agents.tokenSecret,

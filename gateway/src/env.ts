@@ -9,5 +9,9 @@ export type Env = {
     requestId: string;
     identity: AgentIdentity;
     agent: RunningAgent;
+    /** When the request began waiting for its agent (middleware/metrics.ts). */
+    agentWaitFrom: number;
+    /** How long it waited for its agent to start, when it had to (logged with the request). */
+    agentStartMs: number;
   };
 };

@@ -13,16 +13,6 @@ export function parseSize(value: string): number | undefined {
   return Math.floor(Number(amount) * (SIZE_UNITS[unit.toLowerCase()] ?? 1));
 }
 
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `7d`, `12h`, `30m`, `90s` (a bare number is seconds) into milliseconds. */
-export function parseDuration(value: string): number | undefined {
-  const match = /^(\d+)\s*([smhd]?)$/i.exec(value.trim());
-  if (!match) return undefined;
-  const ms = Number(match[1]) * (UNIT_MS[(match[2] || 's').toLowerCase()] ?? 1000);
-  return ms > 0 ? ms : undefined;
-}
-
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 const duration = (fallback: string) =>
@@ -79,7 +69,9 @@ const schema = z
     ADMIN_TOKEN: optional.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
     SUPABASE_URL: optional.pipe(z.url({ protocol: /^https?$/ }).optional()),
     GATEWAY_TRUST_EMAIL_HEADER: flag,
-    INVITE_TTL: z.string().default('7d').transform((v, ctx) => parseDuration(v) ?? (ctx.addIssue('is not a duration such as 7d, 12h or 30m'), z.NEVER)),
+    METRICS_TOKEN: optional.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    DELETED_RETENTION: duration('7d'),
+    INVITE_TTL: duration('7d').pipe(z.number().positive('must be longer than 0')),
   })
   .superRefine((env, ctx) => {
     if (!env.GATEWAY_TOKEN && !env.GATEWAY_ALLOW_NO_TOKEN) {
@@ -174,12 +166,27 @@ const schema = z
       /** Where the state database lives (`<dataDir>/.state/stack.db`). */
       dataDir: e.DATA_DIR,
     },
+    /** The operator's view (admin/): metrics, the admin API and deleted students' folders. */
+    admin: {
+      /** Bearer token of the admin API (the same ADMIN_TOKEN as the accounts API); undefined turns it off. */
+      adminToken: e.ADMIN_TOKEN,
+      /** A second token that may read only GET /metrics (for a Prometheus that should not hold ADMIN_TOKEN). */
+      metricsToken: e.METRICS_TOKEN,
+      /** How long a deleted student's folder stays in `<DATA_DIR>/.deleted/` before it is purged; 0 keeps it forever. */
+      deletedRetentionMs: e.DELETED_RETENTION,
+      /** Read for the LLM provider check, as the agents read it. */
+      configPath: e.CONFIG_PATH,
+      /** Names the agents the admin restarts, as the chain names them (agent-<instance>-<id>). */
+      instance: e.GATEWAY_INSTANCE,
+      dataDir: e.DATA_DIR,
+    },
   }));
 
 export type Settings = z.output<typeof schema>;
 export type AgentSettings = Settings['agents'];
 export type RelaySettings = Settings['relay'];
 export type LifecycleSettings = Settings['lifecycle'];
+export type AdminSettings = Settings['admin'];
 export type UserSettings = Settings['users'];
 
 export class SettingsError extends Error {}

@@ -6,7 +6,10 @@ import { Culler } from './agents/culler.ts';
 import { Lifecycle } from './agents/lifecycle.ts';
 import { RouteTable } from './agents/route-table.ts';
 import { createUsers, openAccountStore } from './accounts/index.ts';
+import { purgeDeletedEvery } from './admin/deleted.ts';
+import { AgentObserver } from './agents/observer.ts';
 import { createApp } from './app.ts';
+import { createMetrics } from './metrics.ts';
 import { jsonLog, type Log } from './log.ts';
 import { startRelay } from './relay/start.ts';
 import { dockerFromEnv, DockerRuntime } from './runtime/docker.ts';
@@ -43,16 +46,25 @@ export function startGateway(settings: Settings, { docker = dockerFromEnv(), log
   const routes = new RouteTable();
   const following = new AbortController();
   const adopted = Promise.withResolvers<void>();
-  void routes.follow(runtime, following.signal, log, adopted.resolve);
-  const activity = new Activity();
-  const activityFile = join(settings.agents.dataDir, ACTIVITY_FILE);
-  const lifecycle = new Lifecycle({ runtime, routes, activity, settings: settings.lifecycle, startTimeoutMs: settings.agents.startTimeoutMs, log });
-  const culler = new Culler({ runtime, lifecycle, activity, policy: settings.lifecycle, activityFile, log });
-  // Culling begins once the last run's activity is read and the running agents are adopted.
-  void Promise.all([activity.load(activityFile), adopted.promise]).then(() => culler.start());
+  const metrics = createMetrics();
+  let scans = 0;
+  // Every adoption scan after the first follows a broken events stream.
+  const onAdopted = () => {
+    if ((scans += 1) > 1) metrics.eventsReconnects.inc();
+    adopted.resolve();
+  };
+  void routes.follow(runtime, following.signal, log, onAdopted);
   const store = settings.users.localAuthMode === 'accounts' ? openAccountStore(settings.users) : undefined;
   const users = createUsers({ settings: settings.users, store, log });
-  const server = serve(createApp({ settings, runtime, routes, users, log, usage: relay.store, activity, lifecycle }), settings.server);
+  const activity = new Activity();
+  const activityFile = join(settings.agents.dataDir, ACTIVITY_FILE);
+  const observer = new AgentObserver(log, metrics);
+  const lifecycle = new Lifecycle({ runtime, routes, activity, settings: settings.lifecycle, startTimeoutMs: settings.agents.startTimeoutMs, log, onState: observer.observe });
+  const culler = new Culler({ runtime, lifecycle, activity, policy: settings.lifecycle, activityFile, log, onCull: (action) => metrics.culls.inc({ action }) });
+  const stopPurging = purgeDeletedEvery(settings.admin.dataDir, settings.admin.deletedRetentionMs, log);
+  // Culling begins once the last run's activity is read and the running agents are adopted.
+  void Promise.all([activity.load(activityFile), adopted.promise]).then(() => culler.start());
+  const server = serve(createApp({ settings, runtime, routes, users, log, usage: relay.store, activity, lifecycle, metrics, observer, inspector: runtime }), settings.server);
   const host = ['0.0.0.0', '::'].includes(settings.server.hostname) ? '127.0.0.1' : settings.server.hostname;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`,
@@ -63,6 +75,7 @@ export function startGateway(settings: Settings, { docker = dockerFromEnv(), log
     relayUrl: relay.url,
     async stop(closeActive = false) {
       following.abort();
+      stopPurging();
       await server.stop(closeActive);
       await relay.stop();
       await culler.close();

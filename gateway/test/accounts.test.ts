@@ -13,7 +13,7 @@ import { AccountStore } from '../src/accounts/store.ts';
 import { RouteTable } from '../src/agents/route-table.ts';
 import { createApp } from '../src/app.ts';
 import { identityFor } from '../src/identity.ts';
-import { parseDuration } from '../src/settings.ts';
+import { parseDuration } from '../src/duration.ts';
 import { openStateDb, statePath } from '../src/state/db.ts';
 import { stubRuntime as runtime, testSettings, TOKEN, userSettings as loadUserSettings } from './helpers.ts';
 
@@ -222,7 +222,7 @@ describe('sign-in', () => {
 
   test('parses INVITE_TTL and refuses a bad one', () => {
     expect(parseDuration('7d')).toBe(7 * 86_400_000);
-    expect(parseDuration('90')).toBe(90_000);
+    expect(parseDuration('90s')).toBe(90_000);
     expect(() => loadUserSettings({ USER_ASSERTION_SECRET: SECRET, INVITE_TTL: 'soon' })).toThrow(/INVITE_TTL/);
     expect(() => loadUserSettings({})).toThrow(/USER_ASSERTION_SECRET is required/);
     expect(() => loadUserSettings({ USER_ASSERTION_SECRET: 'short' })).toThrow(/USER_ASSERTION_SECRET must be at least 32/);

@@ -25,6 +25,7 @@ describe('loadSettings', () => {
         readOnly: true,
       },
       users: { localAuthMode: 'accounts', adminToken: undefined, supabaseUrl: undefined, trustEmailHeader: false, inviteTtlMs: 7 * 86_400_000, dataDir: '/data' },
+      admin: { adminToken: undefined, metricsToken: undefined, deletedRetentionMs: 7 * 86_400_000, configPath: '/config/config.json', dataDir: '/data', instance: 'default' },
     });
   });
 
@@ -48,6 +49,14 @@ describe('loadSettings', () => {
   test('refuses an instance too long to leave room for the user in a 63-character container name', () => {
     expect(() => loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_INSTANCE: 'x'.repeat(31) })).toThrow(/GATEWAY_INSTANCE/);
     expect(loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_INSTANCE: 'x'.repeat(30), USER_ASSERTION_SECRET: 'u'.repeat(32) }).agents.instance).toHaveLength(30);
+  });
+
+  test('METRICS_TOKEN needs 16 characters; DELETED_RETENTION is a duration, 0 keeps deleted folders', () => {
+    const base = { GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_TRUST_EMAIL_HEADER: '1' };
+    expect(() => loadSettings({ ...base, METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN must be at least 16 characters/);
+    expect(loadSettings({ ...base, METRICS_TOKEN: 'm'.repeat(16), DELETED_RETENTION: '0' }).admin).toMatchObject({ metricsToken: 'm'.repeat(16), deletedRetentionMs: 0 });
+    expect(loadSettings({ ...base, DELETED_RETENTION: '36h' }).admin.deletedRetentionMs).toBe(36 * 3_600_000);
+    expect(() => loadSettings({ ...base, DELETED_RETENTION: 'a week' })).toThrow(/DELETED_RETENTION is not a duration/);
   });
 
   test('refuses to start without a gateway token', () => {

@@ -1,4 +1,5 @@
 /** Builds the project's images from the repository root, on the base images of base-images.ts. */
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureBaseImages, type BaseImages } from './base-images.ts';
 import { prepareExtraCaCerts } from './certs.ts';
@@ -21,9 +22,11 @@ export type BuildOptions = {
   /** Build context; the repository root unless given (it holds bun.lock and certs/). */
   context?: string;
   quiet?: boolean;
+  /** Appends the whole build output to this file instead of showing it; a failure shows the last lines and names the file. */
+  logFile?: string;
 };
 
-export async function buildImage({ dockerfile, tag, context = REPO_ROOT, quiet = false }: BuildOptions): Promise<void> {
+export async function buildImage({ dockerfile, tag, context = REPO_ROOT, quiet = false, logFile }: BuildOptions): Promise<void> {
   const { bunImage, nodeImage } = await prepareBuild();
   const cmd = [
     'docker', 'build',
@@ -33,6 +36,15 @@ export async function buildImage({ dockerfile, tag, context = REPO_ROOT, quiet =
     '-t', tag,
     context,
   ];
+  if (logFile) {
+    const built = await capture(cmd);
+    await appendFile(logFile, `$ ${cmd.join(' ')}\n${built.stdout}${built.stderr}\n`);
+    if (built.code !== 0) {
+      const last = `${built.stdout}${built.stderr}`.trimEnd().split('\n').slice(-20).join('\n');
+      throw new Error(`building ${tag} from ${dockerfile} failed:\n${last}\nThe whole build log: ${logFile}`);
+    }
+    return;
+  }
   if (!quiet) return run(cmd);
   // Quiet builds show nothing unless they fail, and then show why.
   const built = await capture(cmd);

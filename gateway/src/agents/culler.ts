@@ -51,6 +51,8 @@ export type CullerOptions = {
   activityFile: string;
   clock?: () => number;
   log?: Log;
+  /** Hears each agent the culler stopped or whose container it removed (the culls metric). */
+  onCull?: (action: 'stop' | 'remove') => void;
 };
 
 export class Culler {
@@ -84,18 +86,21 @@ export class Culler {
   }
 
   private async pass(): Promise<void> {
-    const { runtime, lifecycle, activity, policy, clock = Date.now, log = () => {} } = this.options;
+    const { runtime, lifecycle, activity, policy, clock = Date.now, log = () => {}, onCull = () => {} } = this.options;
     try {
       if (policy.idleTimeoutMs > 0 || policy.removeAfterMs > 0) {
         const agents = await runtime.list();
         const { stop, remove } = decideCull(agents, clock(), policy, (u) => activity.lastActive(u), (u) => lifecycle.isIdle(u));
         await Promise.all([
           ...stop.map(async (agent) => {
-            if (await lifecycle.stop(agent.userId, agent.instanceId)) log({ level: 'info', msg: 'stopped an idle agent', userId: agent.userId });
+            if (!(await lifecycle.stop(agent.userId, agent.instanceId))) return;
+            log({ level: 'info', msg: 'stopped an idle agent', userId: agent.userId });
+            onCull('stop');
           }),
           ...remove.map(async (agent) => {
             await runtime.remove(agent.instanceId);
             log({ level: 'info', msg: 'removed a stopped agent’s container', userId: agent.userId });
+            onCull('remove');
           }),
         ]);
       }

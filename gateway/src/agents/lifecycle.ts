@@ -41,6 +41,8 @@ export type LifecycleOptions = {
   log?: Log;
   /** Keeps a user whose agent keeps exiting at start from being started in a tight loop. */
   backoff?: StartBackoff;
+  /** Hears every state change of every agent (agents/observer.ts: the lifecycle log, metrics, last failures). */
+  onState?: (userId: string, state: AgentState) => void;
 };
 
 /** Seconds a client is told to wait when the engine or the active limit refuses a start. */
@@ -57,6 +59,7 @@ export class Lifecycle {
   private readonly fetch: typeof fetch;
   private readonly log: Log;
   private readonly backoff: StartBackoff;
+  private readonly onState: (userId: string, state: AgentState) => void;
   private readonly queue: SpawnQueue;
   private readonly starts = new SingleFlight<RunningAgent>();
   private readonly stops = new Map<string, Promise<void>>();
@@ -68,7 +71,7 @@ export class Lifecycle {
   /** Smoothed duration of a start, for Retry-After. */
   private startSeconds = INITIAL_START_SECONDS;
 
-  constructor({ runtime, routes, activity, settings, startTimeoutMs, fetch: fetchImpl = fetch, log = () => {}, backoff = new StartBackoff() }: LifecycleOptions) {
+  constructor({ runtime, routes, activity, settings, startTimeoutMs, fetch: fetchImpl = fetch, log = () => {}, backoff = new StartBackoff(), onState = () => {} }: LifecycleOptions) {
     this.runtime = runtime;
     this.routes = routes;
     this.activity = activity;
@@ -77,6 +80,7 @@ export class Lifecycle {
     this.fetch = fetchImpl;
     this.log = log;
     this.backoff = backoff;
+    this.onState = onState;
     this.queue = new SpawnQueue(settings.maxConcurrentSpawns, settings.maxSpawnQueue);
   }
 
@@ -184,6 +188,7 @@ export class Lifecycle {
   }
 
   private emit(userId: string, state: AgentState): void {
+    this.onState(userId, state);
     for (const listener of this.watchers.get(userId) ?? []) listener(state);
   }
 

@@ -1,4 +1,4 @@
-/** One JSON line per request, with the request id and the user it was for. */
+/** One JSON line per request, with the request id, the user it was for and how long their agent took to start, if it had to. */
 import { createMiddleware } from 'hono/factory';
 import type { Env } from '../env.ts';
 import { jsonLog, type Log } from '../log.ts';
@@ -18,5 +18,6 @@ export const logger = ({ log = jsonLog }: LoggerOptions = {}) =>
       status: c.res.status,
       durationMs: Math.round(performance.now() - started),
       userId: c.get('identity')?.id,
+      agentStartMs: c.get('agentStartMs'),
     });
   });

@@ -11,7 +11,18 @@ import type { AgentSettings } from '../settings.ts';
 import { demuxLogs, lastLines } from './container-output.ts';
 import { agentOwner, prepareDataFolder } from './data-folder.ts';
 import { instanceLabelFilters, LABELS } from './labels.ts';
-import { AgentStartError, type AgentEvent, type AgentExit, type AgentRuntime, type AgentSummary, type EnsureProgress, type RunningAgent } from './types.ts';
+import {
+  AgentStartError,
+  type AgentDetails,
+  type AgentEvent,
+  type AgentExit,
+  type AgentInspector,
+  type AgentRuntime,
+  type AgentSummary,
+  type AgentUsage,
+  type EnsureProgress,
+  type RunningAgent,
+} from './types.ts';
 
 /** How the gateway reaches agents: by container name on the shared network, or by container IP. */
 export type AddressMode = 'name' | 'ip';
@@ -152,7 +163,26 @@ export async function resolveAddressMode(docker: Docker, settings: AgentSettings
   }
 }
 
-export class DockerRuntime implements AgentRuntime {
+/** Docker's zero time stands for "never". */
+const timeOrUndefined = (value: string | undefined): string | undefined => (value && !value.startsWith('0001-') ? value : undefined);
+
+/** At most `limit` calls at once: an admin listing of hundreds of agents must not flood the engine. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+const ENGINE_CALLS_AT_ONCE = 8;
+
+export class DockerRuntime implements AgentRuntime, AgentInspector {
   private readonly filters: string[];
   /** Resolved once, on first use; a failed lookup is retried by the next call. */
   private addressMode: Promise<AddressMode> | undefined;
@@ -349,6 +379,59 @@ export class DockerRuntime implements AgentRuntime {
       `A container named ${info.Name.replace(/^\//, '')} exists and belongs to ${owner ? `gateway instance ${owner}` : 'no nanobot gateway'}; this gateway (instance ${this.settings.instance}) leaves it alone.`,
       'name_taken',
     );
+  }
+
+  async details(userId?: string): Promise<AgentDetails[]> {
+    const label = userId === undefined ? this.filters : [...this.filters, `${LABELS.userId}=${userId}`];
+    const containers = await this.docker.listContainers({ all: true, filters: { label } });
+    const imageId = await this.currentImageId().catch(() => undefined);
+    const inspected = await mapLimit(containers, ENGINE_CALLS_AT_ONCE, (c) => this.ownInspect(c.Id));
+    return inspected.flatMap((info): AgentDetails[] => {
+      if (!info) return [];
+      const labels = info.Config.Labels ?? {};
+      const stopped = !info.State.Running && timeOrUndefined(info.State.FinishedAt) !== undefined;
+      return [{
+        userId: labels[LABELS.userId] ?? '',
+        email: labels[LABELS.email] ?? '',
+        instanceId: info.Id,
+        status: info.State.Status,
+        running: info.State.Running,
+        image: info.Config.Image,
+        outdated: isOutdated(factsOfInspect(info, this.settings.networkName), this.settings, imageId),
+        createdAt: info.Created,
+        startedAt: timeOrUndefined(info.State.StartedAt),
+        finishedAt: timeOrUndefined(info.State.FinishedAt),
+        exitCode: stopped ? info.State.ExitCode : undefined,
+        oomKilled: info.State.OOMKilled,
+        restarts: info.RestartCount,
+      }];
+    });
+  }
+
+  async usage(instanceId: string): Promise<AgentUsage | undefined> {
+    try {
+      // One-shot: the engine answers at once instead of sampling for a second; CPU is then a running total.
+      const stats = await this.docker.getContainer(instanceId).stats({ stream: false, 'one-shot': true });
+      if (!stats.memory_stats?.usage) return undefined;
+      // As `docker stats` shows it: the page cache the kernel can drop is not the agent's memory.
+      const cache = stats.memory_stats.stats?.inactive_file ?? stats.memory_stats.stats?.total_inactive_file ?? 0;
+      return {
+        memoryBytes: Math.max(0, stats.memory_stats.usage - cache),
+        memoryLimitBytes: stats.memory_stats.limit,
+        cpuNs: stats.cpu_stats.cpu_usage.total_usage,
+        systemCpuNs: stats.cpu_stats.system_cpu_usage,
+        cpus: stats.cpu_stats.online_cpus || 1,
+      };
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async logTail(instanceId: string, lines: number): Promise<string[]> {
+    if (!(await this.ownInspect(instanceId))) return [];
+    const output = await this.docker.getContainer(instanceId).logs({ stdout: true, stderr: true, tail: lines, follow: false });
+    return lastLines(demuxLogs(output), lines, 2_000);
   }
 
   /** The container by id or name if it is one of this instance's agents: stop and remove touch nothing else. */

@@ -68,3 +68,37 @@ export interface AgentRuntime {
   /** Changes whenever what agents are made from (image, shared config) changes: a fix clears start back-offs. */
   revision(): Promise<string>;
 }
+
+/** One agent container as an operator sees it (GET /admin/agents). */
+export type AgentDetails = {
+  userId: string;
+  email: string;
+  instanceId: string;
+  /** The platform's own word: running, exited, restarting, created, paused, dead. */
+  status: string;
+  running: boolean;
+  /** The image the agent was made from, as named when it was created. */
+  image: string;
+  outdated: boolean;
+  createdAt: string;
+  startedAt: string | undefined;
+  finishedAt: string | undefined;
+  /** Of its last run, once it has stopped. */
+  exitCode: number | undefined;
+  oomKilled: boolean;
+  /** Restarts by the platform (a crash and `unless-stopped`), not by the gateway. */
+  restarts: number;
+};
+
+/** A one-shot resource sample; CPU is cumulative, so a rate needs two samples. */
+export type AgentUsage = { memoryBytes: number; memoryLimitBytes: number; cpuNs: number; systemCpuNs: number; cpus: number };
+
+/** What the admin API reads about agents, beyond AgentRuntime; every call only touches this instance's agents. */
+export interface AgentInspector {
+  /** This instance's agents (one user's when `userId` is given), in any state. */
+  details(userId?: string): Promise<AgentDetails[]>;
+  /** Memory and CPU now; undefined for an agent that is not running. */
+  usage(instanceId: string): Promise<AgentUsage | undefined>;
+  /** The last lines of the agent's output, secrets masked. */
+  logTail(instanceId: string, lines: number): Promise<string[]>;
+}

@@ -234,9 +234,9 @@ describe('stop and remove on the Docker runtime', () => {
     expect((await containerOf(user)).State.Running).toBe(true);
     await own.stop(Id);
     expect((await containerOf(user)).State.Running).toBe(false);
-    expect(await own.find(identityFor(user))).toMatchObject({ instanceId: Id, running: false });
+    expect(await own.find(identityFor(user, gw.settings.agents.instance))).toMatchObject({ instanceId: Id, running: false });
     await own.remove(Id);
     expect(await bed.containers([`${LABELS.userId}=${identityFor(user).id}`])).toHaveLength(0);
-    expect(await own.find(identityFor(user))).toBeUndefined();
+    expect(await own.find(identityFor(user, gw.settings.agents.instance))).toBeUndefined();
   }, 60_000);
 });

@@ -26,7 +26,7 @@ import type { RouteTable } from './agents/route-table.ts';
 import type { AgentInspector, AgentRuntime } from './runtime/types.ts';
 import type { Settings } from './settings.ts';
 
-/** The agent endpoints of DESIGN.md; only `/files` has paths below it. */
+/** The agent endpoints of docs/agent-contract.md; only `/files` has paths below it. */
 export const PROXIED_PATHS = ['/chat', '/files', '/files/*', '/uploads', '/memory', '/health', '/conversations', '/sessions', '/export'];
 
 export type AppOptions = {

@@ -1,4 +1,4 @@
-/** Gateway configuration: read from the environment once, with the defaults of DESIGN.md. */
+/** Gateway configuration: read from the environment once, with the defaults written once here (docs/architecture.md lists them). */
 import { z } from 'zod';
 import { MAX_INSTANCE_LENGTH } from './identity.ts';
 import { parseDuration as durationMs } from './duration.ts';

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { loadSettings, parseSize } from '../src/settings.ts';
 
 describe('loadSettings', () => {
-  test('applies the defaults of DESIGN.md', () => {
+  test('applies the documented defaults', () => {
     const s = loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', AGENT_HOST_MODE: 'name', USER_ASSERTION_SECRET: 'u'.repeat(32) });
     expect(s).toMatchObject({
       server: { port: 8080, hostname: '0.0.0.0', maxBodyBytes: 33_554_432, upstreamTimeoutMs: 300_000 },

@@ -2,6 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { instanceFilterArgs, LABELS } from '../../gateway/src/runtime/labels.ts';
+import { AGENT_HARDENING } from '../../gateway/src/runtime/docker.ts';
 import { pollHealth } from '../../test/support/eventually.ts';
 import { capture } from '../lib/run.ts';
 
@@ -110,12 +111,8 @@ export async function coldStartByApi(name: string, dataDir: string, configPath: 
       Memory: AGENT_LIMITS.memoryBytes,
       NanoCpus: AGENT_LIMITS.cpus * 1e9,
       PidsLimit: AGENT_LIMITS.pids,
-      SecurityOpt: ['no-new-privileges:true'],
-      CapDrop: ['ALL'],
       ReadonlyRootfs: true,
-      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
-      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
-      RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 5 },
+      ...AGENT_HARDENING,
     },
   });
   await engine('POST', `/containers/${name}/start`);

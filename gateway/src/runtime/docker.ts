@@ -44,6 +44,18 @@ const EXIT_POLL_MS = 250;
 /** Output lines kept for the log when an agent exits at start. */
 const EXIT_LINES = 20;
 
+/** What every agent container gets whatever the settings; the bench's bare-engine baseline uses it too. */
+export const AGENT_HARDENING = {
+  SecurityOpt: ['no-new-privileges:true'],
+  CapDrop: ['ALL'],
+  // Scratch space that does not outlive the container; counted in its memory limit.
+  Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
+  // A chatty or crash-looping agent cannot fill the host's disk with its log.
+  LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+  // Crashes are retried a few times, not forever; a stopped agent is started by its user's next request.
+  RestartPolicy: { Name: 'on-failure', MaximumRetryCount: MAX_RESTARTS },
+} satisfies Docker.HostConfig;
+
 const fingerprint = (token: string): string => createHash('sha256').update(token).digest('hex').slice(0, 16);
 const tokenOf = (settings: AgentSettings, containerName: string) => agentToken(settings.tokenSecret, containerName);
 
@@ -76,15 +88,8 @@ export function containerSpec(identity: AgentIdentity, settings: AgentSettings):
       Memory: settings.memoryBytes,
       NanoCpus: Math.round(settings.cpus * 1e9),
       PidsLimit: settings.pids,
-      SecurityOpt: ['no-new-privileges:true'],
-      CapDrop: ['ALL'],
       ReadonlyRootfs: settings.readOnly,
-      // Scratch space that does not outlive the container; counted in its memory limit.
-      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
-      // A chatty or crash-looping agent cannot fill the host's disk with its log.
-      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
-      // Crashes are retried a few times, not forever; a stopped agent is started by its user's next request.
-      RestartPolicy: { Name: 'on-failure', MaximumRetryCount: MAX_RESTARTS },
+      ...AGENT_HARDENING,
     },
   };
 }

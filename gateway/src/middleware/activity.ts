@@ -5,7 +5,8 @@ import type { Env } from '../env.ts';
 
 export const trackActivity = (activity: Activity) =>
   createMiddleware<Env>(async function trackActivity(c, next) {
-    const done = activity.begin(c.var.identity.id);
+    // c.get, not c.var: Hono builds a fresh object of all variables on every c.var access.
+    const done = activity.begin(c.get('identity').id);
     try {
       await next();
     } catch (err) {

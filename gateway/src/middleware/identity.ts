@@ -14,7 +14,7 @@ const MAX_CACHED = 10_000;
  */
 const known = new Map<string, AgentIdentity>();
 
-function identityOf(header: string | null): AgentIdentity | undefined {
+export function identityOf(header: string | null): AgentIdentity | undefined {
   if (header === null) return undefined;
   const cached = known.get(header);
   if (cached) return cached;

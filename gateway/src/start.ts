@@ -41,12 +41,12 @@ export const ACTIVITY_FILE = '.state/activity.json';
 
 /** Used by index.ts, the tests and the benchmark alike, so all three run the same gateway. */
 export function startGateway(settings: Settings, { docker = dockerFromEnv(), log = jsonLog }: StartOptions = {}): Gateway {
-  const relay = startRelay(settings, docker, log);
+  const metrics = createMetrics();
+  const relay = startRelay(settings, docker, log, metrics);
   const runtime = new DockerRuntime(docker, settings.agents, (identity) => relay.configs.write(identity.id));
   const routes = new RouteTable();
   const following = new AbortController();
   const adopted = Promise.withResolvers<void>();
-  const metrics = createMetrics();
   let scans = 0;
   // Every adoption scan after the first follows a broken events stream.
   const onAdopted = () => {

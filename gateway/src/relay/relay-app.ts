@@ -8,6 +8,7 @@ import type { Log } from '../log.ts';
 import type { AdminConfig } from './admin-config.ts';
 import { presentedKey, verifyRelayKey } from './keys.ts';
 import type { RelayLimits } from './limits.ts';
+import type { UsageCounter } from './metrics.ts';
 import { agentSuffix, ALLOWED_PATHS, kindOf, upstreamOf, type Upstream } from './providers.ts';
 import type { UsageStore } from './store.ts';
 import { UsageMeter } from './usage.ts';
@@ -25,6 +26,8 @@ export type RelayAppOptions = {
   onError?: (err: unknown) => void;
   /** One line per forwarded or refused call: who, which provider and model, tokens; never a key or a message. */
   log?: Log;
+  /** Hears every answered call's usage, for the metrics. */
+  countUsage?: UsageCounter;
 };
 
 /** Request headers a provider may need; everything else (cookies, the agent's key) stays behind. */
@@ -121,7 +124,7 @@ function metered(body: ReadableStream<Uint8Array>, meter: UsageMeter, done: () =
 }
 
 export function createRelayApp(options: RelayAppOptions) {
-  const { admin, store, limits, secret, maxBodyBytes, upstreamTimeoutMs, fetch: fetchImpl = fetch, onError = () => {}, log = () => {} } = options;
+  const { admin, store, limits, secret, maxBodyBytes, upstreamTimeoutMs, fetch: fetchImpl = fetch, onError = () => {}, log = () => {}, countUsage = () => {} } = options;
   const app = new Hono();
 
   app.notFound(() => relayError(404, 'not_found', 'The relay serves /llm/<provider>/… only.'));
@@ -219,6 +222,7 @@ export function createRelayApp(options: RelayAppOptions) {
       try {
         const usage = meter.end();
         store.record(userId, name, usage);
+        countUsage(name, usage);
         log({ level: 'info', msg: 'llm relay', userId, provider: name, ...usage });
       } catch (err) {
         onError(err);

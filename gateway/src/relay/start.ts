@@ -2,11 +2,13 @@
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Log } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import type { Settings } from '../settings.ts';
 import { AdminConfig } from './admin-config.ts';
 import { AgentConfigs } from './agent-config.ts';
 import { RelayLimits } from './limits.ts';
 import { resolveRelayAddress } from './listen.ts';
+import { relayMetrics } from './metrics.ts';
 import { createRelayApp } from './relay-app.ts';
 import { UsageStore } from './store.ts';
 
@@ -24,7 +26,7 @@ export type Relay = {
   stop(): Promise<void>;
 };
 
-export function startRelay(settings: Settings, docker: Docker, log: Log): Relay {
+export function startRelay(settings: Settings, docker: Docker, log: Log, metrics: Metrics): Relay {
   const admin = new AdminConfig(settings.agents.configPath);
   const store = new UsageStore(usageDbPath(settings.agents.dataDir));
   const limits = new RelayLimits(settings.relay, store);
@@ -38,6 +40,7 @@ export function startRelay(settings: Settings, docker: Docker, log: Log): Relay 
     upstreamTimeoutMs: settings.server.upstreamTimeoutMs,
     onError,
     log,
+    countUsage: relayMetrics(metrics.registry),
   });
 
   const listening = resolveRelayAddress(docker, settings.relay, settings.agents).then((address) => {

@@ -11,6 +11,9 @@ export const IMAGE = `${PREFIX}-agent:latest`;
 export const NETWORK = `${PREFIX}-net`;
 /** The gateway's `GATEWAY_INSTANCE`: every agent it creates carries it as its instance label. */
 export const INSTANCE = PREFIX;
+/** The soak's own gateway and its reference-agent containers (`--soak`). */
+export const SOAK_INSTANCE = `${PREFIX}-soak`;
+export const TUTOR_IMAGE = `${PREFIX}-tutor:latest`;
 /** Label on what the bench creates itself (baseline containers, the network). */
 const OWN_LABEL = `${PREFIX}=true`;
 export const AGENT_PORT = 8000;
@@ -25,7 +28,7 @@ export async function docker(args: string[]): Promise<string> {
 
 async function ownContainers(): Promise<string[]> {
   const ids = new Set<string>();
-  for (const filter of [instanceFilterArgs(INSTANCE), ['--filter', `label=${OWN_LABEL}`]]) {
+  for (const filter of [instanceFilterArgs(INSTANCE), instanceFilterArgs(SOAK_INSTANCE), ['--filter', `label=${OWN_LABEL}`]]) {
     for (const id of (await docker(['ps', '-aq', ...filter])).split('\n')) if (id) ids.add(id);
   }
   return [...ids];
@@ -42,7 +45,7 @@ export async function removeAll(): Promise<void> {
   const network = await capture(['docker', 'network', 'rm', NETWORK]);
   // An engine can keep counting endpoints of removed containers; the next run reuses the network then.
   if (network.code !== 0 && !network.stderr.includes('not found')) console.error(`bench: could not remove network ${NETWORK}: ${network.stderr.trim()}`);
-  await capture(['docker', 'image', 'rm', IMAGE]);
+  await capture(['docker', 'image', 'rm', IMAGE, TUTOR_IMAGE]);
 }
 
 export async function createNetwork(): Promise<void> {

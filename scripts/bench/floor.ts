@@ -3,6 +3,8 @@
  * Bun pass-through, through nginx (when installed) and through the gateway, at 1, 32 and 128
  * connections, in rounds that rotate the order so drift on a shared machine hits all alike.
  */
+import { SignJWT } from 'jose';
+import { ASSERTION_AUDIENCE, ASSERTION_ISSUER } from '../../gateway/src/accounts/identity.ts';
 import { agentToken, identityFor } from '../../gateway/src/identity.ts';
 import { cpuSecondsOf } from '../../test/support/proc.ts';
 import { nginxBinary, startBareProxy, startNginx, type BaselineProxy } from './baselines.ts';
@@ -16,10 +18,23 @@ const ROUNDS = 2;
 const SECONDS = 3;
 const WARMUP_SECONDS = 1;
 
-type Side = { name: string; target: Target; cpuSeconds(): number };
+/** Each load gets its target anew: the gateway's carries a user assertion that lives 60 s. */
+type Side = { name: string; target: () => Promise<Target>; cpuSeconds(): number };
 type Cell = { requests: number; seconds: number; cpu: number; p50: number[]; p99: number[] };
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+
+/** What the web app sends with every call: a 60 s assertion of the user, signed with USER_ASSERTION_SECRET (shared mode: no session). */
+export function userAssertion(secret: string, email: string): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(email)
+    .setIssuer(ASSERTION_ISSUER)
+    .setAudience(ASSERTION_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime('60s')
+    .sign(new TextEncoder().encode(secret));
+}
 
 export async function floor(bench: Bench, email: string, agentUrl: string): Promise<Result> {
   const { containerName } = identityFor(email);
@@ -31,24 +46,29 @@ export async function floor(bench: Bench, email: string, agentUrl: string): Prom
   try {
     if (nginx) proxies.push(await startNginx(nginx, agentUrl));
     const sides: Side[] = [
-      { name: 'agent direct', target: { url: agentUrl, headers: straight }, cpuSeconds: () => cpuSecondsOf(agentPid) },
-      ...proxies.map((proxy) => ({ name: proxy.name, target: { url: proxy.url, headers: straight }, cpuSeconds: proxy.cpuSeconds })),
+      { name: 'agent direct', target: async () => ({ url: agentUrl, headers: straight }), cpuSeconds: () => cpuSecondsOf(agentPid) },
+      ...proxies.map((proxy) => ({ name: proxy.name, target: async () => ({ url: proxy.url, headers: straight }), cpuSeconds: proxy.cpuSeconds })),
       {
         name: 'gateway',
-        target: { url: bench.gateway.url, headers: { Authorization: `Bearer ${bench.gatewayToken}`, 'X-User-Email': email } },
+        // As the web app calls it: the verified assertion and the email it names.
+        target: async () => ({
+          url: bench.gateway.url,
+          headers: { Authorization: `Bearer ${bench.gatewayToken}`, 'X-User-Email': email, 'X-User-Assertion': await userAssertion(bench.assertionSecret, email) },
+        }),
         cpuSeconds: () => bench.gateway.cpuSeconds(),
       },
     ];
     const callsBefore = bench.gateway.dockerCalls().length;
-    for (const side of sides) await openLoad(side.target, 32, WARMUP_SECONDS);
+    for (const side of sides) await openLoad(await side.target(), 32, WARMUP_SECONDS);
 
     const cells = new Map<string, Cell>();
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const connections of CONNECTIONS) {
         const order = sides.map((_, i) => sides[(i + round) % sides.length]!);
         for (const side of order) {
+          const target = await side.target();
           const cpuBefore = side.cpuSeconds();
-          const load = await openLoad(side.target, connections, SECONDS);
+          const load = await openLoad(target, connections, SECONDS);
           const cpu = side.cpuSeconds() - cpuBefore;
           const key = `${side.name}@${connections}`;
           const cell = cells.get(key) ?? { requests: 0, seconds: 0, cpu: 0, p50: [], p99: [] };
@@ -100,7 +120,7 @@ export async function floor(bench: Bench, email: string, agentUrl: string): Prom
 
     const generator = wrkBinary() ? 'wrk (one thread, a Lua script for the POST)' : 'the Bun load generator (wrk is not installed: `apt-get install wrk`)';
     const notes = [
-      `Floor: ${generator}; ${ROUNDS} rounds of ${SECONDS} s per path and connection count after ${WARMUP_SECONDS} s of warm-up each, the order rotating per round; req/s over all rounds, p50/p99 the mean of the rounds. nginx ${nginx ? 'from the system (one worker, upstream keep-alive, unbuffered, access log buffered 64 KiB)' : 'is not installed (`apt-get install nginx-light`), so it has no row'}. ${calls.length} Docker API calls.`,
+      `Floor: ${generator}; ${ROUNDS} rounds of ${SECONDS} s per path and connection count after ${WARMUP_SECONDS} s of warm-up each, the order rotating per round; req/s over all rounds, p50/p99 the mean of the rounds. The gateway is called as the web app calls it, with a user assertion (HS256 JWT, signed anew for each load) and X-User-Email; the other paths get the agent's token. nginx ${nginx ? 'from the system (one worker, upstream keep-alive, unbuffered, access log buffered 64 KiB)' : 'is not installed (`apt-get install nginx-light`), so it has no row'}. ${calls.length} Docker API calls.`,
     ];
     return { rows, notes, sections: [{ title: 'The hot path against the floor (POST /chat)', lines: table }] };
   } finally {

@@ -15,6 +15,8 @@ export type Bench = {
   gateway: GatewayProcess;
   gatewayToken: string;
   agentTokenSecret: string;
+  /** USER_ASSERTION_SECRET, in the shared mode: the floor calls the gateway with an assertion, as the web app does. */
+  assertionSecret: string;
   dataDir: string;
   configPath: string;
   /** Unique per run, so every user (and so every agent) is new. */

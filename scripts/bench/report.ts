@@ -1,5 +1,5 @@
 /** The machine the numbers come from, and the Markdown report of docs/bench.md. */
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { capture } from '../lib/run.ts';
 import type { Result } from './phases.ts';
@@ -7,7 +7,8 @@ import { mib } from './stats.ts';
 
 export type Machine = { lines: string[] };
 
-export async function describeMachine(foreignContainers: number): Promise<Machine> {
+/** `note`: what else ran on the machine meanwhile, as the person running the bench knows it (`--note`). */
+export async function describeMachine(foreignContainers: number, note?: string): Promise<Machine> {
   const os = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'unknown';
   const dockerVersions = await capture(['docker', 'version', '--format', '{{.Server.Version}} (API {{.Server.APIVersion}}), CLI {{.Client.Version}}']);
   return {
@@ -15,7 +16,8 @@ export async function describeMachine(foreignContainers: number): Promise<Machin
       `Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
       `Machine: ${os}, kernel ${release()}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${mib(totalmem())} RAM`,
       `Bun ${Bun.version}; Docker Engine ${dockerVersions.stdout.trim() || 'unknown'}`,
-      `Other containers running on the engine when the bench started: ${foreignContainers}`,
+      `Other containers running on the engine when the bench started: ${foreignContainers}; load average ${loadavg().map((l) => l.toFixed(2)).join(', ')}`,
+      ...(note ? [note] : []),
     ],
   };
 }

@@ -1,0 +1,143 @@
+/**
+ * The student's side of a used-up LLM allowance (issue 13): the gateway's real relay refuses with
+ * 429, the real reference agent passes it on, the web app's chat route and browser client turn it
+ * into the sentence, and the chat view shows it, also after a reload from the stored session.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { startFakeLlm, type FakeLlm } from '../../agent/test/fake-llm.ts';
+import { fakeConfig, startTestAgent, type TestAgent } from '../../agent/test/helpers.ts';
+import { AdminConfig } from '../../gateway/src/relay/admin-config.ts';
+import { relayKey } from '../../gateway/src/relay/keys.ts';
+import { RelayLimits } from '../../gateway/src/relay/limits.ts';
+import { createRelayApp } from '../../gateway/src/relay/relay-app.ts';
+import { UsageStore } from '../../gateway/src/relay/store.ts';
+import { ChatView } from '../components/ChatView.tsx';
+import { fromStored } from '../components/sessions.ts';
+import { handleChat } from '../lib/api/chat.ts';
+import { authorized, type ApiHandler } from '../lib/api/handler.ts';
+import { handleListSessions } from '../lib/api/sessions.ts';
+import { ApiError, streamChat } from '../lib/client/api.ts';
+
+const SECRET = 'quota-test-relay-secret';
+const USER = 'ada';
+const SESSION = '7a1c2e3f-4b5d-4e6f-8a9b-0c1d2e3f4a5b';
+const SENTENCE = "You have used today's tutoring allowance; it resets at 00:00 UTC.";
+
+let dir: string;
+let llm: FakeLlm;
+let store: UsageStore;
+let relay: ReturnType<typeof Bun.serve>;
+let agent: TestAgent;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nbtest-web-quota-'));
+  llm = startFakeLlm({ port: 0, hostname: '127.0.0.1' });
+  const adminConfig = join(dir, 'config.json');
+  await writeFile(adminConfig, JSON.stringify({ providers: { custom: { apiKey: 'sk-real-key-0123456789', apiBase: llm.url } } }));
+  store = new UsageStore(join(dir, 'usage.db'));
+  // Ada has used her 10 tokens today.
+  store.record(USER, 'custom', { model: 'fake-tutor', promptTokens: 8, completionTokens: 4 });
+  const app = createRelayApp({
+    admin: new AdminConfig(adminConfig),
+    store,
+    limits: new RelayLimits({ tokensPerDay: 10, requestsPerMinute: 0, globalTokensPerDay: 0 }, store),
+    secret: SECRET,
+    maxBodyBytes: 1024 * 1024,
+    upstreamTimeoutMs: 5000,
+  });
+  relay = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: app.fetch });
+  // The agent's keyless config as the gateway writes it: its relay key, the relay as apiBase.
+  const config = fakeConfig(`http://127.0.0.1:${relay.port}/llm/custom/v1`);
+  config.providers.custom.apiKey = relayKey(SECRET, USER);
+  agent = await startTestAgent({ config });
+});
+
+afterAll(async () => {
+  await agent?.stop();
+  await relay?.stop(true);
+  await llm?.stop();
+  store?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Stands in for the gateway: the verified email becomes the agent's X-User-ID. */
+function route(handler: ApiHandler) {
+  return authorized(handler, {
+    resolveUser: async () => ({ email: 'ada@example.edu' }),
+    gateway: () => ({
+      url: 'http://gateway.test',
+      token: 'unused',
+      fetch: (url, init) => {
+        const headers = new Headers(init.headers);
+        headers.set('X-User-ID', USER);
+        return fetch(url.replace('http://gateway.test', agent.url), { ...init, headers });
+      },
+    }),
+  });
+}
+
+const chatRequest = (init: RequestInit = {}) =>
+  new Request('http://web.test/api/chat', {
+    method: 'POST',
+    ...init,
+    headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream', 'X-Session-ID': SESSION, ...(init.headers as Record<string, string>) },
+    body: init.body ?? JSON.stringify({ message: 'What is energy?' }),
+  });
+
+const capabilities = { downloads: true, manageFiles: true, renameSessions: true, chatOptions: true };
+const noop = () => {};
+
+test('the chat route answers 429 with the sentence and when the allowance resets; the provider is never called', async () => {
+  const response = await route(handleChat)(chatRequest());
+  expect(response.status).toBe(429);
+  expect(await response.json()).toEqual({ error: SENTENCE, code: 'quota', reason: 'llm_quota' });
+  expect(llm.requests).toHaveLength(0);
+});
+
+test('the browser client raises it as the error the chat view shows under the question', async () => {
+  const original = globalThis.fetch;
+  globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) =>
+    String(input) === '/api/chat' ? route(handleChat)(chatRequest(init)) : original(input, init)) as typeof fetch;
+  let error: unknown;
+  try {
+    await streamChat({ message: 'And what is power?' }, SESSION, noop, new AbortController().signal);
+  } catch (caught) {
+    error = caught;
+  } finally {
+    globalThis.fetch = original;
+  }
+  expect(error).toBeInstanceOf(ApiError);
+  expect(error).toMatchObject({ message: SENTENCE, code: 'quota', reason: 'llm_quota', stored: true });
+
+  // What useTutor makes of it: the answer marked failed with the error's message.
+  const html = renderToStaticMarkup(
+    <ChatView
+      session={{ id: SESSION, title: 'Energy', messages: [{ id: 'q', role: 'user', content: 'And what is power?' }, { id: 'a', role: 'assistant', content: '', status: 'error', error: (error as ApiError).message, stored: true }] }}
+      pending={undefined}
+      disabled={false}
+      capabilities={capabilities}
+      onSend={noop}
+      onStop={noop}
+      onReask={noop}
+    />,
+  );
+  expect(html).toContain('role="alert"');
+  expect(html).toContain('You have used today&#x27;s tutoring allowance; it resets at 00:00 UTC.');
+});
+
+test('after a reload the stored session still shows the question and the sentence', async () => {
+  const { sessions } = await (await route(handleListSessions)(new Request('http://web.test/api/sessions'))).json();
+  const session = fromStored(sessions.find((s: { session_id?: string; id?: string }) => (s.session_id ?? s.id) === SESSION));
+  const failed = session.messages.filter((m) => m.status === 'error');
+  expect(failed.length).toBeGreaterThan(0);
+  for (const message of failed) expect(message.error).toContain("You have used today's tutoring allowance; it resets at");
+  const html = renderToStaticMarkup(
+    <ChatView session={session} pending={undefined} disabled={false} capabilities={capabilities} onSend={noop} onStop={noop} onReask={noop} />,
+  );
+  expect(html).toContain('What is energy?');
+  expect(html).toContain('You have used today&#x27;s tutoring allowance; it resets at');
+});

@@ -18,6 +18,7 @@ import { UsageStore } from '../../gateway/src/relay/store.ts';
 import { ChatView } from '../components/ChatView.tsx';
 import { fromStored } from '../components/sessions.ts';
 import { handleChat } from '../lib/api/chat.ts';
+import type { Capabilities } from '../lib/api/shared.ts';
 import { authorized, type ApiHandler } from '../lib/api/handler.ts';
 import { handleListSessions } from '../lib/api/sessions.ts';
 import { ApiError, streamChat } from '../lib/client/api.ts';
@@ -88,7 +89,7 @@ const chatRequest = (init: RequestInit = {}) =>
     body: init.body ?? JSON.stringify({ message: 'What is energy?' }),
   });
 
-const capabilities = { downloads: true, manageFiles: true, renameSessions: true, chatOptions: true };
+const capabilities: Capabilities = { downloads: true, manageFiles: true, renameSessions: true, chatOptions: true, export: true };
 const noop = () => {};
 
 test('the chat route answers 429 with the sentence and when the allowance resets; the provider is never called', async () => {

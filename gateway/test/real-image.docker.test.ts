@@ -1,20 +1,27 @@
 /**
  * The real nanobot image's behaviour, with the stand-in of fixtures/nanobot-standin on a real
  * Docker Engine: AGENT_COMMAND makes it serve, an agent that exits at start is answered at once
- * with why, its user is backed off until the config changes, and the container is hardened.
+ * with why, its user is backed off until the config changes, the container is hardened, and it
+ * reaches its model through the gateway's LLM relay without ever holding the key.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DEFAULT_ANSWER_INTRO, startFakeLlm, type FakeLlm } from '../../agent/test/fake-llm.ts';
+import { capture } from '../../scripts/lib/run.ts';
 import { identityFor } from '../src/identity.ts';
 import type { LogLine } from '../src/log.ts';
+import { relayKey } from '../src/relay/keys.ts';
 import { LABELS } from '../src/runtime/labels.ts';
 import { buildStandIn, createTestBed, REPO_ROOT, STANDIN_IMAGE, startTestGateway, type TestGateway } from './docker-harness.ts';
 import { authHeaders } from './helpers.ts';
 
 const START_TIMEOUT_MS = 30_000;
 const NO_KEY = { agents: { defaults: { model: 'openrouter/test' } } };
-const WITH_KEY = { ...NO_KEY, providers: { openrouter: { apiKey: 'sk-or-v1-not-a-real-key-0123456789' } } };
+const REAL_KEY = 'sk-or-v1-not-a-real-key-0123456789';
+/** The fake provider listens on the host's loopback: the gateway's relay reaches it, no container can. */
+let llm: FakeLlm;
+const withKey = () => ({ ...NO_KEY, providers: { openrouter: { apiKey: REAL_KEY, apiBase: llm.url } } });
 
 let bed: Awaited<ReturnType<typeof createTestBed>>;
 let gateway: TestGateway;
@@ -27,7 +34,8 @@ beforeAll(async () => {
   bed = await createTestBed();
   await buildStandIn();
   configPath = bed.env.CONFIG_PATH;
-  await writeFile(configPath, JSON.stringify(WITH_KEY));
+  llm = startFakeLlm();
+  await writeFile(configPath, JSON.stringify(withKey()));
   gateway = await startTestGateway(
     { ...bed.env, AGENT_IMAGE: STANDIN_IMAGE, AGENT_PORT: '18790', START_TIMEOUT_MS: String(START_TIMEOUT_MS), AGENT_TEMPLATE_DIR: join(REPO_ROOT, 'agent/templates') },
     { log: (line) => logged.push(line) },
@@ -37,6 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.stop();
   await bed?.cleanup();
+  await llm?.stop();
 }, 60_000);
 
 const chat = (user: string) =>
@@ -53,9 +62,41 @@ describe('the real nanobot image (stand-in)', () => {
     const user = email('served');
     const res = await chat(user);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ response: 'nanobot heard: hi' });
+    expect(await res.json()).toEqual({ response: expect.stringContaining(DEFAULT_ANSWER_INTRO) });
     expect((await containerOf(user)).Config.Cmd).toEqual(['gateway']);
   }, 60_000);
+
+  test('reaches its model through the LLM relay: it reads its keyless config, the provider sees the real key, the container holds none', async () => {
+    const user = email('relayed');
+    const before = llm.apiKeys.length;
+    const res = await chat(user);
+    expect(await res.json()).toEqual({ response: expect.stringContaining(DEFAULT_ANSWER_INTRO) });
+    expect(llm.apiKeys.slice(before)).toEqual([REAL_KEY]);
+    expect(llm.requests.at(-1)?.messages.at(-1)?.content).toBe('hi');
+
+    const info = await containerOf(user);
+    expect(JSON.stringify(info)).not.toContain(REAL_KEY);
+    expect(info.Mounts.map((m) => m.Source)).not.toContain(configPath);
+    const exec = async (...args: string[]) => {
+      const result = await capture(['docker', 'exec', info.Id, ...args]);
+      expect(result.code).toBe(0);
+      return result.stdout.trim();
+    };
+    // What nanobot reads: providers.<name>.apiKey/apiBase, here the relay's key and address.
+    const config = JSON.parse(await exec('cat', '/root/.nanobot/config.json')) as { providers: Record<string, { apiKey: string; apiBase: string }> };
+    expect(config.providers.openrouter).toMatchObject({ apiKey: relayKey('test-agent-secret', identityFor(user).id), apiBase: `${await gateway.relayUrl}/llm/openrouter/v1` });
+    // Every file the agent's root user can read, and its environment.
+    const found = await exec('bun', '-e', `
+      const { readdirSync, readFileSync, statSync } = require('node:fs');
+      const hits = [];
+      const list = (dir) => { try { return readdirSync(dir); } catch { return []; } };
+      const walk = (dir) => { for (const name of list(dir)) { const p = (dir === '/' ? '' : dir) + '/' + name; let s; try { s = statSync(p); } catch { continue; }
+        if (s.isDirectory()) { if (!['/proc', '/sys', '/dev'].includes(p)) walk(p); } else if (s.isFile() && s.size < 50e6) { try { if (readFileSync(p).includes(${JSON.stringify(REAL_KEY)})) hits.push(p); } catch {} } } };
+      walk('/');
+      if (readFileSync('/proc/1/environ').includes(${JSON.stringify(REAL_KEY)})) hits.push('/proc/1/environ');
+      console.log(JSON.stringify(hits));`);
+    expect(JSON.parse(found)).toEqual([]);
+  }, 120_000);
 
   test('gets a hardened container: read-only root, tmpfs /tmp, rotated logs, bounded restarts', async () => {
     const user = email('hardened');
@@ -140,9 +181,9 @@ describe('an agent that exits at start (no API key)', () => {
   }, 60_000);
 
   test('a fixed config clears the back-off at once and the agent serves', async () => {
-    await writeFile(configPath, JSON.stringify(WITH_KEY));
+    await writeFile(configPath, JSON.stringify(withKey()));
     const res = await chat(user);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ response: 'nanobot heard: hi' });
+    expect(await res.json()).toEqual({ response: expect.stringContaining(DEFAULT_ANSWER_INTRO) });
   }, 60_000);
 });

@@ -8,7 +8,7 @@ import { ASSERTION_AUDIENCE, ASSERTION_ISSUER } from '../../gateway/src/accounts
 import { agentToken, identityFor } from '../../gateway/src/identity.ts';
 import { cpuSecondsOf } from '../../test/support/proc.ts';
 import { nginxBinary, startBareProxy, startNginx, type BaselineProxy } from './baselines.ts';
-import { pidOf } from './docker.ts';
+import { INSTANCE, pidOf } from './docker.ts';
 import { openLoad, wrkBinary, type Target } from './open-load.ts';
 import type { Bench, Result, Row } from './phases.ts';
 import { ms, ratio } from './stats.ts';
@@ -37,7 +37,7 @@ export function userAssertion(secret: string, email: string): Promise<string> {
 }
 
 export async function floor(bench: Bench, email: string, agentUrl: string): Promise<Result> {
-  const { containerName } = identityFor(email);
+  const { containerName } = identityFor(email, INSTANCE);
   const agentPid = await pidOf(containerName);
   // What the gateway itself sends on: the agent's own token. The other proxies pass headers as they are.
   const straight = { Authorization: `Bearer ${agentToken(bench.agentTokenSecret, containerName)}`, 'X-User-Email': email };

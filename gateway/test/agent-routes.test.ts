@@ -87,3 +87,23 @@ test('a request counts as in flight until its streamed answer has been read to t
   await abandoned.body!.cancel();
   expect(activity.requestsInFlight(id)).toBe(0);
 });
+
+test('a small answer of declared length is over once its headers are in; a large download is followed to its end', async () => {
+  const big = 'x'.repeat(256 * 1024);
+  const answers = (async (input: RequestInfo | URL) => {
+    const path = new URL(String(input)).pathname;
+    if (path === '/health') return Response.json({ status: 'ok' });
+    // As an agent's answer arrives over HTTP: with its length declared.
+    if (path === '/memory') return new Response('{"status":"ok"}', { headers: { 'content-type': 'application/json', 'content-length': '15' } });
+    return new Response(big, { headers: { 'content-type': 'application/pdf', 'content-length': String(big.length) } });
+  }) as typeof fetch;
+  const { app, activity } = gateway(answers);
+  const id = identityFor('dee@example.com').id;
+  const small = await app.request('/memory', { headers: authHeaders('dee@example.com') });
+  expect(activity.requestsInFlight(id)).toBe(0);
+  expect(await small.json()).toEqual({ status: 'ok' });
+  const download = await app.request('/files/notes/book.pdf', { headers: authHeaders('dee@example.com') });
+  expect(activity.requestsInFlight(id)).toBe(1);
+  expect((await download.text()).length).toBe(big.length);
+  expect(activity.requestsInFlight(id)).toBe(0);
+});

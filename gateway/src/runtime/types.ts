@@ -21,8 +21,12 @@ export type AgentSummary = {
   url?: string;
 };
 
-/** An agent started (its address may be new: ask `locate`) or went away (stopped, died, removed). */
-export type AgentEvent = { type: 'started' | 'gone'; userId: string; instanceId: string };
+/**
+ * An agent started (its address may be new: ask `locate`) or went away (stopped, died, removed).
+ * For the log: `exitCode` when its process exited, `removed` when its container was, and
+ * `restarts` when the platform itself started it again (a crash under its restart policy).
+ */
+export type AgentEvent = { type: 'started' | 'gone'; userId: string; instanceId: string; exitCode?: number; removed?: boolean; restarts?: number };
 
 /** Why an agent could not be started; the gateway answers 503 with the message. */
 export class AgentStartError extends Error {

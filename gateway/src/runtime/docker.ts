@@ -15,6 +15,7 @@ import {
   AgentStartError,
   type AgentDetails,
   type AgentEvent,
+  type EngineHealth,
   type AgentExit,
   type AgentInspector,
   type AgentRuntime,
@@ -392,6 +393,13 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
       `A container named ${info.Name.replace(/^\//, '')} exists and belongs to ${owner ? `gateway instance ${owner}` : 'no nanobot gateway'}; this gateway (instance ${this.settings.instance}) leaves it alone.`,
       'name_taken',
     );
+  }
+
+  async engine(): Promise<EngineHealth> {
+    const image = this.settings.image;
+    const reachable = await this.docker.ping().then(() => true, () => false);
+    const imagePresent = reachable && (await this.docker.getImage(image).inspect().then(() => true, () => false));
+    return { reachable, image, imagePresent };
   }
 
   async details(userId?: string): Promise<AgentDetails[]> {

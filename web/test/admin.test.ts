@@ -55,6 +55,8 @@ describe('/api/admin/*', () => {
     expect(isAdmin({ email: 'ada@example.edu' }, settings)).toBe(false);
     expect(isAdmin(null, settings)).toBe(false);
     expect(adminSettings({}).emails.size).toBe(0);
+    // The shared password lets anyone sign in under any address: no admins then.
+    expect(adminSettings({ ...env, LOCAL_AUTH_MODE: 'shared', LOCAL_AUTH_PASSWORD: 'x', SESSION_SECRET: 's'.repeat(32), USER_ASSERTION_SECRET: 'a'.repeat(32) }).emails.size).toBe(0);
   });
 
   test('passes each call the page makes to the gateway with the admin token, and the answer back without the gateway\'s headers', async () => {

@@ -14,6 +14,7 @@ import {
   AgentStartError,
   type AgentDetails,
   type AgentEvent,
+  type EngineHealth,
   type AgentExit,
   type AgentInspector,
   type AgentRuntime,
@@ -280,10 +281,18 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
       for (const line of lines) {
         if (!line.trim()) continue;
         const event = JSON.parse(line) as { Action: string; Actor: { ID: string; Attributes: Record<string, string> } };
-        const userId = event.Actor.Attributes[LABELS.userId] ?? '';
-        yield { type: event.Action === 'start' ? 'started' : 'gone', userId, instanceId: event.Actor.ID };
+        yield await this.eventOf(event);
       }
     }
+  }
+
+  /** Docker counts its own restarts and resets the count on a start by the API, so a count above 0 is the engine's. */
+  private async eventOf(event: { Action: string; Actor: { ID: string; Attributes: Record<string, string> } }): Promise<AgentEvent> {
+    const base = { userId: event.Actor.Attributes[LABELS.userId] ?? '', instanceId: event.Actor.ID };
+    if (event.Action === 'die') return { type: 'gone', ...base, exitCode: Number(event.Actor.Attributes.exitCode) };
+    if (event.Action === 'destroy') return { type: 'gone', ...base, removed: true };
+    const restarts = await this.docker.getContainer(event.Actor.ID).inspect().then((info) => info.RestartCount, () => 0);
+    return { type: 'started', ...base, ...(restarts > 0 ? { restarts } : {}) };
   }
 
   async checkReady(): Promise<void> {
@@ -347,6 +356,13 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
       `A container named ${info.Name.replace(/^\//, '')} exists and belongs to ${owner ? `gateway instance ${owner}` : 'no nanobot gateway'}; this gateway (instance ${this.settings.instance}) leaves it alone.`,
       'name_taken',
     );
+  }
+
+  async engine(): Promise<EngineHealth> {
+    const image = this.settings.image;
+    const reachable = await this.docker.ping().then(() => true, () => false);
+    const imagePresent = reachable && (await this.docker.getImage(image).inspect().then(() => true, () => false));
+    return { reachable, image, imagePresent };
   }
 
   async details(userId?: string): Promise<AgentDetails[]> {

@@ -19,7 +19,7 @@ const forever = () => new Promise<never>(() => {});
 
 let agent: ReturnType<typeof Bun.serve>;
 let gateway: ReturnType<typeof serve>;
-let killed: ReturnType<typeof Bun.listen>;
+let killed: Bun.TCPSocketListener;
 
 beforeAll(() => {
   agent = Bun.serve({

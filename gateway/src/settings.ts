@@ -26,7 +26,8 @@ const optional = z.string().trim().optional().transform((v) => v || undefined);
 const schema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-    LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
+    // Loopback on the host; the image sets 0.0.0.0, as a container must for its network to reach it.
+    LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
     // What hono/bearer-auth accepts in a header (RFC 6750 token68); setup writes base64url.
     GATEWAY_TOKEN: z.string().regex(/^(?:[A-Za-z0-9._~+/-]+=*)?$/, 'may only hold letters, digits and . _ ~ + / - (then = padding)').optional(),
     GATEWAY_ALLOW_NO_TOKEN: flag,
@@ -51,6 +52,9 @@ const schema = z
     HOST_CONFIG_PATH: z.string().optional(),
     START_TIMEOUT_MS: positiveInt(60_000),
     UPSTREAM_TIMEOUT_MS: positiveInt(300_000),
+    UPSTREAM_QUICK_TIMEOUT: duration('30s').pipe(z.number().positive('must be longer than 0')),
+    HEALTH_RECHECK_TIMEOUT: duration('2s').pipe(z.number().positive('must be longer than 0')),
+    BODY_IDLE_TIMEOUT: duration('30s').pipe(z.number().positive('must be longer than 0')),
     MAX_BODY_BYTES: positiveInt(32 * 1024 * 1024),
     AGENT_MEMORY: z.string().default('1g').transform((v, ctx) => parseSize(v) ?? (ctx.addIssue('is not a size such as 512m or 1g'), z.NEVER)),
     AGENT_CPUS: z.coerce.number().positive().default(1),
@@ -97,7 +101,14 @@ const schema = z
       /** Undefined only when GATEWAY_ALLOW_NO_TOKEN=1: then every caller is trusted. */
       gatewayToken: e.GATEWAY_TOKEN || undefined,
       maxBodyBytes: e.MAX_BODY_BYTES,
+      /** How long `/chat` and `DELETE /conversations` (both wait for the LLM) may take to send their answer's headers. */
       upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+      /** The same for every other agent route (files, uploads, memory, sessions, export, health). */
+      quickTimeoutMs: e.UPSTREAM_QUICK_TIMEOUT,
+      /** An agent that missed a deadline must answer `/health` within this before the next request waits on it. */
+      healthRecheckMs: e.HEALTH_RECHECK_TIMEOUT,
+      /** A request body that stops arriving for this long is cut with 408. */
+      bodyIdleMs: e.BODY_IDLE_TIMEOUT,
     },
     /** The agents: how they are made, reached and waited for. */
     agents: {

@@ -85,6 +85,8 @@ beforeAll(async () => {
   await page.goto(`${stack.webUrl}/login`);
   await page.getByLabel('Email').waitFor();
   await shot('login');
+  const loginProblems = await accessibilityProblems(page);
+  if (loginProblems.length > 0) throw new Error(`the login page has accessibility problems: ${loginProblems.join('; ')}`);
   const invites = await addStudents(stack, [EMAIL]);
   await acceptInvite(page, stack, invites.get(EMAIL)!, 'a password of her own choosing');
   await page.getByLabel('Message').waitFor({ timeout: 3 * MINUTE });
@@ -275,6 +277,7 @@ describe('a student and the tutor, on the real stack', () => {
     const preview = page.getByRole('dialog', { name: 'Preview of homework.png' });
     await preview.getByRole('img', { name: 'homework.png' }).waitFor();
     await page.waitForFunction(() => (document.querySelector('dialog.preview img') as HTMLImageElement | null)?.naturalWidth === 240);
+    await shot('file-preview');
     await preview.getByRole('button', { name: 'Close' }).click();
     const pdf = page.waitForResponse((r) => r.url().includes('worksheet.pdf') && r.url().includes('inline=1'));
     await files().getByRole('button', { name: 'Preview worksheet.pdf' }).click();
@@ -334,6 +337,7 @@ describe('a student and the tutor, on the real stack', () => {
     await shot('chat-dark');
     await page.getByRole('combobox', { name: 'All sessions' }).selectOption({ label: 'Is my working right?' });
     await lastAnswer().getByRole('alert').filter({ hasText: NO_VISION }).waitFor();
+    await lastAnswer().scrollIntoViewIfNeeded();
     expect(await accessibilityProblems(page)).toEqual([]);
     await shot('failed-turn-dark');
     await page.emulateMedia({ colorScheme: 'light' });
@@ -349,6 +353,7 @@ describe('a student and the tutor, on the real stack', () => {
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.setViewportSize({ width: 390, height: 780 });
     await shot('mobile-chat');
+    expect(await files().isVisible()).toBe(false);
     await page.getByRole('button', { name: 'Files & memory' }).click();
     await files().getByText('homework.png').waitFor();
     await shot('mobile-files');

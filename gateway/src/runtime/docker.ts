@@ -153,6 +153,13 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (
 
 const ENGINE_CALLS_AT_ONCE = 8;
 
+/** Whether the engine answers and holds the agent image: the admin page's health panel, for either runtime. */
+export async function engineHealth(docker: Docker, image: string): Promise<EngineHealth> {
+  const reachable = await docker.ping().then(() => true, () => false);
+  const imagePresent = reachable && (await docker.getImage(image).inspect().then(() => true, () => false));
+  return { reachable, image, imagePresent };
+}
+
 export class DockerRuntime implements AgentRuntime, AgentInspector {
   private readonly filters: string[];
   /** Resolved once, on first use; a failed lookup is retried by the next call. */
@@ -358,11 +365,8 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
     );
   }
 
-  async engine(): Promise<EngineHealth> {
-    const image = this.settings.image;
-    const reachable = await this.docker.ping().then(() => true, () => false);
-    const imagePresent = reachable && (await this.docker.getImage(image).inspect().then(() => true, () => false));
-    return { reachable, image, imagePresent };
+  engine(): Promise<EngineHealth> {
+    return engineHealth(this.docker, this.settings.image);
   }
 
   async details(userId?: string): Promise<AgentDetails[]> {

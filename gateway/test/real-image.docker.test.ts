@@ -15,6 +15,7 @@ import { relayKey } from '../src/relay/keys.ts';
 import { LABELS } from '../src/runtime/labels.ts';
 import { buildStandIn, createTestBed, REPO_ROOT, STANDIN_IMAGE, startTestGateway, type TestGateway } from './docker-harness.ts';
 import { authHeaders } from './helpers.ts';
+import { keySearchScript } from './key-search.ts';
 
 const START_TIMEOUT_MS = 30_000;
 const NO_KEY = { agents: { defaults: { model: 'openrouter/test' } } };
@@ -85,16 +86,7 @@ describe('the real nanobot image (stand-in)', () => {
     // What nanobot reads: providers.<name>.apiKey/apiBase, here the relay's key and address.
     const config = JSON.parse(await exec('cat', '/root/.nanobot/config.json')) as { providers: Record<string, { apiKey: string; apiBase: string }> };
     expect(config.providers.openrouter).toMatchObject({ apiKey: relayKey('test-agent-secret', identityFor(user).id), apiBase: `${await gateway.relayUrl}/llm/openrouter/v1` });
-    // Every file the agent's root user can read, and its environment.
-    const found = await exec('bun', '-e', `
-      const { readdirSync, readFileSync, statSync } = require('node:fs');
-      const hits = [];
-      const list = (dir) => { try { return readdirSync(dir); } catch { return []; } };
-      const walk = (dir) => { for (const name of list(dir)) { const p = (dir === '/' ? '' : dir) + '/' + name; let s; try { s = statSync(p); } catch { continue; }
-        if (s.isDirectory()) { if (!['/proc', '/sys', '/dev'].includes(p)) walk(p); } else if (s.isFile() && s.size < 50e6) { try { if (readFileSync(p).includes(${JSON.stringify(REAL_KEY)})) hits.push(p); } catch {} } } };
-      walk('/');
-      if (readFileSync('/proc/1/environ').includes(${JSON.stringify(REAL_KEY)})) hits.push('/proc/1/environ');
-      console.log(JSON.stringify(hits));`);
+    const found = await exec('bun', '-e', keySearchScript(REAL_KEY));
     expect(JSON.parse(found)).toEqual([]);
   }, 120_000);
 

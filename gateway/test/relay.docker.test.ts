@@ -14,6 +14,7 @@ import { relayKey } from '../src/relay/keys.ts';
 import { LABELS } from '../src/runtime/labels.ts';
 import { eventually } from '../../test/support/eventually.ts';
 import { createTestBed, startTestGateway, type TestGateway } from './docker-harness.ts';
+import { keySearchScript } from './key-search.ts';
 import { authHeaders } from './helpers.ts';
 
 const TUTOR_IMAGE = 'nbtest-relay-tutor:latest';
@@ -135,15 +136,7 @@ describe('the LLM relay on a real engine', () => {
     expect(config.providers.custom?.apiBase).toBe(`${await gateway.relayUrl}/llm/custom/v1`);
     expect(config.providers.openai?.apiKey).toBe('');
     // Every file the agent's processes can read (what they cannot read, a steered model cannot either), and their environment.
-    const found = await inAgent(id, `
-      const { readdirSync, readFileSync, statSync } = require('node:fs');
-      const hits = [];
-      const list = (dir) => { try { return readdirSync(dir); } catch { return []; } };
-      const walk = (dir) => { for (const name of list(dir)) { const p = (dir === '/' ? '' : dir) + '/' + name; let s; try { s = statSync(p); } catch { continue; }
-        if (s.isDirectory()) { if (!['/proc', '/sys', '/dev'].includes(p)) walk(p); } else if (s.isFile() && s.size < 50e6) { try { if (readFileSync(p).includes(${JSON.stringify(REAL_KEY)})) hits.push(p); } catch {} } } };
-      walk('/');
-      if (readFileSync('/proc/1/environ').includes(${JSON.stringify(REAL_KEY)})) hits.push('/proc/1/environ');
-      console.log(JSON.stringify(hits));`);
+    const found = await inAgent(id, keySearchScript(REAL_KEY));
     expect(JSON.parse(found)).toEqual([]);
   }, 120_000);
 

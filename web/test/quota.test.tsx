@@ -19,7 +19,8 @@ import { ChatView } from '../components/ChatView.tsx';
 import { fromStored } from '../components/sessions.ts';
 import { handleChat } from '../lib/api/chat.ts';
 import type { Capabilities } from '../lib/api/shared.ts';
-import { authorized, type ApiHandler } from '../lib/api/handler.ts';
+import type { ApiHandler } from '../lib/api/handler.ts';
+import { agentRoute } from './agent-route.ts';
 import { handleListSessions } from '../lib/api/sessions.ts';
 import { ApiError, streamChat } from '../lib/client/api.ts';
 
@@ -65,21 +66,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Stands in for the gateway: the verified email becomes the agent's X-User-ID. */
-function route(handler: ApiHandler) {
-  return authorized(handler, {
-    resolveUser: async () => ({ email: 'ada@example.edu' }),
-    gateway: () => ({
-      url: 'http://gateway.test',
-      token: 'unused',
-      fetch: (url, init) => {
-        const headers = new Headers(init.headers);
-        headers.set('X-User-ID', USER);
-        return fetch(url.replace('http://gateway.test', agent.url), { ...init, headers });
-      },
-    }),
-  });
-}
+const route = (handler: ApiHandler) => agentRoute(handler, () => agent.url, USER);
 
 const chatRequest = (init: RequestInit = {}) =>
   new Request('http://web.test/api/chat', {

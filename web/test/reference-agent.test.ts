@@ -8,7 +8,8 @@ import { startTestAgent, fakeConfig, type TestAgent } from '../../agent/test/hel
 import { startFakeLlm, type FakeLlm } from '../../agent/test/fake-llm.ts';
 import { handleCapabilities } from '../lib/api/capabilities.ts';
 import { handleChat } from '../lib/api/chat.ts';
-import { authorized, type ApiHandler } from '../lib/api/handler.ts';
+import type { ApiHandler } from '../lib/api/handler.ts';
+import { agentRoute } from './agent-route.ts';
 import { handleListSessions, handleRenameSession } from '../lib/api/sessions.ts';
 import { fromStored } from '../components/sessions.ts';
 
@@ -28,21 +29,7 @@ afterAll(async () => {
   await llm?.stop();
 });
 
-/** Stands in for the gateway: the verified email becomes the agent's X-User-ID. */
-function route(handler: ApiHandler) {
-  return authorized(handler, {
-    resolveUser: async () => ({ email: 'ada@example.edu' }),
-    gateway: () => ({
-      url: 'http://gateway.test',
-      token: 'unused',
-      fetch: (url, init) => {
-        const headers = new Headers(init.headers);
-        headers.set('X-User-ID', 'ada');
-        return fetch(url.replace('http://gateway.test', agent.url), { ...init, headers });
-      },
-    }),
-  });
-}
+const route = (handler: ApiHandler) => agentRoute(handler, () => agent.url, 'ada');
 
 const chat = (body: unknown) =>
   route(handleChat)(

@@ -30,6 +30,9 @@ import type { Settings } from './settings.ts';
 /** The agent endpoints of docs/agent-contract.md; only `/files` has paths below it. */
 export const PROXIED_PATHS = ['/chat', '/files', '/files/*', '/uploads', '/memory', '/health', '/conversations', '/sessions', '/export'];
 
+/** The methods the agent contract uses (HEAD with GET); TRACE, CONNECT and the rest are a 404 like any unknown route. */
+export const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
 export type AppOptions = {
   settings: Settings;
   runtime: AgentRuntime;
@@ -89,7 +92,7 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
   const agentName = instanceName(settings.agents.instance);
   app.route('/', agentRoutes(lifecycle, activity, users.identity, agentName));
 
-  app.on('ALL', PROXIED_PATHS,
+  app.on(PROXIED_METHODS, PROXIED_PATHS,
     safePath(),
     bodyLimit({ maxBytes: settings.server.maxBodyBytes }),
     users.identity,

@@ -58,11 +58,11 @@ export function isValidHost(host: string): boolean {
 export const safePath = () =>
   createMiddleware<Env>(async function safePath(c, next) {
     const req = c.req.raw;
-    // The header itself: it is what reaches the agent as X-Forwarded-Host, and Bun leaves the URL
-    // relative (no host at all) when it cannot place the header's value in one.
-    if (!isValidHost(req.headers.get('host') ?? '')) throw new GatewayError(400, 'invalid_host', 'The Host header is not a host name or address with an optional port.');
     // The raw URL keeps percent-encoding; Hono's c.req.path may not.
-    const { target } = splitUrl(req.url);
+    const { host, target } = splitUrl(req.url);
+    // The header itself when there is one: it reaches the agent as X-Forwarded-Host, and Bun leaves
+    // the URL relative (no host at all) when it cannot place the header's value in one.
+    if (!isValidHost(req.headers.get('host') ?? host)) throw new GatewayError(400, 'invalid_host', 'The Host header is not a host name or address with an optional port.');
     if (target.length > MAX_TARGET_LENGTH) throw new GatewayError(414, 'path_too_long', `The path and query are longer than ${MAX_TARGET_LENGTH} characters.`);
     const query = target.indexOf('?');
     if (!isSafePath(query === -1 ? target : target.slice(0, query))) throw new GatewayError(400, 'invalid_path', 'The path is not allowed.');

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { MAX_INSTANCE_LENGTH } from './identity.ts';
 import { parseDuration as durationMs } from './duration.ts';
+import { withSecretFiles } from './secret-files.ts';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -33,6 +34,8 @@ const schema = z
     AGENT_TOKEN_SECRET: z.string({ error: 'is required' }).min(1, 'is required'),
     GATEWAY_INSTANCE: z.string().max(MAX_INSTANCE_LENGTH).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may only hold letters, digits, _ . - (starting with a letter or digit)').default('default'),
     AGENT_IMAGE: z.string().min(1).default('nanobot-tutor'),
+    RUNTIME: z.enum(['docker', 'swarm']).default('docker'),
+    AGENT_PLACEMENT: z.enum(['node', 'any']).default('node'),
     // nanobot's image defaults to `status`; `gateway` serves the HTTP channel. Words split on whitespace.
     AGENT_COMMAND: z.string().default('gateway').transform((v) => v.split(/\s+/).filter(Boolean)),
     AGENT_TEMPLATE_DIR: z.string().default(''),
@@ -111,6 +114,10 @@ const schema = z
     agents: {
       /** The GATEWAY_INSTANCE label value: this gateway only looks at agents carrying it. */
       instance: e.GATEWAY_INSTANCE,
+      /** What runs the agents: containers on one Docker Engine, or services on a Docker Swarm (runtime/swarm.ts). */
+      runtime: e.RUNTIME,
+      /** Swarm only: `node` pins each new agent to the gateway's node (its data folder's), `any` is for data on shared storage. */
+      placement: e.AGENT_PLACEMENT,
       image: e.AGENT_IMAGE,
       /** The container's Cmd (the image's ENTRYPOINT stays); empty keeps the image's own CMD. */
       command: e.AGENT_COMMAND,
@@ -203,7 +210,13 @@ export type UserSettings = Settings['users'];
 export class SettingsError extends Error {}
 
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
-  const parsed = schema.safeParse(env);
+  let resolved: Record<string, string | undefined>;
+  try {
+    resolved = withSecretFiles(env);
+  } catch (err) {
+    throw new SettingsError(`Invalid gateway settings: ${(err as Error).message}`);
+  }
+  const parsed = schema.safeParse(resolved);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`);
     throw new SettingsError(`Invalid gateway settings: ${lines.join('; ')}`);

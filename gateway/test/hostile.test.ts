@@ -174,6 +174,7 @@ const headerCases: Case[] = [
   { name: 'a bearer token with a NUL', head: head('GET', '/files', { Authorization: `Bearer ${TOKEN}\0` }), bare: true },
   { name: 'the token twice', head: head('GET', '/files', {}, [['Authorization', `Bearer ${TOKEN}`]]), status: 401, code: 'unauthorized' },
   { name: 'a token of 8,000 characters', head: head('GET', '/files', { Authorization: `Bearer ${'t'.repeat(8_000)}` }), status: 401, code: 'unauthorized' },
+  { name: 'headers over 16 KiB', head: head('GET', '/files', {}, [['X-Padding', 'p'.repeat(17_000)]]), bare: true },
   { name: 'headers over 64 KiB', head: head('GET', '/files', {}, [['X-Padding', 'p'.repeat(70_000)]]), bare: true },
   { name: 'no Host on HTTP/1.1', head: head('GET', '/files', { Host: undefined }), bare: true },
   { name: 'a space before the colon', head: head('GET', '/files', {}, [['X-Odd ', 'value']]), bare: true },

@@ -49,6 +49,10 @@ const schema = z
     START_TIMEOUT_MS: positiveInt(60_000),
     UPSTREAM_TIMEOUT_MS: positiveInt(300_000),
     MAX_BODY_BYTES: positiveInt(32 * 1024 * 1024),
+    USER_REQUESTS_PER_MINUTE: nonNegativeInt(600),
+    USER_MAX_CONNECTIONS: nonNegativeInt(32),
+    USER_QUOTA_BYTES: z.string().default('1g').transform((v, ctx) => parseSize(v) ?? (ctx.addIssue('is not a size such as 500m or 1g'), z.NEVER)),
+    USER_QUOTA_FILES: positiveInt(1000),
     AGENT_MEMORY: z.string().default('1g').transform((v, ctx) => parseSize(v) ?? (ctx.addIssue('is not a size such as 512m or 1g'), z.NEVER)),
     AGENT_CPUS: z.coerce.number().positive().default(1),
     AGENT_PIDS: positiveInt(256),
@@ -95,6 +99,8 @@ const schema = z
       gatewayToken: e.GATEWAY_TOKEN || undefined,
       maxBodyBytes: e.MAX_BODY_BYTES,
       upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+      /** Per student (middleware/user-limits.ts); 0 is unlimited for each. */
+      userLimits: { requestsPerMinute: e.USER_REQUESTS_PER_MINUTE, maxConnections: e.USER_MAX_CONNECTIONS },
     },
     /** The agents: how they are made, reached and waited for. */
     agents: {
@@ -124,6 +130,9 @@ const schema = z
       memoryBytes: e.AGENT_MEMORY,
       cpus: e.AGENT_CPUS,
       pids: e.AGENT_PIDS,
+      /** Each student's upload quota, enforced by the agent (NANOBOT_QUOTA_BYTES / NANOBOT_QUOTA_FILES). */
+      quotaBytes: e.USER_QUOTA_BYTES,
+      quotaFiles: e.USER_QUOTA_FILES,
     },
     /** The LLM relay: the second listener agents call instead of the providers (relay/). */
     relay: {

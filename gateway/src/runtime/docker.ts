@@ -69,7 +69,13 @@ export function containerSpec(identity: AgentIdentity, settings: AgentSettings):
     ...(settings.command.length > 0 ? { Cmd: settings.command } : {}),
     // The agent finishes the answers in flight for up to 20 s after SIGTERM; Docker's default is 10.
     StopTimeout: 25,
-    Env: [`NANOBOT_HTTP_PORT=${settings.port}`, `NANOBOT_HTTP_TOKEN=${token}`],
+    Env: [
+      `NANOBOT_HTTP_PORT=${settings.port}`,
+      `NANOBOT_HTTP_TOKEN=${token}`,
+      // The agent checks every upload against them before writing (agent/src/uploads.ts).
+      `NANOBOT_QUOTA_BYTES=${settings.quotaBytes}`,
+      `NANOBOT_QUOTA_FILES=${settings.quotaFiles}`,
+    ],
     Labels: {
       [LABELS.managed]: 'true',
       [LABELS.userId]: identity.id,

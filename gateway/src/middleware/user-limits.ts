@@ -4,9 +4,9 @@
  * In memory, per gateway process: a restart forgives everyone, which is harmless for limits this size.
  */
 import { createMiddleware } from 'hono/factory';
-import { onBodyEnd } from '../agents/activity.ts';
 import type { Env } from '../env.ts';
 import { GatewayError } from '../errors.ts';
+import { untilAnswered } from './answer-end.ts';
 
 export type UserLimitSettings = {
   /** Requests per minute per user, also the burst a quiet user may spend at once; 0 is unlimited. */
@@ -105,13 +105,5 @@ export const userLimits = (limiter: UserLimiter) =>
         'Retry-After': String(CONNECTION_RETRY_S),
       });
     }
-    try {
-      await next();
-    } catch (err) {
-      leave();
-      throw err;
-    }
-    const body = c.res.body;
-    if (body) c.res = new Response(onBodyEnd(body, leave), c.res);
-    else leave();
+    await untilAnswered(c, next, leave);
   });

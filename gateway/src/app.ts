@@ -10,6 +10,7 @@ import { Activity } from './agents/activity.ts';
 import { agentRoutes } from './agents/http.ts';
 import { Lifecycle } from './agents/lifecycle.ts';
 import { trackActivity } from './middleware/activity.ts';
+import { UnresponsiveAgents } from './agents/unresponsive.ts';
 import { operatorRoutes } from './admin/index.ts';
 import { AgentObserver } from './agents/observer.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -105,7 +106,9 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
       routes,
       agentTokenSecret: settings.agents.tokenSecret,
       maxBodyBytes: settings.server.maxBodyBytes,
-      upstreamTimeoutMs: settings.server.upstreamTimeoutMs,
+      headerTimeoutMs: { slow: settings.server.upstreamTimeoutMs, quick: settings.server.quickTimeoutMs },
+      bodyIdleMs: settings.server.bodyIdleMs,
+      unresponsive: new UnresponsiveAgents({ recheckMs: settings.server.healthRecheckMs, fetch: fetchImpl }),
       fetch: fetchImpl,
     }),
   );

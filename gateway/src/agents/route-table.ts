@@ -1,5 +1,6 @@
 /** Where each running agent listens, kept current from the runtime so the hot path asks nobody. */
 import type { Log } from '../log.ts';
+import { logEngineEvent } from './engine-log.ts';
 import type { AgentRuntime, RunningAgent } from '../runtime/types.ts';
 
 const RECONNECT_DELAY_MS = 1_000;
@@ -81,6 +82,7 @@ export class RouteTable {
         log({ level: 'info', msg: 'adopted running agents', count: adopted });
         onAdopted();
         for await (const event of runtime.events(signal)) {
+          logEngineEvent(log, event);
           if (event.type === 'gone') {
             this.delete(event.userId, event.instanceId);
             continue;

@@ -99,8 +99,8 @@ async function main(): Promise<string> {
       AGENT_PIDS: String(AGENT_LIMITS.pids),
       // The default limit is 32 MiB; the memory measure streams 100 MiB.
       MAX_BODY_BYTES: String(128 * MiB),
-      // One bench user makes thousands of requests a second over up to 128 connections: the
-      // per-student limits (0 = none) would refuse most of them. The soak keeps the defaults.
+      // One bench user stands for a whole class (128 connections, thousands of requests a second):
+      // the per-student limits (0 = none) would refuse most of it. The soak keeps the defaults.
       USER_REQUESTS_PER_MINUTE: '0',
       USER_MAX_CONNECTIONS: '0',
       RELAY_PORT: '0',

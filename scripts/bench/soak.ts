@@ -48,7 +48,8 @@ const MIX: [Kind, number][] = [
 ];
 const MIX_TOTAL = MIX.reduce((sum, [, weight]) => sum + weight, 0);
 
-type Outcome = { kind: Kind; ms: number; error?: string };
+/** `at`: when the action began, so the steady window's rate counts only its own actions. */
+type Outcome = { kind: Kind; ms: number; at: number; error?: string };
 
 function pick(): Kind {
   let r = Math.random() * MIX_TOTAL;
@@ -150,9 +151,9 @@ async function timed(kind: Kind, action: () => Promise<void>): Promise<Outcome> 
   const started = performance.now();
   try {
     await action();
-    return { kind, ms: performance.now() - started };
+    return { kind, ms: performance.now() - started, at: started };
   } catch (err) {
-    return { kind, ms: performance.now() - started, error: err instanceof Error ? err.message : String(err) };
+    return { kind, ms: performance.now() - started, at: started, error: err instanceof Error ? err.message : String(err) };
   }
 }
 
@@ -267,6 +268,7 @@ export async function soak(options: SoakOptions): Promise<Result> {
     const ids = new Set(students.map((s) => identityFor(s.email).id));
 
     const steady = outcomes;
+    const inWindow = outcomes.filter((o) => o.at >= steadyFrom).length;
     const errors = [...arrivals, ...steady].filter((o) => o.error);
     const window = rss.filter((s) => s.at >= steadyFrom && s.at <= steadyUntil);
     const firstMinute = window.filter((s) => s.at < steadyFrom + 60_000).map((s) => s.bytes);
@@ -295,7 +297,7 @@ export async function soak(options: SoakOptions): Promise<Result> {
     const samples = window.map((s) => `${Math.round((s.at - steadyFrom) / 1000)} s ${(s.bytes / MiB).toFixed(0)}`);
     const everyTwentieth = samples.filter((_, i) => i % 15 === 0);
     const notes = [
-      `Soak: ${count} simulated students, each with its own agent container of the reference agent (\`agent/\`, the nanobot-tutor image) limited to ${options.agentMemory}; they arrive ${ARRIVING_AT_ONCE} at a time (their first request starts the agent), and once all are up every one of them keeps acting for ${seconds} s with ${THINK_MS.min / 1000}-${THINK_MS.max / 1000} s of thinking between actions: ${MIX.map(([k, w]) => `${k} ${Math.round((w / MIX_TOTAL) * 100)} %`).join(', ')}. Chats stream through the gateway's LLM relay to the fake OpenAI-compatible provider (40 ms between chunks). ${steady.length} actions in ${Math.round(steadySeconds)} s (${(steady.length / steadySeconds).toFixed(1)} per second); the fake provider answered ${llm.requests.length} calls, all with the real key: ${new Set(llm.apiKeys).size === 1 && llm.apiKeys[0] === PROVIDER_KEY ? 'yes' : 'NO'}. Gateway CPU during the steady load: ${cpu.toFixed(1)} s (${((cpu / steadySeconds) * 100).toFixed(0)} % of one core).`,
+      `Soak: ${count} simulated students, each with its own agent container of the reference agent (\`agent/\`, the nanobot-tutor image) limited to ${options.agentMemory}; they arrive ${ARRIVING_AT_ONCE} at a time (their first request starts the agent), and once all are up every one of them keeps acting for ${seconds} s with ${THINK_MS.min / 1000}-${THINK_MS.max / 1000} s of thinking between actions: ${MIX.map(([k, w]) => `${k} ${Math.round((w / MIX_TOTAL) * 100)} %`).join(', ')}. Chats stream through the gateway's LLM relay to the fake OpenAI-compatible provider (40 ms between chunks). ${steady.length} actions in all (students act while the others still arrive), ${inWindow} of them in the ${Math.round(steadySeconds)} s with all ${count} at once (${(inWindow / steadySeconds).toFixed(1)} per second); the fake provider answered ${llm.requests.length} calls, all with the real key: ${new Set(llm.apiKeys).size === 1 && llm.apiKeys[0] === PROVIDER_KEY ? 'yes' : 'NO'}. Gateway CPU during the steady load: ${cpu.toFixed(1)} s (${((cpu / steadySeconds) * 100).toFixed(0)} % of one core).`,
       `Soak memory: the host used ${mib(hostBefore)} before the soak and ${mib(hostWithAgents)} with all ${count} agents up (${mib((hostWithAgents - hostBefore) / count)} per student, agents and gateway together); agent containers ${mib(Math.min(...memoryAtEnd))}-${mib(Math.max(...memoryAtEnd))} at the end (docker stats, page cache included). Gateway RSS during the steady load, MiB every ${(RSS_EVERY_MS * 15) / 1000} s: ${everyTwentieth.join(', ')}.`,
       ...(errors.length ? [`Soak errors (first 5): ${errors.slice(0, 5).map((o) => `${o.kind}: ${o.error}`).join(' | ')}`] : []),
     ];

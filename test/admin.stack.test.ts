@@ -11,6 +11,7 @@ import { identityFor } from '../gateway/src/identity.ts';
 import { findCompose } from '../scripts/lib/compose.ts';
 import { prepareBuild, REPO_ROOT } from '../scripts/lib/images.ts';
 import { capture, run } from '../scripts/lib/run.ts';
+import { accessibilityProblems } from '../web/test/axe.ts';
 import { createStack, type Stack } from './stack.ts';
 import { eventually } from './support/eventually.ts';
 
@@ -19,7 +20,6 @@ const FAKE_LLM_PORT = 4010;
 const ADMIN = 'head@school.example';
 const [ADA, BO] = ['ada@school.example', 'bo@school.example'] as const;
 const id = (email: string) => identityFor(email).id;
-const AXE = join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 
 let stack: Stack;
 let browser: Browser;
@@ -50,17 +50,6 @@ async function signedIn(context: BrowserContext, invitePath: string, email: stri
   await page.getByRole('button', { name: 'Set password and sign in' }).click();
   await page.waitForURL((url) => url.pathname === '/', { timeout: MINUTE });
   return page;
-}
-
-async function accessibilityProblems(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (context: Document) => Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }> } }).axe;
-    const { violations } = await axe.run(document);
-    return violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
-  });
 }
 
 const admin = () => pages.get(ADMIN)!;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { LLM_FAILED, NANOBOT_ERROR_REPLY, startFakeGateway, type FakeGateway } from './fake-gateway.ts';
 import { buildWeb, startWeb, WEB_DIR, type NextServer } from './next-server.ts';
+import { accessibilityProblems as axeProblems } from './axe.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const EMAIL = 'ada@example.edu';
@@ -50,19 +51,7 @@ afterAll(async () => {
 
 const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 
-const AXE = join(WEB_DIR, '..', 'node_modules', 'axe-core', 'axe.min.js');
-
-/** axe-core's serious and critical findings on the current page (its source injected, no CDN). */
-async function accessibilityProblems(): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (context: Document) => Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }> } }).axe;
-    const { violations } = await axe.run(document);
-    return violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
-  });
-}
+const accessibilityProblems = () => axeProblems(page);
 
 const user = () => gateway.users.get(EMAIL)!;
 /** The student's questions as shown. */

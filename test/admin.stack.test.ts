@@ -6,13 +6,13 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { identityFor } from '../gateway/src/identity.ts';
 import { findCompose } from '../scripts/lib/compose.ts';
 import { prepareBuild, REPO_ROOT } from '../scripts/lib/images.ts';
 import { capture, run } from '../scripts/lib/run.ts';
-import { accessibilityProblems } from '../web/test/axe.ts';
 import { createStack, type Stack } from './stack.ts';
+import { accessibilityProblems, launchChromium } from './support/chromium.ts';
 import { eventually } from './support/eventually.ts';
 
 const MINUTE = 60_000;
@@ -77,10 +77,7 @@ beforeAll(async () => {
   );
   await run(['bun', 'scripts/setup.ts'], { cwd: stack.dir });
   adminToken = readFileSync(join(stack.dir, '.env'), 'utf8').split('\n').find((l) => l.startsWith('ADMIN_TOKEN='))!.slice('ADMIN_TOKEN='.length);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   const out = await capture(['bun', 'scripts/students.ts', 'add', ADA, BO, ADMIN], { cwd: stack.dir });
   if (out.code !== 0) throw new Error(`bun run students add failed: ${out.stderr}`);
   for (const line of out.stdout.split('\n')) {

@@ -333,13 +333,15 @@ describe('a student and the tutor, on the real stack', () => {
   test('follows a dark system theme, with no serious accessibility problems there either', async () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(15, 17, 23)');
-    expect(await accessibilityProblems(page)).toEqual([]);
     await shot('chat-dark');
+    expect(await accessibilityProblems(page)).toEqual([]);
     await page.getByRole('combobox', { name: 'All sessions' }).selectOption({ label: 'Is my working right?' });
     await lastAnswer().getByRole('alert').filter({ hasText: NO_VISION }).waitFor();
-    await lastAnswer().scrollIntoViewIfNeeded();
-    expect(await accessibilityProblems(page)).toEqual([]);
+    // The session opens at its latest message, even though its photos load after the first scroll.
+    await eventually(async () => expect(await lastAnswer().evaluate((answer) => answer.getBoundingClientRect().bottom - answer.closest('.messages')!.getBoundingClientRect().bottom)).toBeLessThanOrEqual(1), 10_000, 100);
     await shot('failed-turn-dark');
+    // Last: axe scrolls what it checks.
+    expect(await accessibilityProblems(page)).toEqual([]);
     await page.emulateMedia({ colorScheme: 'light' });
   }, 2 * MINUTE);
 

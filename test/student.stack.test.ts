@@ -2,7 +2,8 @@
  * What a student does with the tutor, in a real Chromium against the real stack (`bun run setup`
  * on a copy of this repository: web app, gateway and LLM relay, reference agent containers) and
  * the fake LLM of agent/test/fake-llm.ts, run in this process so the test can script its answers
- * and read what it received: photos as image input, the calculator, failed and stopped answers,
+ * and read what it received (it listens on the host's address on the stack's Docker network, where
+ * the gateway's LLM relay calls it as the provider `custom`): photos as image input, the calculator, failed and stopped answers,
  * the files panel and export, and the chat habits (copy, edit, regenerate, rename, many sessions,
  * dark theme, 200 % zoom, the accessibility audit).
  *

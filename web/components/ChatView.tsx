@@ -128,22 +128,8 @@ export function ChatView({ session, pending, disabled, capabilities, onSend, onS
 
   useEffect(() => {
     stickToBottom.current = true;
-    const el = scroller.current;
-    if (el) el.scrollTop = el.scrollHeight;
     input.current?.focus();
   }, [session.id]);
-
-  // Photos load after the scroll to the bottom and push the latest message down: follow them
-  // (`load` does not bubble, so it is caught on its way down).
-  useEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    const follow = () => {
-      if (stickToBottom.current) el.scrollTop = el.scrollHeight;
-    };
-    el.addEventListener('load', follow, true);
-    return () => el.removeEventListener('load', follow, true);
-  }, []);
 
   async function attach(files: File[]) {
     if (!canAttach || files.length === 0) return;

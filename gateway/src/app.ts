@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { agentWait, proxyMetrics, requestMetrics } from './middleware/metrics.ts';
 import { ensureAgent } from './middleware/ensure-agent.ts';
 import { instanceName } from './middleware/instance-name.ts';
+import { UserLimiter, userLimits } from './middleware/user-limits.ts';
 import { jsonLog, type Log } from './log.ts';
 import { logger } from './middleware/logger.ts';
 import { proxyToAgent } from './middleware/proxy.ts';
@@ -84,13 +85,16 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
   if (users.auth) app.route('/auth', users.auth);
 
   const agentName = instanceName(settings.agents.instance);
-  app.route('/', agentRoutes(lifecycle, activity, users.identity, agentName));
+  // One limiter for both groups of routes: a student's limits count all their requests.
+  const limits = userLimits(new UserLimiter(settings.server.userLimits));
+  app.route('/', agentRoutes(lifecycle, activity, users.identity, agentName, limits));
 
   app.on(PROXIED_METHODS, PROXIED_PATHS,
     safePath(),
     bodyLimit({ maxBytes: settings.server.maxBodyBytes }),
     users.identity,
     agentName,
+    limits,
     trackActivity(activity),
     agentWait(),
     ensureAgent(lifecycle),

@@ -56,6 +56,10 @@ const schema = z
     HEALTH_RECHECK_TIMEOUT: duration('2s').pipe(z.number().positive('must be longer than 0')),
     BODY_IDLE_TIMEOUT: duration('30s').pipe(z.number().positive('must be longer than 0')),
     MAX_BODY_BYTES: positiveInt(32 * 1024 * 1024),
+    USER_REQUESTS_PER_MINUTE: nonNegativeInt(600),
+    USER_MAX_CONNECTIONS: nonNegativeInt(32),
+    USER_QUOTA_BYTES: z.string().default('1g').transform((v, ctx) => parseSize(v) ?? (ctx.addIssue('is not a size such as 500m or 1g'), z.NEVER)),
+    USER_QUOTA_FILES: positiveInt(1000),
     AGENT_MEMORY: z.string().default('1g').transform((v, ctx) => parseSize(v) ?? (ctx.addIssue('is not a size such as 512m or 1g'), z.NEVER)),
     AGENT_CPUS: z.coerce.number().positive().default(1),
     AGENT_PIDS: positiveInt(256),
@@ -109,6 +113,8 @@ const schema = z
       healthRecheckMs: e.HEALTH_RECHECK_TIMEOUT,
       /** A request body that stops arriving for this long is cut with 408. */
       bodyIdleMs: e.BODY_IDLE_TIMEOUT,
+      /** Per student (middleware/user-limits.ts); 0 is unlimited for each. */
+      userLimits: { requestsPerMinute: e.USER_REQUESTS_PER_MINUTE, maxConnections: e.USER_MAX_CONNECTIONS },
     },
     /** The agents: how they are made, reached and waited for. */
     agents: {
@@ -142,6 +148,9 @@ const schema = z
       memoryBytes: e.AGENT_MEMORY,
       cpus: e.AGENT_CPUS,
       pids: e.AGENT_PIDS,
+      /** Each student's upload quota, enforced by the agent (NANOBOT_QUOTA_BYTES / NANOBOT_QUOTA_FILES). */
+      quotaBytes: e.USER_QUOTA_BYTES,
+      quotaFiles: e.USER_QUOTA_FILES,
     },
     /** The LLM relay: the second listener agents call instead of the providers (relay/). */
     relay: {

@@ -189,7 +189,7 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
         return await this.createAndStart(identity, mode, progress);
       }
       this.assertOurs(info);
-      if (isOutdated(factsOfInspect(info, this.settings.networkName), this.settings, await this.currentImageId())) {
+      if (isOutdated(factsOfInspect(info, this.settings.networkName), this.settings, await this.currentImageIdIfAny())) {
         await container.remove({ force: true });
         return await this.createAndStart(identity, mode, progress);
       }
@@ -456,6 +456,19 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
   /** The image id AGENT_IMAGE names now; a 404 means the image is missing. */
   private async currentImageId(): Promise<string> {
     return (await this.currentImage()).Id;
+  }
+
+  /**
+   * The same, but undefined when AGENT_IMAGE names no image now (removed, or a tag not pulled yet): an
+   * existing agent still runs on the image it was made from instead of being removed for nothing.
+   */
+  private async currentImageIdIfAny(): Promise<string | undefined> {
+    try {
+      return await this.currentImageId();
+    } catch (err) {
+      if (err instanceof AgentStartError && err.reason === 'image_missing') return undefined;
+      throw err;
+    }
   }
 
   private async currentImage(): Promise<Docker.ImageInspectInfo> {

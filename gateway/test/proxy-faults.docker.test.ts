@@ -80,10 +80,13 @@ async function readEvents(body: ReadableStream<Uint8Array>, until: (events: { ev
 
 describe('hostile identities on the real engine', () => {
   test('invalid identities, a bad Host and traversal are 4xx JSON and leave no container and no data folder', async () => {
-    const before = new Set(await readdir(bed.dataDir));
+    // Student folders only: the gateway keeps its own state under dot folders meanwhile.
+    const folders = async () => new Set((await readdir(bed.dataDir)).filter((name) => !name.startsWith('.')));
+    const before = await folders();
     const containersBefore = (await bed.containers()).length;
     const hostile = [
-      ...INVALID_EMAILS.filter((e) => !/[\0\r\n]/.test(e) && e.trim() !== '').slice(0, 30).map((e) => call('/memory', e)),
+      // What fetch can put in a header: printable ASCII.
+      ...INVALID_EMAILS.filter((e) => /^[\x20-\x7e]+$/.test(e) && e.trim() !== '').slice(0, 30).map((e) => call('/memory', e)),
       fetch(`${gateway.url}/files`, { headers: authHeaders(email('nobody')), method: 'TRACE' }),
       call('/files/%252e%252e/%252e%252e/etc', email('climber')),
       call(`/files/${'a/'.repeat(3_000)}`, email('deep')),
@@ -94,7 +97,7 @@ describe('hostile identities on the real engine', () => {
       expect(((await res.json()) as { code: string }).code.length).toBeGreaterThan(0);
     }
     expect((await bed.containers()).length).toBe(containersBefore);
-    expect(new Set(await readdir(bed.dataDir))).toEqual(before);
+    expect(await folders()).toEqual(before);
   }, 60_000);
 });
 

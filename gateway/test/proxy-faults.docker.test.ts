@@ -87,7 +87,8 @@ describe('hostile identities on the real engine', () => {
     const hostile = [
       // What fetch can put in a header: printable ASCII.
       ...INVALID_EMAILS.filter((e) => /^[\x20-\x7e]+$/.test(e) && e.trim() !== '').slice(0, 30).map((e) => call('/memory', e)),
-      fetch(`${gateway.url}/files`, { headers: authHeaders(email('nobody')), method: 'TRACE' }),
+      // fetch itself refuses TRACE and CONNECT; PROPFIND is as far from the agent contract.
+      fetch(`${gateway.url}/files`, { headers: authHeaders(email('nobody')), method: 'PROPFIND' }),
       call('/files/%252e%252e/%252e%252e/etc', email('climber')),
       call(`/files/${'a/'.repeat(3_000)}`, email('deep')),
     ];

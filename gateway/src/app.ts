@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { Users } from './accounts/index.ts';
 import type { Env } from './env.ts';
-import { errorHandler, GatewayError, notFoundResponse } from './errors.ts';
+import { errorHandler, notFoundResponse } from './errors.ts';
 import { auth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { Activity } from './agents/activity.ts';
@@ -21,6 +21,7 @@ import { UserLimiter, userLimits } from './middleware/user-limits.ts';
 import { jsonLog, type Log } from './log.ts';
 import { logger } from './middleware/logger.ts';
 import { proxyToAgent } from './middleware/proxy.ts';
+import { readyz } from './readyz.ts';
 import { usageRoutes } from './relay/admin-routes.ts';
 import type { UsageStore } from './relay/store.ts';
 import { safePath } from './middleware/safe-path.ts';
@@ -30,6 +31,9 @@ import type { Settings } from './settings.ts';
 
 /** The agent endpoints of docs/agent-contract.md; only `/files` has paths below it. */
 export const PROXIED_PATHS = ['/chat', '/files', '/files/*', '/uploads', '/memory', '/health', '/conversations', '/sessions', '/export'];
+
+/** The methods the agent contract uses (HEAD with GET); TRACE, CONNECT and the rest are a 404 like any unknown route. */
+export const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 export type AppOptions = {
   settings: Settings;
@@ -71,14 +75,7 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
   app.use(logger({ log }));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', async (c) => {
-    try {
-      await runtime.checkReady();
-    } catch {
-      throw new GatewayError(503, 'not_ready', `The Docker Engine or the agent image ${settings.agents.image} is not available.`);
-    }
-    return c.json({ status: 'ready', agents: routes.size });
-  });
+  app.get('/readyz', readyz({ runtime, routes, settings }));
 
   // Before the GATEWAY_TOKEN check: the admin routes take ADMIN_TOKEN instead.
   if (usage && settings.users.adminToken) app.route('/admin/usage', usageRoutes(usage, settings.relay, settings.users.adminToken));
@@ -92,7 +89,7 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
   const limits = userLimits(new UserLimiter(settings.server.userLimits));
   app.route('/', agentRoutes(lifecycle, activity, users.identity, agentName, limits));
 
-  app.on('ALL', PROXIED_PATHS,
+  app.on(PROXIED_METHODS, PROXIED_PATHS,
     safePath(),
     bodyLimit({ maxBytes: settings.server.maxBodyBytes }),
     users.identity,

@@ -29,6 +29,15 @@ describe('setup --engine podman', () => {
     }
   });
 
+  test('commands see the DOCKER_HOST setup chose while it runs, not the one it started with', async () => {
+    process.env.NBTEST_ENGINE_PROBE = 'podman';
+    try {
+      expect((await capture(['sh', '-c', 'echo "$NBTEST_ENGINE_PROBE"'])).stdout.trim()).toBe('podman');
+    } finally {
+      delete process.env.NBTEST_ENGINE_PROBE;
+    }
+  });
+
   test('an unknown engine stops setup before it writes anything', async () => {
     const before = await configurationState();
     const result = await capture(['bun', 'scripts/setup.ts', '--engine', 'kubernetes'], { cwd: REPO_ROOT });

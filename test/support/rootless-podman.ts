@@ -108,7 +108,13 @@ async function sweepLeftovers(): Promise<void> {
   for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
     const [name, , uid, , comment] = line.split(':');
     if (!name || comment !== COMMENT) continue;
-    await removeUser(name, Number(uid), subuidRange(name));
+    let range = { start: 0, count: 0 };
+    try {
+      range = subuidRange(name);
+    } catch {
+      // Killed before useradd finished: only the user's own uid can have processes.
+    }
+    await removeUser(name, Number(uid), range);
   }
 }
 

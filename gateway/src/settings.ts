@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { MAX_INSTANCE_LENGTH } from './identity.ts';
 import { parseDuration as durationMs } from './duration.ts';
+import { withSecretFiles } from './secret-files.ts';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -25,13 +26,16 @@ const optional = z.string().trim().optional().transform((v) => v || undefined);
 const schema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-    LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
+    // Loopback on the host; the image sets 0.0.0.0, as a container must for its network to reach it.
+    LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
     // What hono/bearer-auth accepts in a header (RFC 6750 token68); setup writes base64url.
     GATEWAY_TOKEN: z.string().regex(/^(?:[A-Za-z0-9._~+/-]+=*)?$/, 'may only hold letters, digits and . _ ~ + / - (then = padding)').optional(),
     GATEWAY_ALLOW_NO_TOKEN: flag,
     AGENT_TOKEN_SECRET: z.string({ error: 'is required' }).min(1, 'is required'),
     GATEWAY_INSTANCE: z.string().max(MAX_INSTANCE_LENGTH).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may only hold letters, digits, _ . - (starting with a letter or digit)').default('default'),
     AGENT_IMAGE: z.string().min(1).default('nanobot-tutor'),
+    RUNTIME: z.enum(['docker', 'swarm']).default('docker'),
+    AGENT_PLACEMENT: z.enum(['node', 'any']).default('node'),
     // nanobot's image defaults to `status`; `gateway` serves the HTTP channel. Words split on whitespace.
     AGENT_COMMAND: z.string().default('gateway').transform((v) => v.split(/\s+/).filter(Boolean)),
     AGENT_TEMPLATE_DIR: z.string().default(''),
@@ -48,7 +52,14 @@ const schema = z
     HOST_CONFIG_PATH: z.string().optional(),
     START_TIMEOUT_MS: positiveInt(60_000),
     UPSTREAM_TIMEOUT_MS: positiveInt(300_000),
+    UPSTREAM_QUICK_TIMEOUT: duration('30s').pipe(z.number().positive('must be longer than 0')),
+    HEALTH_RECHECK_TIMEOUT: duration('2s').pipe(z.number().positive('must be longer than 0')),
+    BODY_IDLE_TIMEOUT: duration('30s').pipe(z.number().positive('must be longer than 0')),
     MAX_BODY_BYTES: positiveInt(32 * 1024 * 1024),
+    USER_REQUESTS_PER_MINUTE: nonNegativeInt(600),
+    USER_MAX_CONNECTIONS: nonNegativeInt(32),
+    USER_QUOTA_BYTES: z.string().default('1g').transform((v, ctx) => parseSize(v) ?? (ctx.addIssue('is not a size such as 500m or 1g'), z.NEVER)),
+    USER_QUOTA_FILES: positiveInt(1000),
     AGENT_MEMORY: z.string().default('1g').transform((v, ctx) => parseSize(v) ?? (ctx.addIssue('is not a size such as 512m or 1g'), z.NEVER)),
     AGENT_CPUS: z.coerce.number().positive().default(1),
     AGENT_PIDS: positiveInt(256),
@@ -94,12 +105,25 @@ const schema = z
       /** Undefined only when GATEWAY_ALLOW_NO_TOKEN=1: then every caller is trusted. */
       gatewayToken: e.GATEWAY_TOKEN || undefined,
       maxBodyBytes: e.MAX_BODY_BYTES,
+      /** How long `/chat` and `DELETE /conversations` (both wait for the LLM) may take to send their answer's headers. */
       upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+      /** The same for every other agent route (files, uploads, memory, sessions, export, health). */
+      quickTimeoutMs: e.UPSTREAM_QUICK_TIMEOUT,
+      /** An agent that missed a deadline must answer `/health` within this before the next request waits on it. */
+      healthRecheckMs: e.HEALTH_RECHECK_TIMEOUT,
+      /** A request body that stops arriving for this long is cut with 408. */
+      bodyIdleMs: e.BODY_IDLE_TIMEOUT,
+      /** Per student (middleware/user-limits.ts); 0 is unlimited for each. */
+      userLimits: { requestsPerMinute: e.USER_REQUESTS_PER_MINUTE, maxConnections: e.USER_MAX_CONNECTIONS },
     },
     /** The agents: how they are made, reached and waited for. */
     agents: {
       /** The GATEWAY_INSTANCE label value: this gateway only looks at agents carrying it. */
       instance: e.GATEWAY_INSTANCE,
+      /** What runs the agents: containers on one Docker Engine, or services on a Docker Swarm (runtime/swarm.ts). */
+      runtime: e.RUNTIME,
+      /** Swarm only: `node` pins each new agent to the gateway's node (its data folder's), `any` is for data on shared storage. */
+      placement: e.AGENT_PLACEMENT,
       image: e.AGENT_IMAGE,
       /** The container's Cmd (the image's ENTRYPOINT stays); empty keeps the image's own CMD. */
       command: e.AGENT_COMMAND,
@@ -124,6 +148,9 @@ const schema = z
       memoryBytes: e.AGENT_MEMORY,
       cpus: e.AGENT_CPUS,
       pids: e.AGENT_PIDS,
+      /** Each student's upload quota, enforced by the agent (NANOBOT_QUOTA_BYTES / NANOBOT_QUOTA_FILES). */
+      quotaBytes: e.USER_QUOTA_BYTES,
+      quotaFiles: e.USER_QUOTA_FILES,
     },
     /** The LLM relay: the second listener agents call instead of the providers (relay/). */
     relay: {
@@ -192,7 +219,13 @@ export type UserSettings = Settings['users'];
 export class SettingsError extends Error {}
 
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
-  const parsed = schema.safeParse(env);
+  let resolved: Record<string, string | undefined>;
+  try {
+    resolved = withSecretFiles(env);
+  } catch (err) {
+    throw new SettingsError(`Invalid gateway settings: ${(err as Error).message}`);
+  }
+  const parsed = schema.safeParse(resolved);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`);
     throw new SettingsError(`Invalid gateway settings: ${lines.join('; ')}`);

@@ -12,7 +12,9 @@ import { createApp } from './app.ts';
 import { createMetrics } from './metrics.ts';
 import { jsonLog, type Log } from './log.ts';
 import { startRelay } from './relay/start.ts';
+import type { AgentIdentity } from './identity.ts';
 import { dockerFromEnv, DockerRuntime } from './runtime/docker.ts';
+import { SwarmRuntime } from './runtime/swarm.ts';
 import { serve } from './serve.ts';
 import type { Settings } from './settings.ts';
 
@@ -42,7 +44,8 @@ export const ACTIVITY_FILE = '.state/activity.json';
 /** Used by index.ts, the tests and the benchmark alike, so all three run the same gateway. */
 export function startGateway(settings: Settings, { docker = dockerFromEnv(), log = jsonLog }: StartOptions = {}): Gateway {
   const relay = startRelay(settings, docker, log);
-  const runtime = new DockerRuntime(docker, settings.agents, (identity) => relay.configs.write(identity.id));
+  const writeConfig = (identity: AgentIdentity) => relay.configs.write(identity.id);
+  const runtime = settings.agents.runtime === 'swarm' ? new SwarmRuntime(docker, settings.agents, writeConfig) : new DockerRuntime(docker, settings.agents, writeConfig);
   const routes = new RouteTable();
   const following = new AbortController();
   const adopted = Promise.withResolvers<void>();

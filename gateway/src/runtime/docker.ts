@@ -1,13 +1,12 @@
 /** The Docker Engine implementation of AgentRuntime: the only module that talks to dockerode. */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { agentToken, type AgentIdentity } from '../identity.ts';
-import { agentConfigPath } from '../relay/agent-config.ts';
+import type { AgentIdentity } from '../identity.ts';
 import type { AgentSettings } from '../settings.ts';
+import { agentEnv, agentLabels, agentMounts, agentRevision, hasCurrentToken, isOurs, LOG_OPTIONS, MAX_RESTARTS, messageOf, statusOf, STOP_TIMEOUT_SECONDS } from './agent-spec.ts';
 import { demuxLogs, lastLines } from './container-output.ts';
 import { agentOwner, prepareDataFolder } from './data-folder.ts';
 import { instanceLabelFilters, LABELS } from './labels.ts';
@@ -15,6 +14,7 @@ import {
   AgentStartError,
   type AgentDetails,
   type AgentEvent,
+  type EngineHealth,
   type AgentExit,
   type AgentInspector,
   type AgentRuntime,
@@ -37,8 +37,6 @@ export type ContainerFacts = {
   ip: string | undefined;
 };
 
-/** Docker's own restarts of a crashing agent are bounded; the gateway starts it again on its user's next request. */
-export const MAX_RESTARTS = 5;
 /** How often a starting agent's state is checked, so an exit is answered well within 2 s. */
 const EXIT_POLL_MS = 250;
 /** Output lines kept for the log when an agent exits at start. */
@@ -51,39 +49,23 @@ export const AGENT_HARDENING = {
   // Scratch space that does not outlive the container; counted in its memory limit.
   Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
   // A chatty or crash-looping agent cannot fill the host's disk with its log.
-  LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+  LogConfig: { Type: 'json-file', Config: LOG_OPTIONS },
   // Crashes are retried a few times, not forever; a stopped agent is started by its user's next request.
   RestartPolicy: { Name: 'on-failure', MaximumRetryCount: MAX_RESTARTS },
 } satisfies Docker.HostConfig;
 
-const fingerprint = (token: string): string => createHash('sha256').update(token).digest('hex').slice(0, 16);
-const tokenOf = (settings: AgentSettings, containerName: string) => agentToken(settings.tokenSecret, containerName);
-
 /** Everything Docker is told when it creates a user's agent: pure, so it is tested without an engine. */
 export function containerSpec(identity: AgentIdentity, settings: AgentSettings): Docker.ContainerCreateOptions {
-  const token = tokenOf(settings, identity.containerName);
   return {
     name: identity.containerName,
     Image: settings.image,
     // nanobot's image runs `status` by default; an empty AGENT_COMMAND keeps the image's CMD.
     ...(settings.command.length > 0 ? { Cmd: settings.command } : {}),
-    // The agent finishes the answers in flight for up to 20 s after SIGTERM; Docker's default is 10.
-    StopTimeout: 25,
-    Env: [`NANOBOT_HTTP_PORT=${settings.port}`, `NANOBOT_HTTP_TOKEN=${token}`],
-    Labels: {
-      [LABELS.managed]: 'true',
-      [LABELS.userId]: identity.id,
-      [LABELS.email]: identity.email,
-      [LABELS.instance]: settings.instance,
-      [LABELS.tokenFingerprint]: fingerprint(token),
-      [LABELS.config]: 'relay',
-    },
+    StopTimeout: STOP_TIMEOUT_SECONDS,
+    Env: agentEnv(identity, settings),
+    Labels: agentLabels(identity, settings),
     HostConfig: {
-      Binds: [
-        `${join(settings.hostDataDir, identity.id)}:/root/.nanobot`,
-        // The gateway's copy without provider keys (relay/agent-config.ts), never the admin's file.
-        `${agentConfigPath(settings.hostDataDir, identity.id)}:/root/.nanobot/config.json:ro`,
-      ],
+      Binds: agentMounts(identity, settings).map((m) => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`),
       NetworkMode: settings.networkName,
       Memory: settings.memoryBytes,
       NanoCpus: Math.round(settings.cpus * 1e9),
@@ -106,11 +88,8 @@ export function addressOf(container: ContainerFacts, mode: AddressMode, port: nu
  * it is replaced rather than reused. An unknown current image (undefined) outdates nothing.
  */
 export function isOutdated(container: ContainerFacts, settings: AgentSettings, currentImageId: string | undefined): boolean {
-  const name = container.name.replace(/^\//, '');
-  const expected = fingerprint(tokenOf(settings, name));
   return (
-    container.labels[LABELS.tokenFingerprint] !== expected ||
-    container.labels[LABELS.config] !== 'relay' ||
+    !hasCurrentToken(container.name.replace(/^\//, ''), container.labels, settings) ||
     (currentImageId !== undefined && container.imageId !== currentImageId)
   );
 }
@@ -128,19 +107,6 @@ const factsOfListing = (c: Docker.ContainerInfo, networkName: string): Container
   imageId: c.ImageID,
   ip: c.NetworkSettings?.Networks[networkName]?.IPAddress || undefined,
 });
-
-/** Whether a container was made by this gateway instance: anything else is never used, started or removed. */
-const isOurs = (labels: Record<string, string> | undefined, instance: string): boolean =>
-  labels?.[LABELS.managed] === 'true' && labels[LABELS.instance] === instance;
-
-const statusOf = (err: unknown): number | undefined =>
-  typeof err === 'object' && err !== null && 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : undefined;
-
-/** Engine errors carry a JSON body; its `message` is the sentence worth showing. */
-const messageOf = (err: unknown): string => {
-  const json = typeof err === 'object' && err !== null && 'json' in err ? (err.json as { message?: unknown } | null) : null;
-  return typeof json?.message === 'string' ? json.message : String(err);
-};
 
 /** Turns a `tcp://host:port` or socket-path DOCKER_HOST into dockerode options. */
 export function dockerFromEnv(dockerHost = process.env.DOCKER_HOST): Docker {
@@ -187,6 +153,13 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (
 
 const ENGINE_CALLS_AT_ONCE = 8;
 
+/** Whether the engine answers and holds the agent image: the admin page's health panel, for either runtime. */
+export async function engineHealth(docker: Docker, image: string): Promise<EngineHealth> {
+  const reachable = await docker.ping().then(() => true, () => false);
+  const imagePresent = reachable && (await docker.getImage(image).inspect().then(() => true, () => false));
+  return { reachable, image, imagePresent };
+}
+
 export class DockerRuntime implements AgentRuntime, AgentInspector {
   private readonly filters: string[];
   /** Resolved once, on first use; a failed lookup is retried by the next call. */
@@ -216,7 +189,7 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
         return await this.createAndStart(identity, mode, progress);
       }
       this.assertOurs(info);
-      if (isOutdated(factsOfInspect(info, this.settings.networkName), this.settings, await this.currentImageId())) {
+      if (isOutdated(factsOfInspect(info, this.settings.networkName), this.settings, await this.currentImageIdIfAny())) {
         await container.remove({ force: true });
         return await this.createAndStart(identity, mode, progress);
       }
@@ -315,10 +288,18 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
       for (const line of lines) {
         if (!line.trim()) continue;
         const event = JSON.parse(line) as { Action: string; Actor: { ID: string; Attributes: Record<string, string> } };
-        const userId = event.Actor.Attributes[LABELS.userId] ?? '';
-        yield { type: event.Action === 'start' ? 'started' : 'gone', userId, instanceId: event.Actor.ID };
+        yield await this.eventOf(event);
       }
     }
+  }
+
+  /** Docker counts its own restarts and resets the count on a start by the API, so a count above 0 is the engine's. */
+  private async eventOf(event: { Action: string; Actor: { ID: string; Attributes: Record<string, string> } }): Promise<AgentEvent> {
+    const base = { userId: event.Actor.Attributes[LABELS.userId] ?? '', instanceId: event.Actor.ID };
+    if (event.Action === 'die') return { type: 'gone', ...base, exitCode: Number(event.Actor.Attributes.exitCode) };
+    if (event.Action === 'destroy') return { type: 'gone', ...base, removed: true };
+    const restarts = await this.docker.getContainer(event.Actor.ID).inspect().then((info) => info.RestartCount, () => 0);
+    return { type: 'started', ...base, ...(restarts > 0 ? { restarts } : {}) };
   }
 
   async checkReady(): Promise<void> {
@@ -352,9 +333,7 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
   }
 
   async revision(): Promise<string> {
-    const imageId = await this.currentImageId().catch(() => 'no-image');
-    const config = await readFile(this.settings.configPath).catch(() => undefined);
-    return `${imageId} ${config ? createHash('sha256').update(config).digest('hex') : 'no-config'}`;
+    return agentRevision(await this.currentImageId().catch(() => undefined), this.settings.configPath);
   }
 
   private async lastOutput(container: Docker.Container): Promise<string[]> {
@@ -384,6 +363,10 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
       `A container named ${info.Name.replace(/^\//, '')} exists and belongs to ${owner ? `gateway instance ${owner}` : 'no nanobot gateway'}; this gateway (instance ${this.settings.instance}) leaves it alone.`,
       'name_taken',
     );
+  }
+
+  engine(): Promise<EngineHealth> {
+    return engineHealth(this.docker, this.settings.image);
   }
 
   async details(userId?: string): Promise<AgentDetails[]> {
@@ -473,6 +456,19 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
   /** The image id AGENT_IMAGE names now; a 404 means the image is missing. */
   private async currentImageId(): Promise<string> {
     return (await this.currentImage()).Id;
+  }
+
+  /**
+   * The same, but undefined when AGENT_IMAGE names no image now (removed, or a tag not pulled yet): an
+   * existing agent still runs on the image it was made from instead of being removed for nothing.
+   */
+  private async currentImageIdIfAny(): Promise<string | undefined> {
+    try {
+      return await this.currentImageId();
+    } catch (err) {
+      if (err instanceof AgentStartError && err.reason === 'image_missing') return undefined;
+      throw err;
+    }
   }
 
   private async currentImage(): Promise<Docker.ImageInspectInfo> {

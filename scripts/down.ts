@@ -6,9 +6,10 @@ import { parseArgs } from 'node:util';
 import { findCompose } from './lib/compose.ts';
 import { REPO_ROOT } from './lib/images.ts';
 import { capture, run } from './lib/run.ts';
-import { agentLabelFilters } from './lib/stack.ts';
+import { agentLabelFilters, useStackEngine } from './lib/stack.ts';
 
 const { values: flags } = parseArgs({ options: { agents: { type: 'boolean', default: false } } });
+useStackEngine();
 const compose = await findCompose();
 if (!compose) {
   console.error('Docker Compose is missing: install the compose plugin (docker compose) or docker-compose 1.29.');

@@ -3,6 +3,7 @@
  * `.env`, `config.json` or anything under `data/`, and rebuilds only what changed.
  *
  *   --agent-context <dir>   build `nanobot-tutor` from this folder (e.g. your nanobot fork)
+ *   --engine podman         run on your user's rootless Podman instead of the Docker Engine (README)
  */
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -12,11 +13,12 @@ import { addMissing, readDotenv } from './lib/dotenv.ts';
 import { buildImage, prepareBuild, REPO_ROOT } from './lib/images.ts';
 import { llmCheckVia, llmSummary } from './lib/llm-summary.ts';
 import { findCompose } from './lib/compose.ts';
+import { checkPodman } from './lib/podman.ts';
 import { capture, run } from './lib/run.ts';
-import { ENV_PATH, stackSetting } from './lib/stack.ts';
+import { ENV_PATH, stackSetting, useStackEngine } from './lib/stack.ts';
 
 const MIN_BUN = [1, 2];
-const { values: flags } = parseArgs({ options: { 'agent-context': { type: 'string' } } });
+const { values: flags } = parseArgs({ options: { 'agent-context': { type: 'string' }, engine: { type: 'string', default: 'docker' } } });
 const say = (line: string) => console.log(`\x1b[1m▸ ${line}\x1b[0m`);
 
 function fail(message: string): never {
@@ -29,7 +31,11 @@ async function checkPrerequisites(): Promise<string[]> {
   if (major < MIN_BUN[0]! || (major === MIN_BUN[0] && minor < MIN_BUN[1]!)) {
     fail(`Bun ${Bun.version} is too old: install Bun ${MIN_BUN.join('.')} or newer (npm install -g bun).`);
   }
-  if (!Bun.which('docker')) fail('The docker command is missing: install Docker Engine (https://docs.docker.com/engine/install/).');
+  if (!Bun.which('docker')) {
+    fail(flags.engine === 'podman'
+      ? 'The docker command is missing: --engine podman uses the Docker client against your Podman socket (Debian: apt-get install docker.io, then systemctl disable --now docker.service docker.socket).'
+      : 'The docker command is missing: install Docker Engine (https://docs.docker.com/engine/install/).');
+  }
   const info = await capture(['docker', 'info', '--format', '{{.ServerVersion}}'], { timeoutMs: 20_000 });
   if (info.code !== 0) {
     fail(`The Docker Engine is not reachable (${info.stderr.trim().split('\n')[0] ?? 'no answer'}).\n  Start it (e.g. sudo systemctl start docker), check that your user may use it, or set DOCKER_HOST.`);
@@ -106,6 +112,22 @@ async function waitUntilUp(url: string, timeoutMs: number): Promise<boolean> {
   return false;
 }
 
+/**
+ * `--engine podman`: every docker and Compose call below goes to the user's Podman socket, and the
+ * gateway gets that socket as its Docker socket. Both are kept in .env, so `down` and later runs agree.
+ */
+async function chooseEngine(): Promise<void> {
+  if (flags.engine !== 'docker' && flags.engine !== 'podman') fail(`--engine must be docker or podman, not ${flags.engine}.`);
+  if (flags.engine === 'docker') return;
+  const podman = await checkPodman();
+  if (!podman.ok) fail(podman.problem);
+  process.env.DOCKER_HOST = `unix://${podman.socket}`;
+  const added = addMissing(ENV_PATH, { DOCKER_HOST: process.env.DOCKER_HOST, DOCKER_SOCKET: podman.socket });
+  say(`Using rootless Podman at ${podman.socket}${added.length > 0 ? ` (wrote ${added.join(', ')} to .env)` : ''}`);
+}
+
+await chooseEngine();
+useStackEngine();
 const compose = await checkPrerequisites();
 say('Installing dependencies');
 await run(['bun', 'install'], { cwd: REPO_ROOT });

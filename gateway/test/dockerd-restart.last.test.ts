@@ -26,10 +26,12 @@ let dockerdArgs: string[] = ['dockerd'];
 
 const engineAnswers = async () => (await capture(['docker', 'info'], { timeoutMs: 10_000 })).code === 0;
 
+/** The one dockerd of this machine; with several (rootless engines too) the test would not know which is meant. */
 async function dockerdPid(): Promise<number | undefined> {
   const found = await capture(['pidof', 'dockerd']);
-  const pid = Number(found.stdout.trim().split(/\s+/)[0]);
-  return found.code === 0 && pid > 0 ? pid : undefined;
+  const pids = found.stdout.trim().split(/\s+/).filter(Boolean).map(Number);
+  if (pids.length > 1) throw new Error(`several dockerd processes (${pids.join(', ')}): this test restarts only a machine's one engine`);
+  return pids[0];
 }
 
 /** As .ci/run starts it: in a session of its own, so it outlives this test; its output goes to /tmp/dockerd.log. */

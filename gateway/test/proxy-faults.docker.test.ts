@@ -1,15 +1,17 @@
 /**
  * Two faults of an agent on the real engine, with the reference agent image and the fake LLM behind
  * the relay: an agent paused (its student gets a timely error, another student is unaffected) and an
- * agent killed in the middle of a streamed answer (an SSE `error` event, and the question is kept).
+ * agent killed in the middle of a streamed answer (an SSE `error` event, and the question is kept);
+ * and hostile identities that must create nothing on the engine or the disk.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { startFakeLlm, type FakeLlm } from '../../agent/test/fake-llm.ts';
 import { buildImage } from '../../scripts/lib/images.ts';
 import { identityFor } from '../src/identity.ts';
 import { LABELS } from '../src/runtime/labels.ts';
 import { createTestBed, startTestGateway, type TestGateway } from './docker-harness.ts';
+import { INVALID_EMAILS } from './emails.ts';
 import { authHeaders } from './helpers.ts';
 
 const TUTOR_IMAGE = 'nbtest-faults-tutor:latest';
@@ -75,6 +77,30 @@ async function readEvents(body: ReadableStream<Uint8Array>, until: (events: { ev
   }
   return events;
 }
+
+describe('hostile identities on the real engine', () => {
+  test('invalid identities, a bad Host and traversal are 4xx JSON and leave no container and no data folder', async () => {
+    // Student folders only: the gateway keeps its own state under dot folders meanwhile.
+    const folders = async () => new Set((await readdir(bed.dataDir)).filter((name) => !name.startsWith('.')));
+    const before = await folders();
+    const containersBefore = (await bed.containers()).length;
+    const hostile = [
+      // What fetch can put in a header: printable ASCII.
+      ...INVALID_EMAILS.filter((e) => /^[\x20-\x7e]+$/.test(e) && e.trim() !== '').slice(0, 30).map((e) => call('/memory', e)),
+      // fetch itself refuses TRACE and CONNECT; PROPFIND is as far from the agent contract.
+      fetch(`${gateway.url}/files`, { headers: authHeaders(email('nobody')), method: 'PROPFIND' }),
+      call('/files/%252e%252e/%252e%252e/etc', email('climber')),
+      call(`/files/${'a/'.repeat(3_000)}`, email('deep')),
+    ];
+    for (const res of await Promise.all(hostile)) {
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(((await res.json()) as { code: string }).code.length).toBeGreaterThan(0);
+    }
+    expect((await bed.containers()).length).toBe(containersBefore);
+    expect(await folders()).toEqual(before);
+  }, 60_000);
+});
 
 describe('agent faults on the real engine', () => {
   test('a paused agent: its student gets a 504 within the quick timeout, then agent_unresponsive at once; another student is served meanwhile', async () => {

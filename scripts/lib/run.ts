@@ -3,7 +3,8 @@ export type RunResult = { code: number; stdout: string; stderr: string };
 
 /** Runs a command to completion, capturing its output. Never throws for a non-zero exit. */
 export async function capture(cmd: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-  const child = Bun.spawn(cmd, { cwd: options.cwd, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' });
+  // The environment as it is now: Bun hands children the one of the start otherwise, and setup sets DOCKER_HOST.
+  const child = Bun.spawn(cmd, { cwd: options.cwd, env: process.env, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' });
   const timer = options.timeoutMs ? setTimeout(() => child.kill(), options.timeoutMs) : undefined;
   const [stdout, stderr, code] = await Promise.all([
     new Response(child.stdout).text(),
@@ -18,6 +19,7 @@ export async function capture(cmd: string[], options: { cwd?: string; timeoutMs?
 export async function run(cmd: string[], options: { cwd?: string; stdin?: Blob } = {}): Promise<void> {
   const child = Bun.spawn(cmd, {
     cwd: options.cwd,
+    env: process.env,
     stdout: 'inherit',
     stderr: 'inherit',
     stdin: options.stdin ?? 'ignore',

@@ -12,3 +12,9 @@ export function stackSetting(name: string, fallback: string): string {
 }
 
 export const agentLabelFilters = () => instanceFilterArgs(stackSetting('GATEWAY_INSTANCE', 'default'));
+
+/** The engine `.env` names (DOCKER_HOST, e.g. a rootless Podman socket) for every docker and Compose call; the environment wins. */
+export function useStackEngine(): void {
+  const dockerHost = stackSetting('DOCKER_HOST', '');
+  if (dockerHost) process.env.DOCKER_HOST = dockerHost;
+}

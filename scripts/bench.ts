@@ -79,6 +79,9 @@ async function main(): Promise<string> {
       AGENT_PIDS: String(AGENT_LIMITS.pids),
       // The default limit is 32 MiB; the memory measure streams 100 MiB.
       MAX_BODY_BYTES: String(128 * MiB),
+      // One bench user stands for a whole class (128 connections, thousands of requests a second).
+      USER_REQUESTS_PER_MINUTE: '0',
+      USER_MAX_CONNECTIONS: '0',
       RELAY_PORT: '0',
     },
     join(dataDir, 'docker-calls.log'),

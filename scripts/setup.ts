@@ -139,11 +139,16 @@ const signIn = env.get('SUPABASE_URL') && env.get('SUPABASE_ANON_KEY')
   More: bun run students import roster.csv, bun run students list (see README.md).`;
 say('Checking the LLM provider in config.json');
 const llm = llmSummary(await llmCheckVia(gatewayUrl, env.get('ADMIN_TOKEN'), join(REPO_ROOT, 'config.json')));
+const admins = env.get('ADMIN_EMAILS')?.trim();
+const adminPage = admins
+  ? `The admin page, for ${admins}: ${webUrl}/admin`
+  : `The admin page (${webUrl}/admin) opens for the emails in ADMIN_EMAILS (.env, comma-separated; then run setup again).`;
 console.log(`
 ✔ nanobot stack is up: ${webUrl}
 
   ${signIn}
 
   ${llm}
+  ${adminPage}
   Stop everything with: bun run down   (student data in data/ is kept)
 `);

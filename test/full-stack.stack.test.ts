@@ -6,12 +6,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { prepareBuild, REPO_ROOT } from '../scripts/lib/images.ts';
 import { capture, run } from '../scripts/lib/run.ts';
 import { instanceFilterArgs } from '../gateway/src/runtime/labels.ts';
 import { createStack, type Stack } from './stack.ts';
+import { launchChromium } from './support/chromium.ts';
 import { eventually, waitForUrl } from './support/eventually.ts';
+import { acceptInvite, addStudents } from './support/students.ts';
 
 const MINUTE = 60_000;
 const FAKE_LLM_PORT = 4010;
@@ -32,27 +34,6 @@ async function startFakeLlm(network: string): Promise<string> {
     bunImage, 'bun', '/fake-llm.ts', '--port', String(FAKE_LLM_PORT), '--host', '0.0.0.0',
   ]);
   return name;
-}
-
-/** `bun run students add` in the stack's folder: the invite path of each new student. */
-async function addStudents(emails: readonly string[]): Promise<Map<string, string>> {
-  const out = await capture(['bun', 'scripts/students.ts', 'add', ...emails], { cwd: stack.dir });
-  if (out.code !== 0) throw new Error(`bun run students add failed: ${out.stderr}`);
-  const invites = new Map<string, string>();
-  for (const line of out.stdout.split('\n')) {
-    const [email, link] = line.trim().split(/\s+/);
-    if (email && link?.includes('/invite/')) invites.set(email, new URL(link).pathname);
-  }
-  return invites;
-}
-
-/** Follows the invite link, chooses a password, and is signed in. */
-async function acceptInvite(page: Page, invitePath: string, password: string): Promise<void> {
-  await page.goto(`${stack.webUrl}${invitePath}`);
-  await page.getByLabel('New password').fill(password);
-  await page.getByLabel('Repeat the password').fill(password);
-  await page.getByRole('button', { name: 'Set password and sign in' }).click();
-  await page.waitForURL((url) => url.pathname === '/', { timeout: MINUTE });
 }
 
 async function ask(page: Page, message: string): Promise<string> {
@@ -83,15 +64,11 @@ beforeAll(async () => {
     { NETWORK_NAME: network },
   );
   await run(['bun', 'scripts/setup.ts'], { cwd: stack.dir });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-      '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
-  const invites = await addStudents(students);
+  browser = await launchChromium();
+  const invites = await addStudents(stack, students);
   for (const email of students) {
     const page = await (await browser.newContext()).newPage();
-    await acceptInvite(page, invites.get(email)!, `the own password of ${email}`);
+    await acceptInvite(page, stack, invites.get(email)!, `the own password of ${email}`);
     pages.set(email, page);
   }
 }, 30 * MINUTE);

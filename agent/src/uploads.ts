@@ -2,7 +2,7 @@
  * Uploads: a batch is validated whole and checked against the student's quota, then each file is written
  * under a temporary name and linked to a free final name. A batch is saved whole or not at all.
  */
-import { link, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { link, readdir, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { z } from 'zod';
 import { KeyedQueue } from './queue.ts';
@@ -43,7 +43,7 @@ export type UploadErrorCode = 'invalid_base64' | 'too_large' | 'quota_exceeded' 
 
 export class UploadError extends Error {
   constructor(
-    readonly status: 400 | 413 | 507,
+    readonly status: 400 | 413,
     readonly code: UploadErrorCode,
     message: string,
     readonly details: Record<string, number> = {},
@@ -146,6 +146,12 @@ const megabytes = (bytes: number) => (bytes / (1024 * 1024)).toFixed(1);
 
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
 
+/** Bytes an unprivileged writer may still use on the file system holding `dir`; 0 when that cannot be read. */
+async function freeBytes(dir: string): Promise<number> {
+  const info = await statfs(dir).catch(() => undefined);
+  return info ? info.bavail * info.bsize : 0;
+}
+
 /** Writes a new file; fails if it exists. Replaceable in tests to simulate a full disk. */
 export type FileWriter = (path: string, bytes: Uint8Array) => Promise<void>;
 const writeNewFile: FileWriter = (path, bytes) => writeFile(path, bytes, { flag: 'wx' });
@@ -214,7 +220,9 @@ export class Uploads {
       // Only names this batch claimed itself are removed, never another batch's file.
       await Promise.all(saved.map((name) => rm(join(dir, name), { force: true })));
       if (DISK_FULL.has((error as NodeJS.ErrnoException).code ?? '')) {
-        throw new UploadError(507, 'disk_full', 'not enough disk space: nothing of this upload was saved');
+        // Measured after the batch's files are gone again: what the student could still upload.
+        const remaining_bytes = await freeBytes(dir);
+        throw new UploadError(413, 'disk_full', `not enough disk space: ${megabytes(remaining_bytes)} MB left; nothing of this upload was saved`, { remaining_bytes });
       }
       throw error;
     }

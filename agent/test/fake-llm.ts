@@ -192,11 +192,14 @@ export function startFakeLlm(options: FakeLlmOptions = {}): FakeLlm {
       const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) =>
         `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finishReason }] })}\n\n`;
       const encoder = new TextEncoder();
+      // Set when the client goes away (a student's Stop): the rest of a slow answer is not written.
+      let cancelled = false;
       const body = new ReadableStream<Uint8Array>({
         async start(controller) {
           controller.enqueue(encoder.encode(chunk({ role: 'assistant', content: '' })));
           for (const piece of reply.text ? pieces(reply.text) : []) {
             await sleep(delay);
+            if (cancelled) return;
             controller.enqueue(encoder.encode(chunk({ content: piece })));
           }
           for (const call of toolCalls) {
@@ -215,6 +218,9 @@ export function startFakeLlm(options: FakeLlmOptions = {}): FakeLlm {
           }
           controller.enqueue(encoder.encode('data: [DONE]\n\n'));
           controller.close();
+        },
+        cancel() {
+          cancelled = true;
         },
       });
       return new Response(body, { headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' } });

@@ -133,10 +133,13 @@ describe('a full disk while writing', () => {
     await writeFile(path, data, { flag: 'wx' });
   };
 
-  test('answers 507 disk_full and leaves neither a partial file nor the rest of the batch', async () => {
+  test('answers 413 disk_full with the space left, and leaves neither a partial file nor the rest of the batch', async () => {
     const response = await appWith({ write: diskFull })('/uploads', uploadBody([['first.txt', 'first'], ['second.txt', 'second']]));
-    expect(response.status).toBe(507);
-    expect(await response.json()).toEqual({ error: 'not enough disk space: nothing of this upload was saved', code: 'disk_full' });
+    expect(response.status).toBe(413);
+    const body = (await response.json()) as { error: string; code: string; remaining_bytes: number };
+    expect(body.code).toBe('disk_full');
+    expect(body.remaining_bytes).toBeGreaterThan(0);
+    expect(body.error).toMatch(/^not enough disk space: \d+\.\d MB left; nothing of this upload was saved$/);
     expect(await readdir(layout.uploads)).toEqual([]);
   });
 });

@@ -3,22 +3,25 @@ import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { Users } from './accounts/index.ts';
 import type { Env } from './env.ts';
-import { errorHandler, GatewayError, notFoundResponse } from './errors.ts';
+import { errorHandler, notFoundResponse } from './errors.ts';
 import { auth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { Activity } from './agents/activity.ts';
 import { agentRoutes } from './agents/http.ts';
 import { Lifecycle } from './agents/lifecycle.ts';
 import { trackActivity } from './middleware/activity.ts';
+import { UnresponsiveAgents } from './agents/unresponsive.ts';
 import { operatorRoutes } from './admin/index.ts';
 import { AgentObserver } from './agents/observer.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { agentWait, proxyMetrics, requestMetrics } from './middleware/metrics.ts';
 import { ensureAgent } from './middleware/ensure-agent.ts';
 import { instanceName } from './middleware/instance-name.ts';
+import { UserLimiter, userLimits } from './middleware/user-limits.ts';
 import { jsonLog, type Log } from './log.ts';
 import { logger } from './middleware/logger.ts';
 import { proxyToAgent } from './middleware/proxy.ts';
+import { readyz } from './readyz.ts';
 import { usageRoutes } from './relay/admin-routes.ts';
 import type { UsageStore } from './relay/store.ts';
 import { safePath } from './middleware/safe-path.ts';
@@ -28,6 +31,9 @@ import type { Settings } from './settings.ts';
 
 /** The agent endpoints of docs/agent-contract.md; only `/files` has paths below it. */
 export const PROXIED_PATHS = ['/chat', '/files', '/files/*', '/uploads', '/memory', '/health', '/conversations', '/sessions', '/export'];
+
+/** The methods the agent contract uses (HEAD with GET); TRACE, CONNECT and the rest are a 404 like any unknown route. */
+export const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 export type AppOptions = {
   settings: Settings;
@@ -69,14 +75,7 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
   app.use(logger({ log }));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', async (c) => {
-    try {
-      await runtime.checkReady();
-    } catch {
-      throw new GatewayError(503, 'not_ready', `The Docker Engine or the agent image ${settings.agents.image} is not available.`);
-    }
-    return c.json({ status: 'ready', agents: routes.size });
-  });
+  app.get('/readyz', readyz({ runtime, routes, settings }));
 
   // Before the GATEWAY_TOKEN check: the admin routes take ADMIN_TOKEN instead.
   if (usage && settings.users.adminToken) app.route('/admin/usage', usageRoutes(usage, settings.relay, settings.users.adminToken));
@@ -86,13 +85,16 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
   if (users.auth) app.route('/auth', users.auth);
 
   const agentName = instanceName(settings.agents.instance);
-  app.route('/', agentRoutes(lifecycle, activity, users.identity, agentName));
+  // One limiter for both groups of routes: a student's limits count all their requests.
+  const limits = userLimits(new UserLimiter(settings.server.userLimits));
+  app.route('/', agentRoutes(lifecycle, activity, users.identity, agentName, limits));
 
-  app.on('ALL', PROXIED_PATHS,
+  app.on(PROXIED_METHODS, PROXIED_PATHS,
     safePath(),
     bodyLimit({ maxBytes: settings.server.maxBodyBytes }),
     users.identity,
     agentName,
+    limits,
     trackActivity(activity),
     agentWait(),
     ensureAgent(lifecycle),
@@ -101,7 +103,9 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
       routes,
       agentTokenSecret: settings.agents.tokenSecret,
       maxBodyBytes: settings.server.maxBodyBytes,
-      upstreamTimeoutMs: settings.server.upstreamTimeoutMs,
+      headerTimeoutMs: { slow: settings.server.upstreamTimeoutMs, quick: settings.server.quickTimeoutMs },
+      bodyIdleMs: settings.server.bodyIdleMs,
+      unresponsive: new UnresponsiveAgents({ recheckMs: settings.server.healthRecheckMs, fetch: fetchImpl }),
       fetch: fetchImpl,
     }),
   );

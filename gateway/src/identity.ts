@@ -1,6 +1,7 @@
 /** Who a request is for: the normalised email, the collision-free user id and the agent's names. */
 import { createHash, createHmac } from 'node:crypto';
 import { z } from 'zod';
+import { EMAIL_PATTERN, MAX_EMAIL_LENGTH } from './email.ts';
 
 export type AgentIdentity = {
   /** Trimmed, lower-cased email address. */
@@ -20,7 +21,7 @@ const CONTAINER_PREFIX = 'agent-';
 const HASH_LENGTH = 10;
 const MAX_CONTAINER_NAME = 63;
 
-export const emailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email());
+export const emailSchema = z.string().trim().toLowerCase().max(MAX_EMAIL_LENGTH).pipe(z.email({ pattern: EMAIL_PATTERN }));
 
 /**
  * Two stacks on one engine must never share a container, so a non-default instance is part of the

@@ -26,7 +26,8 @@ const optional = z.string().trim().optional().transform((v) => v || undefined);
 const schema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-    LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
+    // Loopback on the host; the image sets 0.0.0.0, as a container must for its network to reach it.
+    LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
     // What hono/bearer-auth accepts in a header (RFC 6750 token68); setup writes base64url.
     GATEWAY_TOKEN: z.string().regex(/^(?:[A-Za-z0-9._~+/-]+=*)?$/, 'may only hold letters, digits and . _ ~ + / - (then = padding)').optional(),
     GATEWAY_ALLOW_NO_TOKEN: flag,
@@ -51,7 +52,14 @@ const schema = z
     HOST_CONFIG_PATH: z.string().optional(),
     START_TIMEOUT_MS: positiveInt(60_000),
     UPSTREAM_TIMEOUT_MS: positiveInt(300_000),
+    UPSTREAM_QUICK_TIMEOUT: duration('30s').pipe(z.number().positive('must be longer than 0')),
+    HEALTH_RECHECK_TIMEOUT: duration('2s').pipe(z.number().positive('must be longer than 0')),
+    BODY_IDLE_TIMEOUT: duration('30s').pipe(z.number().positive('must be longer than 0')),
     MAX_BODY_BYTES: positiveInt(32 * 1024 * 1024),
+    USER_REQUESTS_PER_MINUTE: nonNegativeInt(600),
+    USER_MAX_CONNECTIONS: nonNegativeInt(32),
+    USER_QUOTA_BYTES: z.string().default('1g').transform((v, ctx) => parseSize(v) ?? (ctx.addIssue('is not a size such as 500m or 1g'), z.NEVER)),
+    USER_QUOTA_FILES: positiveInt(1000),
     AGENT_MEMORY: z.string().default('1g').transform((v, ctx) => parseSize(v) ?? (ctx.addIssue('is not a size such as 512m or 1g'), z.NEVER)),
     AGENT_CPUS: z.coerce.number().positive().default(1),
     AGENT_PIDS: positiveInt(256),
@@ -97,7 +105,16 @@ const schema = z
       /** Undefined only when GATEWAY_ALLOW_NO_TOKEN=1: then every caller is trusted. */
       gatewayToken: e.GATEWAY_TOKEN || undefined,
       maxBodyBytes: e.MAX_BODY_BYTES,
+      /** How long `/chat` and `DELETE /conversations` (both wait for the LLM) may take to send their answer's headers. */
       upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+      /** The same for every other agent route (files, uploads, memory, sessions, export, health). */
+      quickTimeoutMs: e.UPSTREAM_QUICK_TIMEOUT,
+      /** An agent that missed a deadline must answer `/health` within this before the next request waits on it. */
+      healthRecheckMs: e.HEALTH_RECHECK_TIMEOUT,
+      /** A request body that stops arriving for this long is cut with 408. */
+      bodyIdleMs: e.BODY_IDLE_TIMEOUT,
+      /** Per student (middleware/user-limits.ts); 0 is unlimited for each. */
+      userLimits: { requestsPerMinute: e.USER_REQUESTS_PER_MINUTE, maxConnections: e.USER_MAX_CONNECTIONS },
     },
     /** The agents: how they are made, reached and waited for. */
     agents: {
@@ -131,6 +148,9 @@ const schema = z
       memoryBytes: e.AGENT_MEMORY,
       cpus: e.AGENT_CPUS,
       pids: e.AGENT_PIDS,
+      /** Each student's upload quota, enforced by the agent (NANOBOT_QUOTA_BYTES / NANOBOT_QUOTA_FILES). */
+      quotaBytes: e.USER_QUOTA_BYTES,
+      quotaFiles: e.USER_QUOTA_FILES,
     },
     /** The LLM relay: the second listener agents call instead of the providers (relay/). */
     relay: {

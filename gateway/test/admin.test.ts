@@ -1,6 +1,6 @@
 /** The admin API through the whole chain, with the lifecycle's fake runtime and a fake inspector over it. */
 import { afterAll, expect, test } from 'bun:test';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DELETED_DIR, moveToDeleted, purgeDeleted } from '../src/admin/deleted.ts';
@@ -23,6 +23,9 @@ function gateway() {
   const emails = new Map<string, string>();
   let cpu = 0;
   const inspector: AgentInspector = {
+    async engine() {
+      return { reachable: true, image: 'nanobot-tutor', imagePresent: true };
+    },
     async details(userId) {
       return [...fake.containers.values()]
         .filter((c) => userId === undefined || c.userId === userId)
@@ -162,4 +165,32 @@ test('an agent busy answering is stopped too, and the next request starts it aga
   const again = await app.request('/memory', { headers: authHeaders('di@example.com') });
   expect(again.status).toBe(200);
   expect(containers.get(id)?.running).toBe(true);
+});
+
+test('GET /admin/health says whether the engine answers, the image is there and how much disk is free', async () => {
+  const { admin } = gateway();
+  const health = (await (await admin('/admin/health')).json()) as { engine: unknown; disk: { path: string; freeBytes: number; totalBytes: number } };
+  expect(health.engine).toEqual({ reachable: true, image: 'nanobot-tutor', imagePresent: true });
+  expect(health.disk.path).toBe('data/');
+  expect(health.disk.freeBytes).toBeGreaterThan(0);
+  expect(health.disk.totalBytes).toBeGreaterThanOrEqual(health.disk.freeBytes);
+});
+
+test('GET /admin/users/:id/files lists the workspace from disk (names, sizes, times), not following links', async () => {
+  const { admin, student, dataDir } = gateway();
+  const id = await student('fa@example.com');
+  mkdirSync(join(dataDir, id, 'workspace', 'files_uploaded'), { recursive: true });
+  mkdirSync(join(dataDir, id, 'workspace', 'notes'), { recursive: true });
+  writeFileSync(join(dataDir, id, 'workspace', 'files_uploaded', 'essay.pdf'), 'x'.repeat(42));
+  writeFileSync(join(dataDir, id, 'workspace', 'notes', 'plan.md'), '# plan');
+  symlinkSync('/etc', join(dataDir, id, 'workspace', 'notes', 'elsewhere'));
+  const res = await admin(`/admin/users/${id}/files`);
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { userId: string; truncated: boolean; files: { path: string; bytes: number; modifiedAt: string }[] };
+  expect(body.userId).toBe(id);
+  expect(body.truncated).toBe(false);
+  expect(body.files.map((f) => [f.path, f.bytes])).toEqual([['files_uploaded/essay.pdf', 42], ['notes/plan.md', 6]]);
+  expect(Date.parse(body.files[0]!.modifiedAt)).toBeGreaterThan(Date.now() - 60_000);
+  expect((await admin('/admin/users/nobody_example_com-0123456789/files')).status).toBe(404);
+  expect((await admin('/admin/users/..%2Fetc/files')).status).toBe(400);
 });

@@ -48,12 +48,20 @@ describe('containerSpec', () => {
   });
 
   test('gives the agent its port and its own token, and no other secret', () => {
-    expect(spec.Env).toHaveLength(2);
+    expect(spec.Env).toHaveLength(4);
     expect(spec.Env).toContain('NANOBOT_HTTP_PORT=8000');
     const token = spec.Env?.find((e) => e.startsWith('NANOBOT_HTTP_TOKEN='))?.slice('NANOBOT_HTTP_TOKEN='.length);
     expect(token).toMatch(/^[0-9a-f]{64}$/);
     expect(token).not.toBe(containerSpec(identityFor('bob@example.edu'), agents).Env?.[1]?.slice('NANOBOT_HTTP_TOKEN='.length));
     expect(JSON.stringify(spec)).not.toContain(agents.tokenSecret);
+  });
+
+  test('passes the student\'s upload quota, 1 GiB and 1,000 files unless USER_QUOTA_BYTES / USER_QUOTA_FILES say otherwise', () => {
+    expect(spec.Env).toContain(`NANOBOT_QUOTA_BYTES=${1024 ** 3}`);
+    expect(spec.Env).toContain('NANOBOT_QUOTA_FILES=1000');
+    const small = containerSpec(ada, testSettings({ USER_QUOTA_BYTES: '200m', USER_QUOTA_FILES: '50' }).agents);
+    expect(small.Env).toContain(`NANOBOT_QUOTA_BYTES=${200 * 1024 ** 2}`);
+    expect(small.Env).toContain('NANOBOT_QUOTA_FILES=50');
   });
 
   test('applies the limits and the hardening', () => {

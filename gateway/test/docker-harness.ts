@@ -90,3 +90,10 @@ export async function startTestGateway(env: Record<string, string>, { log = () =
   await gateway.adopted;
   return { ...gateway, settings, calls, stop: () => gateway.stop(true) };
 }
+
+/** The reference agent (agent/), built under a tag of the fault tests' own: they may remove and re-tag it. */
+export const TUTOR_IMAGE = 'nbtest-faults-tutor:latest';
+
+export async function buildTutor(): Promise<void> {
+  await buildImage({ dockerfile: 'agent/Dockerfile', tag: TUTOR_IMAGE, quiet: true });
+}

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { agentToken, emailSchema, identityFor } from '../src/identity.ts';
+import { INVALID_EMAILS, VALID_EMAILS } from './emails.ts';
 
 describe('identityFor', () => {
   test('turns an email into a slug, a 10-digit hash and an agent container name', () => {
@@ -46,8 +47,27 @@ describe('emailSchema', () => {
     expect(emailSchema.parse('  Alice@Example.COM ')).toBe('alice@example.com');
   });
 
-  test.each(['', 'not-an-email', 'a@', '@b.com', 'a b@c.com', `${'a'.repeat(250)}@b.com`])('rejects %p', (value) => {
+  test.each(INVALID_EMAILS)('rejects %p', (value) => {
     expect(emailSchema.safeParse(value).success).toBe(false);
+  });
+
+  test.each(VALID_EMAILS)('accepts %p (RFC 5321 local parts and host names)', (value) => {
+    expect(emailSchema.safeParse(value).success).toBe(true);
+  });
+
+  test('every valid address gives a safe folder and container name, and no two share an id', () => {
+    const emails = VALID_EMAILS.map((e) => emailSchema.parse(e));
+    const ids = new Set<string>();
+    for (const email of emails) {
+      const { id, containerName } = identityFor(email);
+      expect(id).toMatch(/^[a-z0-9_]+-[0-9a-f]{10}$/);
+      expect(containerName).toMatch(/^agent-[a-z0-9_]+-[0-9a-f]{10}$/);
+      expect(containerName.length).toBeLessThanOrEqual(63);
+      ids.add(id);
+    }
+    expect(ids.size).toBe(new Set(emails).size);
+    // Special characters all become `_` in the slug; the hash keeps the ids apart.
+    expect(identityFor('x!y@example.com').id).not.toBe(identityFor('x#y@example.com').id);
   });
 });
 

@@ -110,7 +110,7 @@ describe('idle culling', () => {
 
 describe('limits', () => {
   test('30 first requests from 30 users with MAX_CONCURRENT_SPAWNS=4 are all served, never more than 4 starts at once', async () => {
-    const gw = await start({ MAX_CONCURRENT_SPAWNS: '4', IDLE_TIMEOUT: '0', START_TIMEOUT_MS: '60000', UPSTREAM_TIMEOUT_MS: '60000' });
+    const gw = await start({ MAX_CONCURRENT_SPAWNS: '4', IDLE_TIMEOUT: '0', START_TIMEOUT_MS: '60000', UPSTREAM_TIMEOUT_MS: '60000', UPSTREAM_QUICK_TIMEOUT: '60s' });
     const users = Array.from({ length: 30 }, (_, i) => email(`crowd${i}`));
     const since = Math.floor(Date.now() / 1_000) - 1;
     // The gateway's own view: when each start began and when its agent answered /health.

@@ -13,6 +13,7 @@ import { createRelayApp } from '../src/relay/relay-app.ts';
 import { UsageStore } from '../src/relay/store.ts';
 import type { AgentRuntime } from '../src/runtime/types.ts';
 import { testSettings, TOKEN, trustingUsers } from './helpers.ts';
+import { rawRequest } from './raw-http.ts';
 
 const SECRET = 'relay-unit-secret';
 const OPENAI_KEY = 'sk-test-openai-0123456789abcdef';
@@ -115,6 +116,17 @@ describe('the relay', () => {
     const today = store.perUser().find((u) => u.userId === 'bea-2')?.today;
     expect(today?.requests).toBe(1);
     expect(today?.completionTokens).toBeGreaterThan(1);
+  });
+
+  test.each(['h:99999', '[', 'h:80:80'])('answers a malformed Host %p with its JSON, never a 500 (the path is cut from the URL string)', async (host) => {
+    const body = JSON.stringify(hello);
+    const res = await rawRequest(
+      relay.port!,
+      `POST /llm/openai/v1/chat/completions?x=1 HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${relayKey(SECRET, 'host-4')}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+      { body: [body] },
+    );
+    expect(res.status).toBe(200);
+    expect(llm.requests.at(-1)?.model).toBe('gpt-test');
   });
 
   test('forwards Anthropic messages with x-api-key and counts streamed and whole answers', async () => {

@@ -1,9 +1,11 @@
 /** The route table following a runtime's events: the only record of where agents listen. */
 import { expect, test } from 'bun:test';
 import { RouteTable } from '../src/agents/route-table.ts';
-import type { AgentEvent, AgentRuntime, RunningAgent } from '../src/runtime/types.ts';
+import type { AgentEvent, AgentRuntime, AgentSummary, RunningAgent } from '../src/runtime/types.ts';
 
 const agent = (userId: string, instanceId: string): RunningAgent => ({ userId, instanceId, url: `http://${instanceId}.test:8000` });
+const summary = (userId: string, instanceId: string, running = true): AgentSummary =>
+  running ? { ...agent(userId, instanceId), outdated: false, running } : { userId, instanceId, outdated: false, running };
 
 test('follows starts and goings, looking up only agents it does not know yet', async () => {
   const located: string[] = [];
@@ -18,7 +20,8 @@ test('follows starts and goings, looking up only agents it does not know yet', a
       located.push(instanceId);
       return agent(instanceId.slice(2), instanceId);
     },
-    list: async () => [],
+    // What runs at the adoption scan: the two agents the table already knows.
+    list: async () => [summary('ada', 'c-ada'), summary('cy', 'c-cy-new')],
     async *events() {
       yield* events;
     },
@@ -45,4 +48,21 @@ test('follows starts and goings, looking up only agents it does not know yet', a
   expect(routes.get('ada')?.instanceId).toBe('c-ada');
   // A newer instance replaced the one that went away: its route stays.
   expect(routes.get('cy')?.instanceId).toBe('c-cy-new');
+});
+
+test('an adoption scan forgets routes of agents that stopped unseen, but not one learnt during the scan', async () => {
+  const routes = new RouteTable();
+  routes.set(agent('ada', 'c-ada'));
+  routes.set(agent('bob', 'c-bob'));
+  const runtime = {
+    // Bob's agent stopped while no events arrived (a restarted engine); Cy's starts while the scan runs.
+    list: async () => {
+      routes.set(agent('cy', 'c-cy'));
+      return [summary('ada', 'c-ada'), summary('bob', 'c-bob', false)];
+    },
+  } as unknown as AgentRuntime;
+  expect(await routes.adopt(runtime)).toBe(1);
+  expect(routes.get('ada')?.instanceId).toBe('c-ada');
+  expect(routes.get('bob')).toBeUndefined();
+  expect(routes.get('cy')?.instanceId).toBe('c-cy');
 });

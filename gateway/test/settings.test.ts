@@ -5,7 +5,7 @@ describe('loadSettings', () => {
   test('applies the documented defaults', () => {
     const s = loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', AGENT_HOST_MODE: 'name', USER_ASSERTION_SECRET: 'u'.repeat(32) });
     expect(s).toMatchObject({
-      server: { port: 8080, hostname: '0.0.0.0', maxBodyBytes: 33_554_432, upstreamTimeoutMs: 300_000 },
+      server: { port: 8080, hostname: '127.0.0.1', maxBodyBytes: 33_554_432, upstreamTimeoutMs: 300_000, quickTimeoutMs: 30_000, healthRecheckMs: 2_000, bodyIdleMs: 30_000 },
       agents: {
         image: 'nanobot-tutor',
         port: 8000,

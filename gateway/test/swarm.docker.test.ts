@@ -87,6 +87,7 @@ async function startGateway(suffix: string, env: Record<string, string> = {}): P
     AGENT_PIDS: '64',
     START_TIMEOUT_MS: '60000',
     MAX_CONCURRENT_SPAWNS: '20',
+    LISTEN_HOST: '0.0.0.0',
     ...env,
   };
   const container = await docker.createContainer({

@@ -11,9 +11,10 @@ import { StartingTutor } from './StartingTutor.tsx';
 import { useAgentProgress } from './useAgentProgress.ts';
 import { useTutor } from './useTutor.ts';
 
-type Props = { email: string; localAuth: boolean };
+/** `admin`: the user is in ADMIN_EMAILS, so the top bar links to the admin page. */
+type Props = { email: string; localAuth: boolean; admin?: boolean };
 
-export function TutorApp({ email, localAuth }: Props) {
+export function TutorApp({ email, localAuth, admin = false }: Props) {
   const [workspaceVersion, setWorkspaceVersion] = useState(0);
   const [panelOpen, setPanelOpen] = useState(false);
   const [notice, setNotice] = useState<string>();
@@ -79,6 +80,11 @@ export function TutorApp({ email, localAuth }: Props) {
           <span className="user-email" title="Signed in as">
             {email}
           </span>
+          {admin && (
+            <a className="button button-ghost" href="/admin">
+              Admin
+            </a>
+          )}
           <button type="button" className="button button-ghost panel-toggle" aria-expanded={panelOpen} aria-controls="side-panel" onClick={() => setPanelOpen((o) => !o)}>
             Files &amp; memory
           </button>

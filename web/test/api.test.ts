@@ -124,6 +124,14 @@ describe('gateway errors become sentences a student understands', () => {
     expect(await response.json()).toEqual({ error: 'Your tutor took too long to answer. Please try again.', code: 'failed', reason: 'upstream_timeout' });
   });
 
+  test('a tutor that stopped responding says so, without a retry hint', async () => {
+    gateway.failures.push({ status: 504, code: 'agent_unresponsive' });
+    const response = await route(handleChat)(chatRequest('hi'));
+    expect(response.status).toBe(504);
+    expect(response.headers.get('retry-after')).toBeNull();
+    expect(await response.json()).toEqual({ error: 'Your tutor stopped responding. Please try again.', code: 'unavailable', reason: 'agent_unresponsive' });
+  });
+
   test('a tutor without an LLM configured says so instead of claiming to be starting', async () => {
     gateway.failures.push({ status: 503, code: 'no_provider' });
     const response = await route(handleChat)(chatRequest('hi'));

@@ -10,7 +10,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Env } from '../env.ts';
 import { GatewayError } from '../errors.ts';
-import { emailSchema } from '../identity.ts';
+import { emailSchema, identityFor } from '../identity.ts';
 import type { Log } from '../log.ts';
 import { FailureLimiter } from './rate-limit.ts';
 import { AccountError, type AccountStore } from './store.ts';
@@ -21,6 +21,9 @@ const MAX_PASSWORD = 1024;
 const password = z.string().min(MIN_PASSWORD).max(MAX_PASSWORD);
 const clientIp = z.string().trim().max(100).optional();
 const token = z.string().min(20).max(200);
+
+/** Log lines name a student by the user id only, never the whole address (issue 11). */
+const userIdOf = (email: string) => identityFor(email).id;
 
 const bodies = {
   signIn: z.object({ email: emailSchema, password: z.string().min(1).max(MAX_PASSWORD), clientIp }),
@@ -65,17 +68,17 @@ export function authApi({ store, limiter = new FailureLimiter(), log }: AuthApiO
     try {
       checkLimits(keys);
     } catch (error) {
-      log({ level: 'warn', msg: 'sign-in throttled', requestId: c.var.requestId, email, clientIp: address });
+      log({ level: 'warn', msg: 'sign-in throttled', requestId: c.var.requestId, userId: userIdOf(email), clientIp: address });
       throw error;
     }
     if (!(await store.checkPassword(email, password))) {
       for (const key of keys) limiter.fail(key);
-      log({ level: 'warn', msg: 'sign-in failed', requestId: c.var.requestId, email, clientIp: address });
+      log({ level: 'warn', msg: 'sign-in failed', requestId: c.var.requestId, userId: userIdOf(email), clientIp: address });
       throw new GatewayError(401, 'invalid_credentials', 'That email and password do not match an account.');
     }
     limiter.reset(`account:${email}`);
     const session = store.createSession(email);
-    log({ level: 'info', msg: 'signed in', requestId: c.var.requestId, email, clientIp: address });
+    log({ level: 'info', msg: 'signed in', requestId: c.var.requestId, userId: userIdOf(email), clientIp: address });
     return c.json({ email, sessionId: session.id, expiresAt: session.expiresAt });
   });
 
@@ -83,7 +86,7 @@ export function authApi({ store, limiter = new FailureLimiter(), log }: AuthApiO
     const { sessionId, everywhere } = await body(c, bodies.signOut, 'Send the session id.');
     const email = store.revoke(sessionId);
     if (email && everywhere) store.revokeAll(email);
-    if (email) log({ level: 'info', msg: everywhere ? 'signed out everywhere' : 'signed out', requestId: c.var.requestId, email });
+    if (email) log({ level: 'info', msg: everywhere ? 'signed out everywhere' : 'signed out', requestId: c.var.requestId, userId: userIdOf(email) });
     return c.json({ signedOut: true });
   });
 
@@ -109,7 +112,7 @@ export function authApi({ store, limiter = new FailureLimiter(), log }: AuthApiO
     inviteEmail(c, invite, clientIp);
     const session = await store.acceptInvite(invite, chosen);
     if (!session) throw new GatewayError(404, 'invite_invalid', 'This invite link is invalid, used or expired. Ask for a new one.');
-    log({ level: 'info', msg: 'invite accepted', requestId: c.var.requestId, email: session.email });
+    log({ level: 'info', msg: 'invite accepted', requestId: c.var.requestId, userId: userIdOf(session.email) });
     return c.json({ email: session.email, sessionId: session.id, expiresAt: session.expiresAt });
   });
 
@@ -158,21 +161,21 @@ export function adminApi({ store, adminToken, log }: AdminApiOptions) {
   api.post('/students/invite', async (c) => {
     const { email } = await body(c, bodies.student, 'Send {"email": ...}.');
     const invite = accountCall(() => store.invite(email));
-    log({ level: 'info', msg: 'invite issued', requestId: c.var.requestId, email });
+    log({ level: 'info', msg: 'invite issued', requestId: c.var.requestId, userId: userIdOf(email) });
     return c.json({ email, token: invite.token, expiresAt: invite.expiresAt });
   });
 
   api.post('/students/disable', async (c) => {
     const { email } = await body(c, bodies.student, 'Send {"email": ...}.');
     accountCall(() => store.disable(email));
-    log({ level: 'info', msg: 'account disabled', requestId: c.var.requestId, email });
+    log({ level: 'info', msg: 'account disabled', requestId: c.var.requestId, userId: userIdOf(email) });
     return c.json({ email, disabled: true });
   });
 
   api.post('/students/enable', async (c) => {
     const { email } = await body(c, bodies.student, 'Send {"email": ...}.');
     accountCall(() => store.enable(email));
-    log({ level: 'info', msg: 'account enabled', requestId: c.var.requestId, email });
+    log({ level: 'info', msg: 'account enabled', requestId: c.var.requestId, userId: userIdOf(email) });
     return c.json({ email, disabled: false });
   });
 

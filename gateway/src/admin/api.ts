@@ -38,7 +38,7 @@ export type AdminApiOptions = {
   fetch?: typeof fetch;
 };
 
-function userIdOf(c: Context<Env>): string {
+export function userIdOf(c: Context<Env>): string {
   const parsed = userIdSchema.safeParse(c.req.param('userId'));
   if (!parsed.success) throw new GatewayError(400, 'bad_user_id', 'The user id is not one this gateway makes (<slug>-<10 hex digits>).');
   return parsed.data;

@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics.ts';
 import { tokenAuth } from '../middleware/admin-auth.ts';
 import type { AgentInspector } from '../runtime/types.ts';
 import { agentsAdminApi, type AdminApiOptions } from './api.ts';
+import { systemAdminApi } from './system.ts';
 
 export type OperatorOptions = Omit<AdminApiOptions, 'inspector'> & {
   metrics: Metrics;
@@ -28,6 +29,7 @@ export function operatorRoutes({ metrics, inspector, ...options }: OperatorOptio
   if (adminToken !== undefined && inspector) {
     routes.use('/admin/*', tokenAuth([adminToken], 'ADMIN_TOKEN'));
     routes.route('/admin', agentsAdminApi({ ...options, inspector }));
+    routes.route('/admin', systemAdminApi({ settings: options.settings, inspector }));
   }
   return routes;
 }

@@ -20,7 +20,7 @@ const isFinal = (s: AgentState) => s.state === 'running' || s.state === 'failed'
  */
 export function agentRoutes(lifecycle: Lifecycle, activity: Activity, ...identify: MiddlewareHandler<Env>[]) {
   const routes = new Hono<Env>();
-  routes.use('/agent', ...identify);
+  // Hono's `/agent/*` matches `/agent` itself too: once, so the per-user limits count each request once.
   routes.use('/agent/*', ...identify);
 
   routes.get('/agent', async (c) => c.json(await lifecycle.state(c.var.identity)));

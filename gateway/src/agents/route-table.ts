@@ -1,5 +1,6 @@
 /** Where each running agent listens, kept current from the runtime so the hot path asks nobody. */
 import type { Log } from '../log.ts';
+import { logEngineEvent } from './engine-log.ts';
 import type { AgentRuntime, RunningAgent } from '../runtime/types.ts';
 
 const RECONNECT_DELAY_MS = 1_000;
@@ -50,10 +51,18 @@ export class RouteTable {
     return this.routes.size;
   }
 
-  /** Records every agent that is running now and made from the current image. */
+  /**
+   * Records every agent that is running now and made from the current image, and forgets routes known
+   * before the scan whose agent no longer runs (it stopped while the events stream was down, e.g. with
+   * a restarted Docker Engine), so their next request starts them instead of failing once with a 502.
+   */
   async adopt(runtime: AgentRuntime): Promise<number> {
+    const before = [...this.routes.values()];
+    const listed = await runtime.list();
+    const running = new Set(listed.filter((agent) => agent.running).map((agent) => agent.instanceId));
+    for (const known of before) if (!running.has(known.instanceId)) this.delete(known.userId, known.instanceId);
     let adopted = 0;
-    for (const agent of await runtime.list()) {
+    for (const agent of listed) {
       if (agent.url === undefined || agent.outdated) continue;
       this.set({ userId: agent.userId, instanceId: agent.instanceId, url: agent.url });
       adopted += 1;
@@ -73,6 +82,7 @@ export class RouteTable {
         log({ level: 'info', msg: 'adopted running agents', count: adopted });
         onAdopted();
         for await (const event of runtime.events(signal)) {
+          logEngineEvent(log, event);
           if (event.type === 'gone') {
             this.delete(event.userId, event.instanceId);
             continue;

@@ -18,16 +18,27 @@ const sha256 = (value: string) => Bun.SHA256.hash(value) as Uint8Array;
 const refused = () => new GatewayError(401, 'unauthorized', 'A valid gateway bearer token is required.', { 'WWW-Authenticate': 'Bearer' });
 
 /**
- * Compares SHA-256 digests in constant time, so timing tells a caller nothing about the token or its
- * length. The expected digest is computed once and the check is synchronous: hono/bearer-auth hashed
- * both sides with WebCrypto on every request, a tenth of the gateway's CPU under load.
+ * Whether an Authorization header carries one of the tokens. Compares SHA-256 digests in constant
+ * time, so timing tells a caller nothing about a token or its length. The expected digests are
+ * computed once and the check is synchronous: hono/bearer-auth hashed both sides with WebCrypto on
+ * every request, a tenth of the gateway's CPU under load.
  */
+export function bearerMatcher(tokens: string[]): (authorization: string | null) => boolean {
+  const expected = tokens.map(sha256);
+  return (authorization) => {
+    const given = BEARER.exec(authorization ?? '')?.[1];
+    if (given === undefined) return false;
+    const digest = sha256(given);
+    // Every token is compared, so which one matched does not show in the time either.
+    return expected.reduce((found, token) => timingSafeEqual(digest, token) || found, false);
+  };
+}
+
 export const auth = ({ token }: AuthOptions) => {
   if (token === undefined) return createMiddleware<Env>(async (_c, next) => next());
-  const expected = sha256(token);
+  const matches = bearerMatcher([token]);
   return createMiddleware<Env>(async function auth(c, next) {
-    const given = BEARER.exec(c.req.raw.headers.get('authorization') ?? '')?.[1];
-    if (given === undefined || !timingSafeEqual(sha256(given), expected)) throw refused();
+    if (!matches(c.req.raw.headers.get('authorization'))) throw refused();
     await next();
   });
 };

@@ -1,6 +1,7 @@
 /**
  * Refuses a declared body over the limit before an agent is started for it. Chunked bodies are
  * counted while the proxy streams them (hono/body-limit would buffer every chunked body whole).
+ * A declared length that is not a plain number of bytes never reaches here: Bun's parser refuses it.
  */
 import { createMiddleware } from 'hono/factory';
 import type { Env } from '../env.ts';
@@ -18,20 +19,32 @@ export const bodyLimit = ({ maxBytes }: BodyLimitOptions) =>
     await next();
   });
 
-/** Passes the body through unchanged, failing the stream once more than maxBytes went by. */
-export function countBytes(body: ReadableStream<Uint8Array>, maxBytes: number, onExceeded: () => void): ReadableStream<Uint8Array> {
+export type BodyWatch = {
+  /** Fails the stream once more than this went by; undefined when HTTP framing already holds the body to its declared length. */
+  maxBytes: number | undefined;
+  onExceeded: () => void;
+  /** Each chunk that goes by (the proxy re-arms its idle timer here). */
+  onChunk: () => void;
+  /** The whole body went by. */
+  onEnd: () => void;
+};
+
+/** Passes the body through unchanged, telling the proxy about its progress, and failing the stream past maxBytes. */
+export function watchBody(body: ReadableStream<Uint8Array>, { maxBytes, onExceeded, onChunk, onEnd }: BodyWatch): ReadableStream<Uint8Array> {
   let seen = 0;
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         seen += chunk.byteLength;
-        if (seen > maxBytes) {
+        if (maxBytes !== undefined && seen > maxBytes) {
           onExceeded();
           controller.error(tooLarge(maxBytes));
           return;
         }
+        onChunk();
         controller.enqueue(chunk);
       },
+      flush: onEnd,
     }),
   );
 }

@@ -6,34 +6,44 @@ import { GatewayError } from '../errors.ts';
 import { cleanDownstreamHeaders, upstreamHeaders } from '../headers.ts';
 import { agentToken } from '../identity.ts';
 import type { RouteTable } from '../agents/route-table.ts';
+import type { UnresponsiveAgents } from '../agents/unresponsive.ts';
 import type { RunningAgent } from '../runtime/types.ts';
 import { splitUrl } from '../target.ts';
-import { countBytes, tooLarge } from './body-limit.ts';
+import { tooLarge, watchBody } from './body-limit.ts';
+import { endWithErrorEvent, isEventStream } from './event-stream.ts';
 
 export type ProxyOptions = {
   routes: RouteTable;
   agentTokenSecret: string;
   maxBodyBytes: number;
-  /** Bounds the wait for the agent's response headers, not the body: SSE chats may stream for minutes. */
-  upstreamTimeoutMs: number;
+  /**
+   * Bound the wait for the agent's response headers, not the body (SSE chats may stream for minutes):
+   * `slow` for the routes that wait for the LLM (`/chat`, `/conversations`), `quick` for the rest.
+   */
+  headerTimeoutMs: { slow: number; quick: number };
+  /** A request body that stops arriving for this long is cut with 408. */
+  bodyIdleMs: number;
+  /** Agents that missed a deadline; the next request re-checks them first. */
+  unresponsive: UnresponsiveAgents;
   fetch?: typeof fetch;
 };
 
 const clientIp = (c: Context<Env>): string | undefined => c.env?.requestIP?.(c.req.raw)?.address;
 
-/**
- * Bun's fetch streams a request's own body with backpressure but reads any JS-made stream eagerly.
- * A declared Content-Length was checked by bodyLimit and HTTP framing holds the body to it, so that
- * body goes through untouched, in constant memory; only a chunked body needs counting, which bounds
- * what it can pile up to maxBodyBytes.
- */
-function outgoingBody(req: Request, maxBodyBytes: number, onExceeded: () => void): ReadableStream<Uint8Array> | null {
-  if (!req.body) return null;
-  if (req.headers.has('content-length')) return req.body;
-  return countBytes(req.body, maxBodyBytes, onExceeded);
-}
+/** The routes whose answer waits for the LLM (memory consolidation too); every other one answers from disk. */
+const isSlowRoute = (target: string): boolean => target.startsWith('/chat') || target.startsWith('/conversations');
 
-export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, upstreamTimeoutMs, fetch: fetchImpl = fetch }: ProxyOptions) => {
+/**
+ * Up to this many declared bytes the body is watched on its way (idle timer, end). A larger declared
+ * body goes to fetch untouched: Bun streams a request's own body with backpressure but reads a JS-made
+ * stream eagerly, so watching a 20 MiB upload would cost the gateway about that much memory.
+ */
+const WATCHED_BODY_BYTES = 1024 * 1024;
+
+/** What the one timer of a request is waiting for: the rest of the caller's body, or the agent's headers. */
+type Waiting = 'body' | 'headers';
+
+export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, headerTimeoutMs, bodyIdleMs, unresponsive, fetch: fetchImpl = fetch }: ProxyOptions) => {
   /**
    * Each route's agent token, kept with the route entry itself: an HMAC per request was a visible
    * cost, and the entry (so its token) is dropped when the route table forgets the agent.
@@ -50,21 +60,44 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, upstreamT
 
   return createMiddleware<Env>(async function proxyToAgent(c) {
     const agent = c.get('agent');
+    if (unresponsive.has(agent)) await unresponsive.recheck(agent);
     const identity = c.get('identity');
     const requestId = c.get('requestId');
     const req = c.req.raw;
     const url = splitUrl(req.url);
+    const timeoutMs = isSlowRoute(url.target) ? headerTimeoutMs.slow : headerTimeoutMs.quick;
     const upstream = new AbortController();
     const abortUpstream = () => upstream.abort();
     req.signal.addEventListener('abort', abortUpstream, { once: true });
-    let timedOut = false;
     let bodyTooLarge = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
+    let settled = false;
+    // One timer at a time: while a watched body arrives it is the idle timer, re-armed per chunk;
+    // then (or at once, for no body or an unwatched one) the wait for the agent's headers.
+    const declared = req.headers.get('content-length');
+    const watched = req.body !== null && (declared === null || Number(declared) <= WATCHED_BODY_BYTES);
+    let waitingFor: Waiting = watched ? 'body' : 'headers';
+    let expired: Waiting | undefined;
+    const expire = () => {
+      expired = waitingFor;
       upstream.abort();
-    }, upstreamTimeoutMs);
-
-    const body = outgoingBody(req, maxBodyBytes, () => (bodyTooLarge = true));
+    };
+    let timer = setTimeout(expire, watched ? bodyIdleMs : timeoutMs);
+    const body = watched
+      ? watchBody(req.body!, {
+          // A declared length is held to by HTTP framing; only a chunked body needs counting.
+          maxBytes: declared === null ? maxBodyBytes : undefined,
+          onExceeded: () => (bodyTooLarge = true),
+          onChunk: () => {
+            if (!settled) timer.refresh();
+          },
+          onEnd: () => {
+            clearTimeout(timer);
+            if (settled) return;
+            waitingFor = 'headers';
+            timer = setTimeout(expire, timeoutMs);
+          },
+        })
+      : req.body;
     try {
       // Plain fetch: hono/proxy copied the request, its headers and the answer once more each.
       const res = await fetchImpl(`${agent.url}${url.target}`, {
@@ -83,16 +116,24 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, upstreamT
       // Bun's fetch answer has headers of its own to change, so it goes back as it is.
       cleanDownstreamHeaders(res.headers);
       res.headers.set('x-request-id', requestId);
+      if (res.body && isEventStream(res.headers)) {
+        return new Response(endWithErrorEvent(res.body, () => routes.delete(agent.userId, agent.instanceId)), res);
+      }
       return res;
     } catch (err) {
       if (bodyTooLarge) throw tooLarge(maxBodyBytes);
-      if (timedOut) throw new GatewayError(504, 'upstream_timeout', `The agent did not answer within ${upstreamTimeoutMs} ms.`);
+      if (expired === 'body') throw new GatewayError(408, 'body_timeout', `The request body stopped arriving for ${bodyIdleMs} ms.`);
+      if (expired === 'headers') {
+        unresponsive.mark(agent);
+        throw new GatewayError(504, 'upstream_timeout', `The agent did not answer within ${timeoutMs} ms.`);
+      }
       // Nobody is left to read an answer; 499 only shows in the log.
       if (req.signal.aborted) return new Response(null, { status: 499 });
       // The agent went away without an event reaching us yet: forget it so the next request restarts it.
       routes.delete(agent.userId, agent.instanceId);
       throw new GatewayError(502, 'agent_unreachable', `The agent could not be reached (${err instanceof Error ? err.name : 'error'}).`);
     } finally {
+      settled = true;
       clearTimeout(timer);
     }
   });

@@ -11,6 +11,7 @@ import type { RelayLimits } from './limits.ts';
 import { agentSuffix, ALLOWED_PATHS, kindOf, upstreamOf, type Upstream } from './providers.ts';
 import type { UsageStore } from './store.ts';
 import { UsageMeter } from './usage.ts';
+import { splitUrl } from '../target.ts';
 
 export type RelayAppOptions = {
   admin: AdminConfig;
@@ -144,11 +145,15 @@ export function createRelayApp(options: RelayAppOptions) {
     if (!upstream) return relayError(404, 'unknown_provider', `No provider named ${JSON.stringify(name)} is set up in config.json.`);
 
     const kind = kindOf(name);
-    const url = new URL(c.req.url);
+    // Cut from the string: `new URL` throws on a malformed Host (`h:99999`), which would be a 500.
+    const { target } = splitUrl(c.req.url);
+    const queryAt = target.indexOf('?');
+    const pathname = queryAt === -1 ? target : target.slice(0, queryAt);
+    const search = queryAt === -1 ? '' : target.slice(queryAt);
     const prefix = `/llm/${name}${agentSuffix(kind)}`;
-    const rest = url.pathname.startsWith(`${prefix}/`) ? url.pathname.slice(prefix.length) : '';
+    const rest = pathname.startsWith(`${prefix}/`) ? pathname.slice(prefix.length) : '';
     if (ALLOWED_PATHS[kind][rest] !== c.req.method) {
-      return relayError(404, 'unknown_path', `The relay does not forward ${c.req.method} ${url.pathname}.`);
+      return relayError(404, 'unknown_path', `The relay does not forward ${c.req.method} ${pathname}.`);
     }
 
     let payload: Record<string, unknown> | undefined;
@@ -193,7 +198,7 @@ export function createRelayApp(options: RelayAppOptions) {
     const timer = setTimeout(abort, upstreamTimeoutMs);
     let res: Response;
     try {
-      res = await fetchImpl(`${upstream.base}${rest}${url.search}`, {
+      res = await fetchImpl(`${upstream.base}${rest}${search}`, {
         method: c.req.method,
         headers: outgoingHeaders(c.req.raw.headers, upstream),
         ...(payload ? { body: JSON.stringify(payload) } : {}),

@@ -38,6 +38,9 @@ export function agentLabels(identity: AgentIdentity, settings: AgentSettings): R
 export const agentEnv = (identity: AgentIdentity, settings: AgentSettings): string[] => [
   `NANOBOT_HTTP_PORT=${settings.port}`,
   `NANOBOT_HTTP_TOKEN=${tokenOf(settings, identity.containerName)}`,
+  // The agent checks every upload against them before writing (agent/src/uploads.ts).
+  `NANOBOT_QUOTA_BYTES=${settings.quotaBytes}`,
+  `NANOBOT_QUOTA_FILES=${settings.quotaFiles}`,
 ];
 
 export type AgentMount = { source: string; target: string; readOnly: boolean };

@@ -14,6 +14,7 @@ import {
   AgentStartError,
   type AgentDetails,
   type AgentEvent,
+  type EngineHealth,
   type AgentExit,
   type AgentInspector,
   type AgentRuntime,
@@ -152,6 +153,13 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (
 
 const ENGINE_CALLS_AT_ONCE = 8;
 
+/** Whether the engine answers and holds the agent image: the admin page's health panel, for either runtime. */
+export async function engineHealth(docker: Docker, image: string): Promise<EngineHealth> {
+  const reachable = await docker.ping().then(() => true, () => false);
+  const imagePresent = reachable && (await docker.getImage(image).inspect().then(() => true, () => false));
+  return { reachable, image, imagePresent };
+}
+
 export class DockerRuntime implements AgentRuntime, AgentInspector {
   private readonly filters: string[];
   /** Resolved once, on first use; a failed lookup is retried by the next call. */
@@ -181,7 +189,7 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
         return await this.createAndStart(identity, mode, progress);
       }
       this.assertOurs(info);
-      if (isOutdated(factsOfInspect(info, this.settings.networkName), this.settings, await this.currentImageId())) {
+      if (isOutdated(factsOfInspect(info, this.settings.networkName), this.settings, await this.currentImageIdIfAny())) {
         await container.remove({ force: true });
         return await this.createAndStart(identity, mode, progress);
       }
@@ -280,10 +288,18 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
       for (const line of lines) {
         if (!line.trim()) continue;
         const event = JSON.parse(line) as { Action: string; Actor: { ID: string; Attributes: Record<string, string> } };
-        const userId = event.Actor.Attributes[LABELS.userId] ?? '';
-        yield { type: event.Action === 'start' ? 'started' : 'gone', userId, instanceId: event.Actor.ID };
+        yield await this.eventOf(event);
       }
     }
+  }
+
+  /** Docker counts its own restarts and resets the count on a start by the API, so a count above 0 is the engine's. */
+  private async eventOf(event: { Action: string; Actor: { ID: string; Attributes: Record<string, string> } }): Promise<AgentEvent> {
+    const base = { userId: event.Actor.Attributes[LABELS.userId] ?? '', instanceId: event.Actor.ID };
+    if (event.Action === 'die') return { type: 'gone', ...base, exitCode: Number(event.Actor.Attributes.exitCode) };
+    if (event.Action === 'destroy') return { type: 'gone', ...base, removed: true };
+    const restarts = await this.docker.getContainer(event.Actor.ID).inspect().then((info) => info.RestartCount, () => 0);
+    return { type: 'started', ...base, ...(restarts > 0 ? { restarts } : {}) };
   }
 
   async checkReady(): Promise<void> {
@@ -347,6 +363,10 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
       `A container named ${info.Name.replace(/^\//, '')} exists and belongs to ${owner ? `gateway instance ${owner}` : 'no nanobot gateway'}; this gateway (instance ${this.settings.instance}) leaves it alone.`,
       'name_taken',
     );
+  }
+
+  engine(): Promise<EngineHealth> {
+    return engineHealth(this.docker, this.settings.image);
   }
 
   async details(userId?: string): Promise<AgentDetails[]> {
@@ -436,6 +456,19 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
   /** The image id AGENT_IMAGE names now; a 404 means the image is missing. */
   private async currentImageId(): Promise<string> {
     return (await this.currentImage()).Id;
+  }
+
+  /**
+   * The same, but undefined when AGENT_IMAGE names no image now (removed, or a tag not pulled yet): an
+   * existing agent still runs on the image it was made from instead of being removed for nothing.
+   */
+  private async currentImageIdIfAny(): Promise<string | undefined> {
+    try {
+      return await this.currentImageId();
+    } catch (err) {
+      if (err instanceof AgentStartError && err.reason === 'image_missing') return undefined;
+      throw err;
+    }
   }
 
   private async currentImage(): Promise<Docker.ImageInspectInfo> {

@@ -13,7 +13,7 @@ import type { AgentSettings } from '../settings.ts';
 import { agentRevision, isOurs, messageOf, statusOf } from './agent-spec.ts';
 import { demuxLogs, lastLines } from './container-output.ts';
 import { agentOwner, prepareDataFolder } from './data-folder.ts';
-import { mapLimit } from './docker.ts';
+import { engineHealth, mapLimit } from './docker.ts';
 import { instanceLabelFilters, LABELS } from './labels.ts';
 import {
   failedTask,
@@ -32,6 +32,7 @@ import {
 import {
   AgentStartError,
   type AgentDetails,
+  type EngineHealth,
   type AgentEvent,
   type AgentExit,
   type AgentInspector,
@@ -203,6 +204,10 @@ export class SwarmRuntime implements AgentRuntime, AgentInspector {
 
   async revision(): Promise<string> {
     return agentRevision(await this.currentImageId(), this.settings.configPath);
+  }
+
+  engine(): Promise<EngineHealth> {
+    return engineHealth(this.docker, this.settings.image);
   }
 
   async details(userId?: string): Promise<AgentDetails[]> {

@@ -21,8 +21,12 @@ export type AgentSummary = {
   url?: string;
 };
 
-/** An agent started (its address may be new: ask `locate`) or went away (stopped, died, removed). */
-export type AgentEvent = { type: 'started' | 'gone'; userId: string; instanceId: string };
+/**
+ * An agent started (its address may be new: ask `locate`) or went away (stopped, died, removed).
+ * For the log: `exitCode` when its process exited, `removed` when its container was, and
+ * `restarts` when the platform itself started it again (a crash under its restart policy).
+ */
+export type AgentEvent = { type: 'started' | 'gone'; userId: string; instanceId: string; exitCode?: number; removed?: boolean; restarts?: number };
 
 /** Why an agent could not be started; the gateway answers 503 with the message. */
 export class AgentStartError extends Error {
@@ -93,8 +97,12 @@ export type AgentDetails = {
 /** A one-shot resource sample; CPU is cumulative, so a rate needs two samples. */
 export type AgentUsage = { memoryBytes: number; memoryLimitBytes: number; cpuNs: number; systemCpuNs: number; cpus: number };
 
+/** Whether the platform answers and has the agent image, for the admin's health panel. */
+export type EngineHealth = { reachable: boolean; image: string; imagePresent: boolean };
+
 /** What the admin API reads about agents, beyond AgentRuntime; every call only touches this instance's agents. */
 export interface AgentInspector {
+  engine(): Promise<EngineHealth>;
   /** This instance's agents (one user's when `userId` is given), in any state. */
   details(userId?: string): Promise<AgentDetails[]>;
   /** Memory and CPU now; undefined for an agent that is not running. */

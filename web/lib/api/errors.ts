@@ -60,6 +60,8 @@ export async function fromGateway(response: Response): Promise<Response> {
   if (code === 'no_vision') return reply(400, { error: MESSAGES.noVision, code: 'bad_request' });
   // The agent got the message and may still be working on it: resending would ask it twice.
   if (code === 'upstream_timeout') return reply(504, { error: MESSAGES.tooSlow, code: 'failed' });
+  // It missed a deadline and does not answer its health check either: not starting, so no retry by itself.
+  if (code === 'agent_unresponsive') return reply(504, { error: MESSAGES.unavailable, code: 'unavailable' });
   // Signed out elsewhere, or the account was disabled: the cookie outlived its gateway session.
   if (code === 'session_ended') return withCookieCleared(unauthenticated());
   if (code === 'agent_exited') {

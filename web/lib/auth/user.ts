@@ -6,8 +6,16 @@ import { z } from 'zod';
  */
 export type User = { email: string; sessionId?: string; accessToken?: string };
 
+/**
+ * The gateway's rule (gateway/src/email.ts: RFC 5321's Dot-string local part with all its special
+ * characters, a host name whose labels neither start nor end with a hyphen, 64/254 characters), copied
+ * because the web image carries no gateway code; web/test/auth.test.ts checks that the two agree.
+ */
+export const EMAIL_PATTERN =
+  /^(?=[^@]{1,64}@)[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+
 /** The same normalisation the gateway applies, so the UI shows the identity the tutor is keyed by. */
-export const emailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email());
+export const emailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email({ pattern: EMAIL_PATTERN }));
 
 export type CookieJar = { name: string; value: string }[];
 

@@ -121,5 +121,8 @@ describe('tasks', () => {
     expect(failedTask([older, failed], '2026-01-01T00:00:10.12345678Z')).toBe(failed);
     expect(failedTask([older], '2026-01-01T00:00:10Z')).toBeUndefined();
     expect(taskReason(failed)).toEqual(['swarm: task: non-zero exit (2)']);
+    // Restarted by Swarm after the failure, and running: up, not failed.
+    expect(failedTask([failed, task('again', '2026-01-01T00:00:12Z', 'running')], '2026-01-01T00:00:10Z')).toBeUndefined();
+    expect(failedTask([failed, task('again', '2026-01-01T00:00:12Z', 'ready')], '2026-01-01T00:00:10Z')).toBe(failed);
   });
 });

@@ -138,14 +138,15 @@ export const isFinished = (task: TaskInfo): boolean => FINISHED.has(task.Status.
 
 /**
  * The first task of this round (created at or after the service's last update) that failed to
- * start or exited: a rejected task (no such image, a missing bind source) or a container that exited.
+ * start or exited: a rejected task (no such image, a missing bind source) or a container that
+ * exited. None while a task of this round runs: an agent that crashed once and runs again is up.
  */
 export function failedTask(tasks: TaskInfo[], since: string): TaskInfo | undefined {
   // Compared as times: Go trims trailing zeros of the nanoseconds, so the strings do not sort.
   const from = Date.parse(since);
-  return tasks
-    .filter((t) => Date.parse(t.CreatedAt) >= from && EXITED.has(t.Status.State))
-    .sort((a, b) => Date.parse(a.CreatedAt) - Date.parse(b.CreatedAt))[0];
+  const round = tasks.filter((t) => Date.parse(t.CreatedAt) >= from);
+  if (round.some((t) => t.Status.State === 'running')) return undefined;
+  return round.filter((t) => EXITED.has(t.Status.State)).sort((a, b) => Date.parse(a.CreatedAt) - Date.parse(b.CreatedAt))[0];
 }
 
 /** What Swarm says about a failed task, in the words an operator reads: its error first, then its message. */

@@ -6,12 +6,13 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { identityFor } from '../gateway/src/identity.ts';
 import { findCompose } from '../scripts/lib/compose.ts';
 import { prepareBuild, REPO_ROOT } from '../scripts/lib/images.ts';
 import { capture, run } from '../scripts/lib/run.ts';
 import { createStack, type Stack } from './stack.ts';
+import { accessibilityProblems, launchChromium } from './support/chromium.ts';
 import { eventually } from './support/eventually.ts';
 
 const MINUTE = 60_000;
@@ -19,7 +20,6 @@ const FAKE_LLM_PORT = 4010;
 const ADMIN = 'head@school.example';
 const [ADA, BO] = ['ada@school.example', 'bo@school.example'] as const;
 const id = (email: string) => identityFor(email).id;
-const AXE = join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 
 let stack: Stack;
 let browser: Browser;
@@ -52,17 +52,6 @@ async function signedIn(context: BrowserContext, invitePath: string, email: stri
   return page;
 }
 
-async function accessibilityProblems(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (context: Document) => Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }> } }).axe;
-    const { violations } = await axe.run(document);
-    return violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
-  });
-}
-
 const admin = () => pages.get(ADMIN)!;
 const row = (email: string) => admin().locator(`tr[data-user-id="${id(email)}"]`);
 const stateOf = (email: string) => row(email).getByTestId('state').innerText();
@@ -88,10 +77,7 @@ beforeAll(async () => {
   );
   await run(['bun', 'scripts/setup.ts'], { cwd: stack.dir });
   adminToken = readFileSync(join(stack.dir, '.env'), 'utf8').split('\n').find((l) => l.startsWith('ADMIN_TOKEN='))!.slice('ADMIN_TOKEN='.length);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   const out = await capture(['bun', 'scripts/students.ts', 'add', ADA, BO, ADMIN], { cwd: stack.dir });
   if (out.code !== 0) throw new Error(`bun run students add failed: ${out.stderr}`);
   for (const line of out.stdout.split('\n')) {
@@ -202,7 +188,7 @@ describe('the admin page on the real stack', () => {
 
   test('opens a student\'s detail with the log tail and their files', async () => {
     await admin().getByRole('button', { name: `Details of ${ADA}` }).click();
-    const detail = admin().getByRole('region', { name: `Tutor of ${ADA}` });
+    const detail = admin().getByRole('region', { name: `Tutor of ${ADA}`, exact: true });
     await detail.waitFor();
     await eventually(async () => {
       const log = await detail.getByRole('region', { name: `Log of the tutor of ${ADA}` }).innerText();
@@ -216,14 +202,15 @@ describe('the admin page on the real stack', () => {
     const page = admin();
     expect(await accessibilityProblems(page)).toEqual([]);
     if (process.env.UPDATE_SCREENSHOTS === '1') await page.screenshot({ path: join(REPO_ROOT, 'docs', 'screenshots', 'admin.png'), fullPage: true });
-    await page.emulateMedia({ colorScheme: 'dark' });
+    // Reduced motion: no colour transition half-way through while axe measures the contrast.
+    await page.emulateMedia({ colorScheme: 'dark', reducedMotion: 'reduce' });
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.getByRole('button', { name: `Restart the tutor of ${ADA}` }).click();
     await page.getByRole('dialog').waitFor();
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.keyboard.press('Escape');
     await page.getByRole('dialog').waitFor({ state: 'hidden' });
-    await page.emulateMedia({ colorScheme: 'light' });
+    await page.emulateMedia({ colorScheme: 'light', reducedMotion: 'no-preference' });
   }, 2 * MINUTE);
 
   test('removes a container (data kept), then deletes the student only after the user id is typed', async () => {

@@ -70,7 +70,7 @@ export function AgentsTable({ rows, sort, onSort, onDetails, onStop, onRestart, 
               <td>{row.tokensToday === null ? '—' : row.tokensToday.toLocaleString('en')}</td>
               <td className="failure-cell">
                 {row.lastFailure ? (
-                  <span title={`${row.lastFailure.reason} at ${row.lastFailure.at}`}>
+                  <span className="failure" title={`${row.lastFailure.reason} at ${row.lastFailure.at}`}>
                     {row.lastFailure.reason}: {row.lastFailure.message}
                   </span>
                 ) : (

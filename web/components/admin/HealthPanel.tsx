@@ -48,7 +48,7 @@ export function HealthPanel({ health, llm, llmChecking, usage, onCheckLlm }: Pro
           <>
             <dt>LLM usage today</dt>
             <dd>
-              {`${(usage.today.promptTokens + usage.today.completionTokens).toLocaleString('en')} tokens in ${usage.today.requests.toLocaleString('en')} requests`}
+              {`${(usage.today.promptTokens + usage.today.completionTokens).toLocaleString('en')} tokens in ${usage.today.requests.toLocaleString('en')} request${usage.today.requests === 1 ? '' : 's'}`}
             </dd>
           </>
         )}

@@ -202,7 +202,8 @@ describe('agents as Swarm services', () => {
     expect((await call(gateway, '/health', ada)).status).toBe(200);
     const { ID } = await serviceOf(ada);
     await eventually(async () => expect((await serviceOf(ada)).Spec.Mode?.Replicated?.Replicas).toBe(0), 60_000, 500);
-    expect(await (await call(gateway, '/agent', ada)).json()).toEqual({ state: 'stopped' });
+    // `stopping` until the task has stopped: the gateway waits for that before it may start it again.
+    await eventually(async () => expect(await (await call(gateway, '/agent', ada)).json()).toEqual({ state: 'stopped' }), 40_000, 500);
     const again = await call(gateway, '/memory', ada);
     expect(again.status).toBe(200);
     expect(((await again.json()) as { marker: string | null }).marker).toBe('ada was here');

@@ -2,6 +2,8 @@
  * Deployment settings, read from the environment at request time (never at build time), so one
  * image serves every deployment.
  */
+import { withSecretFiles } from './secret-files.ts';
+
 export type AuthMode =
   | { kind: 'supabase'; url: string; anonKey: string }
   /** The default: each student's own account, kept by the gateway; the cookie names a gateway session. */
@@ -17,7 +19,7 @@ type Env = Record<string, string | undefined>;
 
 const MIN_SECRET_LENGTH = 32;
 
-export function authMode(env: Env = process.env): AuthMode {
+export function authMode(env: Env = withSecretFiles()): AuthMode {
   if (env.SUPABASE_URL && env.SUPABASE_ANON_KEY) {
     return { kind: 'supabase', url: env.SUPABASE_URL, anonKey: env.SUPABASE_ANON_KEY };
   }
@@ -40,7 +42,7 @@ export function authMode(env: Env = process.env): AuthMode {
   return shared ? { kind: 'shared', password: env.LOCAL_AUTH_PASSWORD!, secret: key } : { kind: 'accounts', secret: key };
 }
 
-export function gatewaySettings(env: Env = process.env): GatewaySettings {
+export function gatewaySettings(env: Env = withSecretFiles()): GatewaySettings {
   return {
     url: (env.GATEWAY_URL || 'http://localhost:8080').replace(/\/+$/, ''),
     token: env.GATEWAY_TOKEN ?? '',

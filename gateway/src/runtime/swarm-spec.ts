@@ -39,6 +39,8 @@ export type TaskInfo = {
     Err?: string;
     ContainerStatus?: { ContainerID?: string; ExitCode?: number };
   };
+  /** Set once Swarm has given the task its addresses, before it runs. */
+  NetworksAttachments?: Array<{ Network: { Spec: { Name: string } }; Addresses?: string[] }>;
 };
 
 /** Task states after which the task never runs again. */
@@ -87,8 +89,9 @@ export function serviceSpec(identity: AgentIdentity, settings: AgentSettings, im
     Mode: { Replicated: { Replicas: 1 } },
     // The old task stops before a new one starts: one student's folder is never used by two agents.
     UpdateConfig: { Parallelism: 1, Order: 'stop-first', FailureAction: 'pause' },
-    // A virtual IP stays the same across restarts and scaling, so the gateway's address never goes stale.
-    EndpointSpec: { Mode: 'vip' },
+    // No virtual IP: the gateway reaches the task's own address (agentUrl), so it needs no IPVS on the
+    // node (often missing in containers and VMs), and a long answer is not cut by IPVS's idle timeout.
+    EndpointSpec: { Mode: 'dnsrr' },
   };
 }
 
@@ -118,21 +121,32 @@ export function isServiceOutdated(service: ServiceInfo, settings: AgentSettings,
   );
 }
 
-/** Agents are reached by service name: its virtual IP on the overlay network, which the gateway must be attached to. */
-export const serviceUrl = (service: ServiceInfo, port: number): string => `http://${service.Spec.Name}:${port}`;
+/**
+ * Where the service's current task listens: its own address on the overlay network, which the
+ * gateway must be attached to. An address rather than the service's name, because a name that
+ * resolves to the task is cached by the gateway's resolver past the task's replacement.
+ */
+export function agentUrl(tasks: TaskInfo[], networkName: string, port: number): string | undefined {
+  const current = tasks
+    .filter((t) => t.DesiredState === 'running' && !isFinished(t))
+    .sort((a, b) => Date.parse(b.CreatedAt) - Date.parse(a.CreatedAt))[0];
+  const address = current?.NetworksAttachments?.find((a) => a.Network.Spec.Name === networkName)?.Addresses?.[0];
+  return address ? `http://${address.replace(/\/\d+$/, '')}:${port}` : undefined;
+}
 
 export const isFinished = (task: TaskInfo): boolean => FINISHED.has(task.Status.State);
 
 /**
  * The first task of this round (created at or after the service's last update) that failed to
- * start or exited: a rejected task (no such image, a missing bind source) or a container that exited.
+ * start or exited: a rejected task (no such image, a missing bind source) or a container that
+ * exited. None while a task of this round runs: an agent that crashed once and runs again is up.
  */
 export function failedTask(tasks: TaskInfo[], since: string): TaskInfo | undefined {
   // Compared as times: Go trims trailing zeros of the nanoseconds, so the strings do not sort.
   const from = Date.parse(since);
-  return tasks
-    .filter((t) => Date.parse(t.CreatedAt) >= from && EXITED.has(t.Status.State))
-    .sort((a, b) => Date.parse(a.CreatedAt) - Date.parse(b.CreatedAt))[0];
+  const round = tasks.filter((t) => Date.parse(t.CreatedAt) >= from);
+  if (round.some((t) => t.Status.State === 'running')) return undefined;
+  return round.filter((t) => EXITED.has(t.Status.State)).sort((a, b) => Date.parse(a.CreatedAt) - Date.parse(b.CreatedAt))[0];
 }
 
 /** What Swarm says about a failed task, in the words an operator reads: its error first, then its message. */

@@ -23,7 +23,7 @@ import {
   replicasOf,
   scaledSpec,
   serviceSpec,
-  serviceUrl,
+  agentUrl,
   taskReason,
   updatedSpec,
   type ServiceInfo,
@@ -53,6 +53,8 @@ const LOGS_TIMEOUT_MS = 3_000;
 /** An update raced by another (a second gateway, an operator) is tried again with the new version. */
 const UPDATE_ATTEMPTS = 3;
 const ENGINE_CALLS_AT_ONCE = 8;
+/** Swarm gives a new task its address within a second or two; a swarm that cannot place it fails the start. */
+const ADDRESS_WAIT_MS = 30_000;
 
 /** The events of several streams as they come, ending when all have ended; an error in one ends all. */
 async function* merge<T>(streams: AsyncIterable<T>[]): AsyncIterable<T> {
@@ -98,7 +100,7 @@ export class SwarmRuntime implements AgentRuntime, AgentInspector {
   async ensure(identity: AgentIdentity, progress: EnsureProgress = () => {}): Promise<RunningAgent> {
     try {
       const service = await this.inspect(identity.containerName);
-      if (!service) return this.running(await this.create(identity, progress));
+      if (!service) return await this.running(await this.create(identity, progress));
       this.assertOurs(service);
       const imageId = (await this.currentImage()).Id;
       if (isServiceOutdated(service, this.settings, imageId)) {
@@ -109,12 +111,12 @@ export class SwarmRuntime implements AgentRuntime, AgentInspector {
         const updated = await this.update(service.ID, (current) => updatedSpec(current.Spec, wanted, 1));
         // Stop-first: the old task drains before the new one starts; until then the address still reaches the old one.
         await this.untilOldTasksStopped(service.ID);
-        return this.running(updated);
+        return await this.running(updated);
       }
-      if (replicasOf(service) > 0) return this.running(service);
+      if (replicasOf(service) > 0) return await this.running(service);
       await this.prepare(identity);
       progress('starting');
-      return this.running(await this.update(service.ID, (current) => scaledSpec(current.Spec, 1)));
+      return await this.running(await this.update(service.ID, (current) => scaledSpec(current.Spec, 1)));
     } catch (err) {
       if (err instanceof AgentStartError) throw err;
       if (statusOf(err) === undefined) throw new AgentStartError(`The Docker Engine is unreachable: ${messageOf(err)}`, 'engine_unreachable');
@@ -125,7 +127,7 @@ export class SwarmRuntime implements AgentRuntime, AgentInspector {
   async find(identity: AgentIdentity): Promise<AgentSummary | undefined> {
     const service = await this.inspect(identity.containerName);
     if (!service || !isOurs(service.Spec.Labels, this.settings.instance)) return undefined;
-    return this.summary(service, await this.currentImageId());
+    return this.summary(service, await this.currentImageId(), await this.tasks(service.ID));
   }
 
   async stop(instanceId: string): Promise<void> {
@@ -149,13 +151,17 @@ export class SwarmRuntime implements AgentRuntime, AgentInspector {
 
   async locate(instanceId: string): Promise<RunningAgent | undefined> {
     const service = await this.own(instanceId);
-    return service && replicasOf(service) > 0 ? this.running(service) : undefined;
+    if (!service || replicasOf(service) === 0) return undefined;
+    const url = agentUrl(await this.tasks(service.ID), this.settings.networkName, this.settings.port);
+    return url === undefined ? undefined : { userId: this.userOf(service), instanceId: service.ID, url };
   }
 
   async list(): Promise<AgentSummary[]> {
     const services = (await this.docker.listServices({ filters: { label: this.filters } })) as unknown as ServiceInfo[];
     const imageId = await this.currentImageId();
-    return services.map((s) => this.summary(s, imageId));
+    // One call for every running task, not one per service: adoption scans hundreds of agents.
+    const tasks = (await this.docker.listTasks({ filters: { 'desired-state': ['running'] } })) as TaskInfo[];
+    return services.map((s) => this.summary(s, imageId, tasks.filter((t) => t.ServiceID === s.ID)));
   }
 
   /**
@@ -278,23 +284,38 @@ export class SwarmRuntime implements AgentRuntime, AgentInspector {
     return { type: event.Action === 'start' ? 'started' : 'gone', userId: event.Actor.Attributes[LABELS.userId] ?? '', instanceId };
   }
 
-  private summary(service: ServiceInfo, imageId: string | undefined): AgentSummary {
-    const running = replicasOf(service) > 0;
-    const userId = service.Spec.Labels[LABELS.userId] ?? '';
-    this.users.set(service.ID, userId);
+  private summary(service: ServiceInfo, imageId: string | undefined, tasks: TaskInfo[]): AgentSummary {
+    const url = replicasOf(service) > 0 ? agentUrl(tasks, this.settings.networkName, this.settings.port) : undefined;
     return {
-      userId,
+      userId: this.userOf(service),
       instanceId: service.ID,
       outdated: isServiceOutdated(service, this.settings, imageId),
-      running,
-      ...(running ? { url: serviceUrl(service, this.settings.port) } : {}),
+      running: replicasOf(service) > 0,
+      ...(url === undefined ? {} : { url }),
     };
   }
 
-  private running(service: ServiceInfo): RunningAgent {
+  private userOf(service: ServiceInfo): string {
     const userId = service.Spec.Labels[LABELS.userId] ?? '';
     this.users.set(service.ID, userId);
-    return { userId, instanceId: service.ID, url: serviceUrl(service, this.settings.port) };
+    return userId;
+  }
+
+  /**
+   * The agent once its task has an address. A task that failed before it had one still gives the
+   * agent to the caller, at its service name: the lifecycle's watchExit then reports why at once.
+   */
+  private async running(service: ServiceInfo): Promise<RunningAgent> {
+    const agent = (url: string): RunningAgent => ({ userId: this.userOf(service), instanceId: service.ID, url });
+    const deadline = Date.now() + ADDRESS_WAIT_MS;
+    for (;;) {
+      const tasks = await this.tasks(service.ID);
+      const url = agentUrl(tasks, this.settings.networkName, this.settings.port);
+      if (url) return agent(url);
+      if (failedTask(tasks, service.UpdatedAt)) return agent(`http://${service.Spec.Name}:${this.settings.port}`);
+      if (Date.now() > deadline) throw new AgentStartError(`Swarm gave agent ${service.Spec.Name} no address on network ${this.settings.networkName}.`, 'engine_error');
+      await Bun.sleep(POLL_MS);
+    }
   }
 
   private async create(identity: AgentIdentity, progress: EnsureProgress): Promise<ServiceInfo> {
@@ -312,7 +333,7 @@ export class SwarmRuntime implements AgentRuntime, AgentInspector {
     progress('starting');
     try {
       const created = await this.docker.createService(serviceSpec(identity, this.settings, image.Id, constraints));
-      return (await this.docker.getService(created.ID).inspect()) as ServiceInfo;
+      return (await created.inspect()) as ServiceInfo;
     } catch (err) {
       // Name taken: another gateway of this instance created it first; use that one, but only if it is ours.
       if (statusOf(err) !== 409) throw err;

@@ -170,6 +170,35 @@ describe('request bodies', () => {
     expect(await res.json()).toEqual({ received: parts * 10 });
   });
 
+  test('a large upload with a declared length that arrives slower than the quick timeout still reaches the agent', async () => {
+    script.set('/uploads', echo);
+    const size = 3 * 512 * 1024;
+    const head = Object.entries({ ...authHeaders(newUser()), Host: 'localhost', 'Content-Length': String(size), Connection: 'close' })
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
+    // Half the body, 500 ms of a slow connection (over the 300 ms quick timeout), then the rest.
+    const answer = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      Bun.connect({
+        hostname: '127.0.0.1',
+        port: gateway.port!,
+        socket: {
+          async open(socket) {
+            socket.write(`POST /uploads HTTP/1.1\r\n${head}\r\n`);
+            socket.write('a'.repeat(size / 2));
+            await Bun.sleep(500);
+            socket.write('b'.repeat(size / 2));
+          },
+          data: (_socket, data) => void (text += data.toString()),
+          close: () => resolve(text),
+          error: (_socket, err) => reject(err),
+        },
+      }).catch(reject);
+    });
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+    expect(answer).toContain(`{"received":${size}}`);
+  });
+
   test('the quick header timeout starts once the body has arrived, not with the request', async () => {
     script.set('/uploads', async (req) => {
       const text = await req.text();

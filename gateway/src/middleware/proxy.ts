@@ -81,7 +81,10 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, headerTim
       expired = waitingFor;
       upstream.abort();
     };
-    let timer = setTimeout(expire, watched ? bodyIdleMs : timeoutMs);
+    // An unwatched body is still arriving while the header deadline runs, so it gets the long one:
+    // the quick one would cut a large upload on a slow connection before the agent has it all.
+    const firstWaitMs = watched ? bodyIdleMs : req.body === null ? timeoutMs : Math.max(timeoutMs, headerTimeoutMs.slow);
+    let timer = setTimeout(expire, firstWaitMs);
     const body = watched
       ? watchBody(req.body!, {
           // A declared length is held to by HTTP framing; only a chunked body needs counting.

@@ -160,6 +160,8 @@ describe('a student and the tutor, on the real stack', () => {
     await page.reload();
     for (const name of ['homework.png', 'diagram.png', 'graph.png']) await page.getByRole('img', { name: `Attached image ${name}` }).waitFor();
     await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('.thumb img')].filter((img) => img.naturalWidth === 240).length === 3);
+    // The photos load after the view has scrolled to the latest message; their space is kept, so it stays there.
+    expect(await page.locator('.messages').evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)).toBeLessThan(40);
     expect((await storedMessages(question)).find((m) => m.role === 'user')?.images).toEqual(['files_uploaded/homework.png', 'files_uploaded/diagram.png', 'files_uploaded/graph.png']);
     await shot('image-in-chat');
     expect(await accessibilityProblems(page)).toEqual([]);

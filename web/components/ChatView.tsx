@@ -117,6 +117,7 @@ export function ChatView({ session, pending, disabled, capabilities, onSend, onS
   const input = useRef<HTMLTextAreaElement>(null);
   const picker = useRef<HTMLInputElement>(null);
   const stickToBottom = useRef(true);
+  const list = useRef<HTMLDivElement>(null);
   const last = session.messages.at(-1);
   const lastQuestion = session.messages.findLast((m) => m.role === 'user');
   const canAttach = capabilities.chatOptions;
@@ -130,6 +131,20 @@ export function ChatView({ session, pending, disabled, capabilities, onSend, onS
     stickToBottom.current = true;
     input.current?.focus();
   }, [session.id]);
+
+  // Photos and late layout grow the list after the scroll above (a reopened session with photos
+  // opened well above its last message): follow the growth while the student is at the bottom.
+  const hasMessages = session.messages.length > 0;
+  useEffect(() => {
+    const el = scroller.current;
+    const content = list.current;
+    if (!el || !content) return;
+    const observer = new ResizeObserver(() => {
+      if (stickToBottom.current) el.scrollTop = el.scrollHeight;
+    });
+    observer.observe(content);
+    return () => observer.disconnect();
+  }, [session.id, hasMessages]);
 
   async function attach(files: File[]) {
     if (!canAttach || files.length === 0) return;
@@ -221,7 +236,7 @@ export function ChatView({ session, pending, disabled, capabilities, onSend, onS
             </div>
           </div>
         ) : (
-          <div className="message-list" aria-live="off">
+          <div className="message-list" aria-live="off" ref={list}>
             {session.messages.map((message, index) =>
               message.role === 'user' ? (
                 <Fragment key={message.id}>

@@ -153,6 +153,27 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (
 
 const ENGINE_CALLS_AT_ONCE = 8;
 
+/** A container's memory and CPU now, for either runtime; undefined when it is gone or not running. */
+export async function containerUsage(docker: Docker, containerId: string): Promise<AgentUsage | undefined> {
+  try {
+    // One-shot: the engine answers at once instead of sampling for a second; CPU is then a running total.
+    const stats = await docker.getContainer(containerId).stats({ stream: false, 'one-shot': true });
+    if (!stats.memory_stats?.usage) return undefined;
+    // As `docker stats` shows it: the page cache the kernel can drop is not the agent's memory.
+    const cache = stats.memory_stats.stats?.inactive_file ?? stats.memory_stats.stats?.total_inactive_file ?? 0;
+    return {
+      memoryBytes: Math.max(0, stats.memory_stats.usage - cache),
+      memoryLimitBytes: stats.memory_stats.limit,
+      cpuNs: stats.cpu_stats.cpu_usage.total_usage,
+      systemCpuNs: stats.cpu_stats.system_cpu_usage,
+      cpus: stats.cpu_stats.online_cpus || 1,
+    };
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw err;
+  }
+}
+
 /** Whether the engine answers and holds the agent image: the admin page's health panel, for either runtime. */
 export async function engineHealth(docker: Docker, image: string): Promise<EngineHealth> {
   const reachable = await docker.ping().then(() => true, () => false);
@@ -396,24 +417,8 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
     });
   }
 
-  async usage(instanceId: string): Promise<AgentUsage | undefined> {
-    try {
-      // One-shot: the engine answers at once instead of sampling for a second; CPU is then a running total.
-      const stats = await this.docker.getContainer(instanceId).stats({ stream: false, 'one-shot': true });
-      if (!stats.memory_stats?.usage) return undefined;
-      // As `docker stats` shows it: the page cache the kernel can drop is not the agent's memory.
-      const cache = stats.memory_stats.stats?.inactive_file ?? stats.memory_stats.stats?.total_inactive_file ?? 0;
-      return {
-        memoryBytes: Math.max(0, stats.memory_stats.usage - cache),
-        memoryLimitBytes: stats.memory_stats.limit,
-        cpuNs: stats.cpu_stats.cpu_usage.total_usage,
-        systemCpuNs: stats.cpu_stats.system_cpu_usage,
-        cpus: stats.cpu_stats.online_cpus || 1,
-      };
-    } catch (err) {
-      if (statusOf(err) === 404) return undefined;
-      throw err;
-    }
+  usage(instanceId: string): Promise<AgentUsage | undefined> {
+    return containerUsage(this.docker, instanceId);
   }
 
   async logTail(instanceId: string, lines: number): Promise<string[]> {

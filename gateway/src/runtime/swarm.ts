@@ -13,7 +13,7 @@ import type { AgentSettings } from '../settings.ts';
 import { agentRevision, isOurs, messageOf, statusOf } from './agent-spec.ts';
 import { demuxLogs, lastLines } from './container-output.ts';
 import { agentOwner, prepareDataFolder } from './data-folder.ts';
-import { engineHealth, mapLimit } from './docker.ts';
+import { containerUsage, engineHealth, mapLimit } from './docker.ts';
 import { instanceLabelFilters, LABELS } from './labels.ts';
 import {
   failedTask,
@@ -242,22 +242,7 @@ export class SwarmRuntime implements AgentRuntime, AgentInspector {
   async usage(instanceId: string): Promise<AgentUsage | undefined> {
     const task = (await this.tasks(instanceId)).find((t) => t.Status.State === 'running');
     const containerId = task?.Status.ContainerStatus?.ContainerID;
-    if (!containerId) return undefined;
-    try {
-      const stats = await this.docker.getContainer(containerId).stats({ stream: false, 'one-shot': true });
-      if (!stats.memory_stats?.usage) return undefined;
-      const cache = stats.memory_stats.stats?.inactive_file ?? stats.memory_stats.stats?.total_inactive_file ?? 0;
-      return {
-        memoryBytes: Math.max(0, stats.memory_stats.usage - cache),
-        memoryLimitBytes: stats.memory_stats.limit,
-        cpuNs: stats.cpu_stats.cpu_usage.total_usage,
-        systemCpuNs: stats.cpu_stats.system_cpu_usage,
-        cpus: stats.cpu_stats.online_cpus || 1,
-      };
-    } catch (err) {
-      if (statusOf(err) === 404) return undefined;
-      throw err;
-    }
+    return containerId ? containerUsage(this.docker, containerId) : undefined;
   }
 
   async logTail(instanceId: string, count: number): Promise<string[]> {

@@ -14,6 +14,7 @@ import { floor } from './bench/floor.ts';
 import { culledStart } from './bench/culled.ts';
 import { soak } from './bench/soak.ts';
 import { describeMachine, renderReport } from './bench/report.ts';
+import { HOT_USER_PHASES, PHASE_TITLES, selectedPhases, type PhaseName } from './bench/plan.ts';
 import { startFakeLlm, type FakeLlm } from '../agent/test/fake-llm.ts';
 import { mib, MiB } from './bench/stats.ts';
 import { buildImage, prepareBuild, REPO_ROOT } from './lib/images.ts';
@@ -22,7 +23,10 @@ import { buildImage, prepareBuild, REPO_ROOT } from './lib/images.ts';
  * `--soak` adds the soak (issue 17): `--soak-students N` (default 200) students with their own
  * reference agents for `--soak-seconds S` (default 180) of mixed traffic, each agent limited to
  * `--soak-agent-memory` (default 128m). `--note "…"` adds a line to the report's header (e.g. what
- * else the machine was running).
+ * else the machine was running). `--only floor,streaming` runs only those phases (plan.ts) and
+ * writes no file unless `--out PATH` names one; a whole run writes docs/bench.md (or `--out`).
+ * `--connections 32` narrows the floor's closed-loop table (default 1,32,128; 32 is always run).
+ * `--cpu-prof DIR` runs the gateway under `bun --cpu-prof`, its profile written to DIR on exit.
  */
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -33,6 +37,11 @@ const SOAK = process.argv.includes('--soak')
   : undefined;
 
 /** The whole run is cut off (and cleaned up) after this long; 200 cold starts take many minutes on two cores. */
+const OUT = option('out') ?? (option('only') === undefined ? join(REPO_ROOT, 'docs/bench.md') : undefined);
+const writeOut = async (report: string) => {
+  if (OUT) await Bun.write(OUT, report);
+};
+
 const TIME_CAP_MS = (SOAK ? 45 : 10) * 60_000;
 const START_TIMEOUT_MS = 60_000;
 const log = (line: string) => console.error(line);
@@ -106,33 +115,42 @@ async function main(): Promise<string> {
       RELAY_PORT: '0',
     },
     join(dataDir, 'docker-calls.log'),
+    option('cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${option('cpu-prof')}`] : [],
   );
   const bench: Bench = { gateway, gatewayToken, agentTokenSecret, assertionSecret, dataDir, configPath, run: crypto.randomUUID().slice(0, 8), startTimeoutMs: START_TIMEOUT_MS, log };
 
   const rssAtStart = gateway.rss();
-  const hotUser = emailOf(bench, 'hot');
-  const agentUrl = await agentOf(bench, hotUser);
   const results: Result[] = [];
-  log('bench: hot path');
-  results.push(await hotPath(bench, hotUser, agentUrl));
-  log('bench: the hot path against the floor');
-  results.push(await floor(bench, hotUser, agentUrl));
+  const phases = selectedPhases(option('only'));
+  // The report is written after every phase, so a long or interrupted run still leaves the rows it has.
+  const reportNow = (pending: readonly string[]) =>
+    writeOut(renderReport(machine, results, (performance.now() - began) / 1_000, { only: option('only') !== undefined, pending }));
+  const run = async (name: PhaseName, measure: () => Promise<Result>) => {
+    if (!phases.includes(name)) return;
+    log(`bench: ${PHASE_TITLES[name]}`);
+    const result = await measure();
+    results.push(result);
+    for (const row of result.rows) log(`  ${row.measure}: ${row.value} vs ${row.baseline} (${row.ratio})`);
+    await reportNow(phases.slice(phases.indexOf(name) + 1));
+  };
+  const hotUser = emailOf(bench, 'hot');
+  const agentUrl = phases.some((name) => HOT_USER_PHASES.includes(name)) ? await agentOf(bench, hotUser) : '';
+  await run('hotpath', () => hotPath(bench, hotUser, agentUrl));
+  await run('floor', () => floor(bench, hotUser, agentUrl, option('connections')?.split(',').map(Number)));
   const rssAfterHotPath = gateway.rss();
-  log('bench: streaming');
-  results.push(await streaming(bench, hotUser, agentUrl));
-  log('bench: LLM relay');
-  results.push(await relayLatency(bench, hotUser, llm));
+  await run('streaming', () => streaming(bench, hotUser, agentUrl));
+  await run('relay', () => relayLatency(bench, hotUser, llm!));
   // Memory before the cold starts, while only one agent runs beside the gateway.
-  log('bench: memory');
-  const memoryResult = await memory(bench, hotUser);
-  log('bench: cold starts');
-  const cold = await coldStart(bench);
-  results.push(cold);
-  log('bench: concurrency');
-  results.push(await concurrency(bench, cold.gatewayMedian));
-  log('bench: culled agent, with and without start-on-sign-in');
-  results.push(await culledStart(bench));
-  results.push(memoryResult);
+  await run('memory', () => memory(bench, hotUser));
+  // Without the cold phase (`--only concurrency`) the "one cold start" baseline reads n/a.
+  let singleColdStart = NaN;
+  await run('cold', async () => {
+    const cold = await coldStart(bench);
+    singleColdStart = cold.gatewayMedian;
+    return cold;
+  });
+  await run('concurrency', () => concurrency(bench, singleColdStart));
+  await run('culled', () => culledStart(bench));
   results.push({
     rows: [],
     notes: [`Gateway RSS: ${mib(rssAtStart)} after start, ${mib(rssAfterHotPath)} after the hot path, ${mib(gateway.rss())} at the end with ${gateway.dockerCalls().length} Docker API calls made in all.`],
@@ -145,7 +163,7 @@ async function main(): Promise<string> {
     results.push(await soak({ ...SOAK, dataDir, run: bench.run, log }));
   }
 
-  return renderReport(machine, results, (performance.now() - began) / 1_000);
+  return renderReport(machine, results, (performance.now() - began) / 1_000, { only: option('only') !== undefined, pending: [] });
 }
 
 const cap = setTimeout(() => abortWith(`over the ${TIME_CAP_MS / 60_000} min time cap`), TIME_CAP_MS);
@@ -154,7 +172,7 @@ process.once('SIGTERM', () => abortWith('terminated'));
 
 try {
   const report = await main();
-  await Bun.write(join(REPO_ROOT, 'docs/bench.md'), report);
+  await writeOut(report);
   console.log(report);
 } catch (err) {
   log(`bench failed: ${err instanceof Error ? err.message : String(err)}`);

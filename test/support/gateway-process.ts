@@ -28,12 +28,13 @@ export type GatewayProcess = {
 
 /**
  * Starts the gateway and waits for its "listening" line. With a callsFile, a Docker call counter
- * (count-docker-calls.ts) is preloaded and appends every Engine API request to it.
+ * (count-docker-calls.ts) is preloaded and appends every Engine API request to it. `bunArgs` go to
+ * bun itself (the bench's `--cpu-prof`).
  */
-export async function spawnGateway(env: Record<string, string>, callsFile?: string): Promise<GatewayProcess> {
+export async function spawnGateway(env: Record<string, string>, callsFile?: string, bunArgs: string[] = []): Promise<GatewayProcess> {
   if (callsFile) writeFileSync(callsFile, '');
   const preload = callsFile ? ['--preload', join(REPO_ROOT, 'test/support/count-docker-calls.ts')] : [];
-  const child: Subprocess<'ignore', 'pipe', 'pipe'> = Bun.spawn(['bun', ...preload, 'gateway/src/index.ts'], {
+  const child: Subprocess<'ignore', 'pipe', 'pipe'> = Bun.spawn(['bun', ...bunArgs, ...preload, 'gateway/src/index.ts'], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env, ...(callsFile ? { COUNT_DOCKER_CALLS_FILE: callsFile } : {}) },
     stdin: 'ignore',

@@ -116,6 +116,8 @@ async function main(): Promise<string> {
     },
     join(dataDir, 'docker-calls.log'),
     option('cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${option('cpu-prof')}`] : [],
+    // Its log to a file, as nginx's access log: a pipe drained by this busy process held the gateway up.
+    join(dataDir, 'gateway.log'),
   );
   const bench: Bench = { gateway, gatewayToken, agentTokenSecret, assertionSecret, dataDir, configPath, run: crypto.randomUUID().slice(0, 8), startTimeoutMs: START_TIMEOUT_MS, log };
 

@@ -16,7 +16,8 @@ import { parseCookieHeader } from '../lib/auth/user.ts';
 import { authMode } from '../lib/settings.ts';
 import { ANSWER_PIECES, startFakeGateway, type Failure } from './fake-gateway.ts';
 
-const gateway = startFakeGateway({ pieceDelayMs: 60 });
+// Pieces a little apart, so a stream passed through piece by piece is told from one sent whole.
+const gateway = startFakeGateway({ pieceDelayMs: 10 });
 const ada = { email: 'ada@example.edu' };
 
 afterAll(() => gateway.stop());

@@ -96,7 +96,8 @@ export class RouteTable {
         if (signal.aborted) return;
         log({ level: 'warn', msg: 'agent events stream failed; reconnecting', error: String(err) });
       }
-      await Bun.sleep(RECONNECT_DELAY_MS);
+      // A stream that ended because following stopped needs no reconnect (nor a second's wait).
+      if (!signal.aborted) await Bun.sleep(RECONNECT_DELAY_MS);
     }
   }
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { prepareBuild, REPO_ROOT } from '../scripts/lib/images.ts';
+import { prepareBuild } from '../scripts/lib/images.ts';
 import { capture, run } from '../scripts/lib/run.ts';
 import { instanceFilterArgs } from '../gateway/src/runtime/labels.ts';
 import { createStack, type Stack } from './stack.ts';
@@ -144,13 +144,4 @@ describe('the whole stack after bun run setup', () => {
     }
     expect(await stack.agentContainers()).toEqual(containers);
   }, 15 * MINUTE);
-});
-
-describe('the README', () => {
-  test('opens with the two commands, and CI runs the second one', () => {
-    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-    const commands = /```sh\n([\s\S]*?)```/.exec(readme)?.[1]?.split('\n').filter(Boolean).map((l) => l.replace(/\s+#.*$/, '').trim());
-    expect(commands).toEqual(['bun run setup', 'bun run test']);
-    expect(readFileSync(join(REPO_ROOT, '.ci/run'), 'utf8')).toContain('\nbun run test ');
-  });
 });

@@ -117,28 +117,16 @@ describe('gateway errors become sentences a student understands', () => {
     expect(await response.json()).toEqual({ error: expect.stringContaining('Your tutor is starting'), code: 'starting', retryAfter: 5, reason: code });
   });
 
-  test('a tutor that took too long to answer asks the student to try again instead of resending by itself', async () => {
-    gateway.failures.push({ status: 504, code: 'upstream_timeout' });
+  test.each([
+    ['a tutor that took too long to answer asks the student to try again instead of resending by itself', 504, 'upstream_timeout', 'Your tutor took too long to answer. Please try again.', 'failed'],
+    ['a tutor that stopped responding says so, without a retry hint', 504, 'agent_unresponsive', 'Your tutor stopped responding. Please try again.', 'unavailable'],
+    ['a tutor without an LLM configured says so instead of claiming to be starting', 503, 'no_provider', expect.stringContaining('no AI model configured'), 'misconfigured'],
+  ] as const)('%s', async (_, status, code, error, answered) => {
+    gateway.failures.push({ status, code });
     const response = await route(handleChat)(chatRequest('hi'));
-    expect(response.status).toBe(504);
+    expect(response.status).toBe(status);
     expect(response.headers.get('retry-after')).toBeNull();
-    expect(await response.json()).toEqual({ error: 'Your tutor took too long to answer. Please try again.', code: 'failed', reason: 'upstream_timeout' });
-  });
-
-  test('a tutor that stopped responding says so, without a retry hint', async () => {
-    gateway.failures.push({ status: 504, code: 'agent_unresponsive' });
-    const response = await route(handleChat)(chatRequest('hi'));
-    expect(response.status).toBe(504);
-    expect(response.headers.get('retry-after')).toBeNull();
-    expect(await response.json()).toEqual({ error: 'Your tutor stopped responding. Please try again.', code: 'unavailable', reason: 'agent_unresponsive' });
-  });
-
-  test('a tutor without an LLM configured says so instead of claiming to be starting', async () => {
-    gateway.failures.push({ status: 503, code: 'no_provider' });
-    const response = await route(handleChat)(chatRequest('hi'));
-    expect(response.status).toBe(503);
-    expect(response.headers.get('retry-after')).toBeNull();
-    expect(await response.json()).toEqual({ error: expect.stringContaining('no AI model configured'), code: 'misconfigured', reason: 'no_provider' });
+    expect(await response.json()).toEqual({ error, code: answered, reason: code });
   });
 
   test('a used-up LLM allowance tells the student when it resets', async () => {

@@ -35,8 +35,14 @@ function envReads(files: string[]): Set<string> {
   return new Set(files.flatMap((file) => [...read(file).matchAll(/env\.([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!)));
 }
 
-const tracked = (prefix: string, pattern: RegExp) =>
-  Bun.spawnSync(['git', 'ls-files', prefix], { cwd: REPO_ROOT }).stdout.toString().split('\n').filter((f) => pattern.test(f) && !f.includes('/test/'));
+/** The repository's files as git lists them; none would make every check below pass for nothing. */
+function trackedFiles(prefix = '.'): string[] {
+  const files = Bun.spawnSync(['git', 'ls-files', prefix], { cwd: REPO_ROOT }).stdout.toString().split('\n').filter(Boolean);
+  if (files.length === 0) throw new Error(`git lists no files under ${prefix}: run the tests in a git checkout`);
+  return files;
+}
+
+const tracked = (prefix: string, pattern: RegExp) => trackedFiles(prefix).filter((f) => pattern.test(f) && !f.includes('/test/'));
 
 describe('the gateway settings', () => {
   const source = read('gateway/src/settings.ts');
@@ -118,7 +124,7 @@ describe('the README', () => {
 
 test('no file points at the design notes outside the repository, which a clone does not have', () => {
   const outside = ['../' + 'shared', 'DESIGN' + '.md', 'STYLE' + '.md'];
-  const files = Bun.spawnSync(['git', 'ls-files'], { cwd: REPO_ROOT }).stdout.toString().split('\n').filter((f) => f && !/\.(png|pdf|lock)$/.test(f));
+  const files = trackedFiles().filter((f) => !/\.(png|pdf|lock)$/.test(f));
   const hits = files.filter((file) => {
     const text = readFileSync(join(REPO_ROOT, file), 'utf8');
     return outside.some((name) => text.includes(name));

@@ -30,6 +30,7 @@ const instance = `nbtest-sd-${run}`;
 const network = `${stack}-agents`;
 const secretPrefix = `${stack}-`;
 const EMAIL = `ada.${run}@example.edu`;
+const ADMIN = `it.${run}@example.edu`;
 const PASSWORD = 'a swarm of bees in may';
 const QUESTION = 'What does E = mc^2 mean?';
 /** The stack's images, under tags of this test's own, built from this repository (cached layers make it quick). */
@@ -48,7 +49,8 @@ let labelled = false;
 let folder = '';
 let llm: FakeLlm | undefined;
 let webUrl = '';
-let cookie = '';
+/** The signed-in sessions' cookies, by email. */
+const cookies = new Map<string, string>();
 
 /** A docker command with extra environment (the stack file's variables); throws with its output when it fails. */
 async function dockerCli(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<string> {
@@ -169,6 +171,7 @@ beforeAll(async () => {
     TEMPLATE_DIR: join(folder, 'templates'),
     WEB_PORT: String(port),
     PUBLIC_URL: webUrl,
+    ADMIN_EMAILS: ADMIN,
     SECRET_PREFIX: secretPrefix,
     AGENT_MEMORY: '256m',
   });
@@ -190,22 +193,23 @@ describe('the stack deployed on a single-node swarm', () => {
     expect(login.status).toBe(200);
   }, 4 * MINUTE);
 
-  test('an administrator adds a student with `bun run students` in the gateway container', async () => {
+  test('an administrator adds accounts with `bun run students` in the gateway container; each student sets a password and signs in', async () => {
     const gateway = await healthyTask('gateway');
-    const out = await dockerCli(['exec', gateway, 'bun', 'run', 'students', 'add', EMAIL]);
-    const link = new RegExp(`^${EMAIL.replaceAll('.', '\\.')}\\s+(\\S+)`, 'm').exec(out)?.[1] ?? '';
-    expect(link).toStartWith(`${webUrl}/invite/`);
-    const token = link.slice(`${webUrl}/invite/`.length);
-    const accepted = await post('/api/auth/invite', { token, password: PASSWORD });
-    expect(accepted.status).toBe(200);
-    const signedIn = await post('/api/auth/login', { email: EMAIL, password: PASSWORD });
-    expect(signedIn.status).toBe(200);
-    cookie = sessionCookieOf(signedIn);
-    expect(cookie).not.toBe('');
+    const out = await dockerCli(['exec', gateway, 'bun', 'run', 'students', 'add', EMAIL, ADMIN]);
+    for (const email of [EMAIL, ADMIN]) {
+      const link = new RegExp(`^${email.replaceAll('.', '\\.')}\\s+(\\S+)`, 'm').exec(out)?.[1] ?? '';
+      expect(link).toStartWith(`${webUrl}/invite/`);
+      const accepted = await post('/api/auth/invite', { token: link.slice(`${webUrl}/invite/`.length), password: PASSWORD });
+      expect(accepted.status).toBe(200);
+      const signedIn = await post('/api/auth/login', { email, password: PASSWORD });
+      expect(signedIn.status).toBe(200);
+      cookies.set(email, sessionCookieOf(signedIn));
+    }
+    expect(cookies.get(EMAIL)).not.toBe('');
   }, MINUTE);
 
   test('the signed-in student gets a streamed answer from the LLM, through their agent and the relay', async () => {
-    const answer = await post('/api/chat', { message: QUESTION }, { Cookie: cookie, Accept: 'text/event-stream' });
+    const answer = await post('/api/chat', { message: QUESTION }, { Cookie: cookies.get(EMAIL)!, Accept: 'text/event-stream' });
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-type')).toContain('text/event-stream');
     const events = await eventsOf(answer);
@@ -228,6 +232,14 @@ describe('the stack deployed on a single-node swarm', () => {
     expect(agent!.Spec.TaskTemplate.ContainerSpec?.Image).toBe(IMAGES.AGENT_IMAGE.tag);
     const tasks = await docker.listTasks({ filters: { service: [agent!.ID], 'desired-state': ['running'] } });
     expect(tasks.map((t: { Status: { State: string } }) => t.Status.State)).toEqual(['running']);
+  }, 30_000);
+
+  test('the admin page lists the agent: the web app has the admin token from its secret file', async () => {
+    const listed = await fetch(`${webUrl}/api/admin/agents`, { headers: { Cookie: cookies.get(ADMIN)! } });
+    expect(listed.status).toBe(200);
+    const { agents } = (await listed.json()) as { agents: Array<{ email: string; state: string }> };
+    expect(agents).toEqual([expect.objectContaining({ email: EMAIL, state: 'running' })]);
+    expect((await fetch(`${webUrl}/api/admin/agents`, { headers: { Cookie: cookies.get(EMAIL)! } })).status).toBe(404);
   }, 30_000);
 
   test('no secret is visible in `docker inspect` of any service or container: they come as *_FILE', async () => {

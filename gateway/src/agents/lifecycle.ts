@@ -14,6 +14,7 @@ import type { LifecycleSettings } from '../settings.ts';
 import type { Activity } from './activity.ts';
 import { agentExited, exitReason } from './agent-exit.ts';
 import { waitUntilHealthy } from './readiness.ts';
+import { agentPaused } from './pauses.ts';
 import type { RouteTable } from './route-table.ts';
 import { SingleFlight } from './single-flight.ts';
 import { SpawnQueue, SpawnQueueFull } from './spawn-queue.ts';
@@ -98,6 +99,8 @@ export class Lifecycle {
       }
       const known = this.routes.get(id);
       if (known && this.routes.isHealthy(id)) return known;
+      // Frozen (agents/pauses.ts): no start could make it answer, so none is waited for.
+      if (known && this.routes.pauses.has(known.instanceId)) throw agentPaused();
       return this.starts.run(id, () => this.start(identity, known));
     }
   }

@@ -36,19 +36,24 @@ export class Pauses {
     for (const listener of listeners) listener();
   }
 
-  /** Unpaused, or gone (a stopped or removed agent is no longer paused). */
   resume(instanceId: string): void {
     this.paused.delete(instanceId);
   }
 
-  /** Calls `listener` once if the agent is paused before the returned function is called. */
+  /** The agent is gone (stopped, removed): nothing of it is kept. */
+  forget(instanceId: string): void {
+    this.paused.delete(instanceId);
+    this.listeners.delete(instanceId);
+  }
+
+  /**
+   * Calls `listener` once if the agent is paused before the returned function is called. The set of
+   * a running agent is kept while it runs, so a request costs no allocation but its closure.
+   */
   onPause(instanceId: string, listener: () => void): () => void {
     let listeners = this.listeners.get(instanceId);
     if (!listeners) this.listeners.set(instanceId, (listeners = new Set()));
     listeners.add(listener);
-    return () => {
-      listeners.delete(listener);
-      if (listeners.size === 0 && this.listeners.get(instanceId) === listeners) this.listeners.delete(instanceId);
-    };
+    return () => void listeners.delete(listener);
   }
 }

@@ -63,7 +63,11 @@ export class RouteTable {
     const before = [...this.routes.values()];
     const listed = await runtime.list();
     const running = new Set(listed.filter((agent) => agent.running || agent.paused).map((agent) => agent.instanceId));
-    for (const known of before) if (!running.has(known.instanceId)) this.delete(known.userId, known.instanceId);
+    for (const known of before) {
+      if (running.has(known.instanceId)) continue;
+      this.pauses.forget(known.instanceId);
+      this.delete(known.userId, known.instanceId);
+    }
     let adopted = 0;
     for (const agent of listed) {
       if (agent.url === undefined || agent.outdated) continue;
@@ -89,8 +93,11 @@ export class RouteTable {
         for await (const event of runtime.events(signal)) {
           logEngineEvent(log, event);
           if (event.type === 'paused') this.pauses.pause(event.instanceId);
-          if (event.type === 'unpaused' || event.type === 'gone') this.pauses.resume(event.instanceId);
-          if (event.type === 'gone') this.delete(event.userId, event.instanceId);
+          if (event.type === 'unpaused') this.pauses.resume(event.instanceId);
+          if (event.type === 'gone') {
+            this.pauses.forget(event.instanceId);
+            this.delete(event.userId, event.instanceId);
+          }
           if (event.type !== 'started') continue;
           // An agent this gateway has just started is already here; only others need looking up.
           if (this.get(event.userId)?.instanceId === event.instanceId) continue;

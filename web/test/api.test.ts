@@ -132,6 +132,14 @@ describe('gateway errors become sentences a student understands', () => {
     expect(await response.json()).toEqual({ error: 'Your tutor stopped responding. Please try again.', code: 'unavailable', reason: 'agent_unresponsive' });
   });
 
+  test('a paused tutor says so, with the gateway\'s Retry-After but not as "starting" (which the browser would resend)', async () => {
+    gateway.failures.push({ status: 503, code: 'agent_paused', headers: { 'Retry-After': '10' } });
+    const response = await route(handleChat)(chatRequest('hi'));
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('10');
+    expect(await response.json()).toEqual({ error: expect.stringContaining('paused'), code: 'unavailable', retryAfter: 10, reason: 'agent_paused' });
+  });
+
   test('a tutor without an LLM configured says so instead of claiming to be starting', async () => {
     gateway.failures.push({ status: 503, code: 'no_provider' });
     const response = await route(handleChat)(chatRequest('hi'));

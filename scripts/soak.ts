@@ -7,7 +7,8 @@
  *
  * Options: `--students N` (200), `--arrival-seconds S` (300: the class arrives over five minutes),
  * `--seconds S` (300 of all students at once), `--think MIN-MAX` (seconds between a student's
- * actions, 3-12), `--agent-memory` (128m), `--note "…"` (what else the machine ran, for the header),
+ * actions, 3-12), `--agent-memory` (128m), `--spawns N` (MAX_CONCURRENT_SPAWNS; the gateway's default
+ * when not given), `--note "…"` (what else the machine ran, for the header),
  * `--out PATH` (docs/soak.md; a trial run can write elsewhere).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -33,6 +34,7 @@ const settings: Omit<SoakOptions, 'dataDir' | 'run' | 'log'> = {
   seconds: Number(option('seconds') ?? 300),
   thinkSeconds: { min: thinkMin ?? 3, max: thinkMax ?? 12 },
   agentMemory: option('agent-memory') ?? '128m',
+  spawns: option('spawns') ? Number(option('spawns')) : undefined,
 };
 const out = option('out') ?? join(REPO_ROOT, 'docs/soak.md');
 /** The run is cut off (and cleaned up) after the arrivals, the steady load and this much more for cold starts and cleanup. */

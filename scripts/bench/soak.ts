@@ -28,6 +28,8 @@ export type SoakOptions = {
   thinkSeconds: { min: number; max: number };
   /** The memory limit of each agent container (AGENT_MEMORY). */
   agentMemory: string;
+  /** MAX_CONCURRENT_SPAWNS for the gateway; undefined keeps its default. */
+  spawns?: number;
   dataDir: string;
   run: string;
   log: (line: string) => void;
@@ -233,6 +235,7 @@ export async function soak(options: SoakOptions): Promise<Result> {
       DATA_DIR: dataDir,
       CONFIG_PATH: configPath,
       AGENT_MEMORY: options.agentMemory,
+      ...(options.spawns ? { MAX_CONCURRENT_SPAWNS: String(options.spawns) } : {}),
       RELAY_PORT: '0',
     });
     const gw = gateway;
@@ -321,7 +324,7 @@ export async function soak(options: SoakOptions): Promise<Result> {
     const arriving = samples.filter((s) => s.at < steadyFrom).map((s) => s.load);
     const notes = [
       `${count} simulated students, each with its own agent container of the reference agent (\`agent/\`, built as ${TUTOR_IMAGE}) limited to ${options.agentMemory}. Each opens the page at a random moment of the first ${arrivalSeconds} s (the page's first requests start the agent; the gateway queues starts as its MAX_CONCURRENT_SPAWNS says) and gets busy at once; once all have arrived every one keeps acting for ${seconds} s more, pausing ${think.min}-${think.max} s between actions: ${MIX.map(([k, w]) => `${k} ${Math.round((w / MIX_TOTAL) * 100)} %`).join(', ')}. Chats stream through the gateway's LLM relay to the fake OpenAI-compatible provider (40 ms between chunks).`,
-      `The gateway runs with its defaults (START_TIMEOUT_MS, MAX_CONCURRENT_SPAWNS, USER_REQUESTS_PER_MINUTE, USER_MAX_CONNECTIONS) except AGENT_MEMORY; every answer passes through the web app's own mapping and retry code (scripts/bench/web-client.ts): the page's first load and a question wait out \`starting\` for up to ${STARTING_PATIENCE_MS / 1000} s as useTutor does, every other action shows any failure at once.`,
+      `The gateway runs with its defaults (START_TIMEOUT_MS, ${options.spawns ? '' : 'MAX_CONCURRENT_SPAWNS, '}USER_REQUESTS_PER_MINUTE, USER_MAX_CONNECTIONS) except AGENT_MEMORY${options.spawns ? ` and MAX_CONCURRENT_SPAWNS ${options.spawns}` : ''}; every answer passes through the web app's own mapping and retry code (scripts/bench/web-client.ts): the page's first load and a question wait out \`starting\` for up to ${STARTING_PATIENCE_MS / 1000} s as useTutor does, every other action shows any failure at once.`,
       `${outcomes.length} actions after the arrivals (students act while the others still arrive), ${inWindow} of them in the ${Math.round(steadySeconds)} s with all ${count} at once (${(inWindow / steadySeconds).toFixed(1)} per second); the fake provider answered ${llm.requests.length} calls, all with the real key: ${new Set(llm.apiKeys).size === 1 && llm.apiKeys[0] === PROVIDER_KEY ? 'yes' : 'NO'}. Gateway CPU during the steady load: ${cpu.toFixed(1)} s (${((cpu / steadySeconds) * 100).toFixed(0)} % of one core). All arrived ${Math.round((arrivedAt - began) / 1000)} s after the first could.`,
       `Load average (1 min) while students arrived: ${loadSummary(arriving)}; during the steady load: ${loadSummary(window.map((s) => s.load))}. Other running containers on the engine at the end: ${othersAtEnd}.`,
       `Memory: the host used ${mib(hostBefore)} before the soak and ${mib(hostWithAgents)} with all ${count} agents up (${mib((hostWithAgents - hostBefore) / count)} per student, agents and gateway together); agent containers ${mib(Math.min(...memoryAtEnd))}-${mib(Math.max(...memoryAtEnd))} at the end (docker stats, page cache included). Gateway RSS during the steady load, MiB every ${(SAMPLE_EVERY_MS * 15) / 1000} s: ${rssSeries.join(', ')}.`,

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { instanceFilterArgs } from '../gateway/src/runtime/labels.ts';
 import { createNetwork, docker, NETWORK, SOAK_INSTANCE, TUTOR_IMAGE } from './bench/docker.ts';
 import { describeMachine } from './bench/report.ts';
-import { otherContainers, soak, type SoakOptions } from './bench/soak.ts';
+import { otherContainers, soak, stopSoakGateway, type SoakOptions } from './bench/soak.ts';
 import { renderSoakReport } from './bench/soak-report.ts';
 import { buildImage, prepareBuild, REPO_ROOT } from './lib/images.ts';
 import { capture } from './lib/run.ts';
@@ -52,6 +52,8 @@ async function removeSoakContainers(): Promise<void> {
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     log('soak: removing its containers, network, image and data');
+    // First the gateway, so it neither starts agents nor answers while they go.
+    await stopSoakGateway();
     await removeSoakContainers().catch((err) => log(`cleanup: ${err}`));
     // The bench's own containers may still use the network when both ran; it is then left for the bench.
     await capture(['docker', 'network', 'rm', NETWORK]);

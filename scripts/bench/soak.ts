@@ -206,6 +206,13 @@ function hostMemoryUsed(): number {
 const loadSummary = (samples: number[]) =>
   samples.length ? `${Math.min(...samples).toFixed(1)}-${Math.max(...samples).toFixed(1)} (mean ${mean(samples).toFixed(1)})` : 'n/a';
 
+/** The soak's gateway while it runs, so an interrupted run can stop it before removing its agents. */
+let current: GatewayProcess | undefined;
+
+export async function stopSoakGateway(): Promise<void> {
+  await current?.stop().catch(() => {});
+}
+
 export async function soak(options: SoakOptions): Promise<Result> {
   const { students: count, seconds, arrivalSeconds, thinkSeconds: think, log } = options;
   const dataDir = join(options.dataDir, 'soak');
@@ -238,7 +245,7 @@ export async function soak(options: SoakOptions): Promise<Result> {
       ...(options.spawns ? { MAX_CONCURRENT_SPAWNS: String(options.spawns) } : {}),
       RELAY_PORT: '0',
     });
-    const gw = gateway;
+    const gw = (current = gateway);
     const samples: { at: number; rss: number; load: number }[] = [];
     const began = performance.now();
     const sampler = setInterval(() => samples.push({ at: performance.now(), rss: gw.rss(), load: loadavg()[0]! }), SAMPLE_EVERY_MS);

@@ -6,34 +6,27 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AGENT_LIMITS, createNetwork, foreignRunningContainers, IMAGE, INSTANCE, NETWORK, removeAll, removeContainers, TUTOR_IMAGE } from './bench/docker.ts';
+import { AGENT_LIMITS, createNetwork, foreignRunningContainers, IMAGE, INSTANCE, NETWORK, removeAll, removeContainers } from './bench/docker.ts';
 import { spawnGateway, type GatewayProcess } from '../test/support/gateway-process.ts';
 import { agentOf, coldStart, concurrency, emailOf, hotPath, memory, streaming, type Bench, type Result } from './bench/phases.ts';
 import { BENCH_PROVIDER, BENCH_PROVIDER_KEY, relayLatency } from './bench/relay.ts';
 import { floor } from './bench/floor.ts';
 import { culledStart } from './bench/culled.ts';
-import { soak } from './bench/soak.ts';
 import { describeMachine, renderReport } from './bench/report.ts';
 import { startFakeLlm, type FakeLlm } from '../agent/test/fake-llm.ts';
 import { mib, MiB } from './bench/stats.ts';
 import { buildImage, prepareBuild, REPO_ROOT } from './lib/images.ts';
 
 /**
- * `--soak` adds the soak (issue 17): `--soak-students N` (default 200) students with their own
- * reference agents for `--soak-seconds S` (default 180) of mixed traffic, each agent limited to
- * `--soak-agent-memory` (default 128m). `--note "…"` adds a line to the report's header (e.g. what
- * else the machine was running).
+ * `--note "…"` adds a line to the report's header (e.g. what else the machine was running). The soak
+ * of a whole class is `bun run bench:soak` (scripts/soak.ts), with its own report.
  */
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
   return at === -1 ? undefined : process.argv[at + 1];
 }
-const SOAK = process.argv.includes('--soak')
-  ? { students: Number(option('soak-students') ?? 200), seconds: Number(option('soak-seconds') ?? 180), agentMemory: option('soak-agent-memory') ?? '128m' }
-  : undefined;
-
-/** The whole run is cut off (and cleaned up) after this long; 200 cold starts take many minutes on two cores. */
-const TIME_CAP_MS = (SOAK ? 45 : 10) * 60_000;
+/** The whole run is cut off (and cleaned up) after this long. */
+const TIME_CAP_MS = 10 * 60_000;
 const START_TIMEOUT_MS = 60_000;
 const log = (line: string) => console.error(line);
 
@@ -64,7 +57,6 @@ async function main(): Promise<string> {
   // Its progress goes to stderr with the rest of the log; stdout is the report.
   await prepareBuild(log);
   await buildImage({ dockerfile: 'gateway/test/fixtures/Dockerfile', context: join(REPO_ROOT, 'gateway/test/fixtures'), tag: IMAGE, quiet: true });
-  if (SOAK) await buildImage({ dockerfile: 'agent/Dockerfile', tag: TUTOR_IMAGE, quiet: true });
   await createNetwork();
   dataDir = await mkdtemp(join(tmpdir(), 'nbbench-data-'));
   const configPath = join(dataDir, 'config.json');
@@ -137,13 +129,6 @@ async function main(): Promise<string> {
     rows: [],
     notes: [`Gateway RSS: ${mib(rssAtStart)} after start, ${mib(rssAfterHotPath)} after the hot path, ${mib(gateway.rss())} at the end with ${gateway.dockerCalls().length} Docker API calls made in all.`],
   });
-  if (SOAK) {
-    // The soak has the machine to itself: the measuring gateway and its test agents go first.
-    await gateway.stop();
-    await removeContainers();
-    log(`bench: soak, ${SOAK.students} students for ${SOAK.seconds} s`);
-    results.push(await soak({ ...SOAK, dataDir, run: bench.run, log }));
-  }
 
   return renderReport(machine, results, (performance.now() - began) / 1_000);
 }

@@ -71,6 +71,7 @@ const schema = z
     RELAY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(0),
     RELAY_GLOBAL_TOKENS_PER_DAY: z.coerce.number().int().min(0).default(0),
     IDLE_TIMEOUT: duration('30m'),
+    HUNG_AGENT_RESTART_AFTER: duration('3m'),
     REMOVE_AFTER: duration('7d'),
     MAX_CONCURRENT_SPAWNS: positiveInt(8),
     MAX_SPAWN_QUEUE: nonNegativeInt(200),
@@ -176,6 +177,8 @@ const schema = z
       maxSpawnQueue: e.MAX_SPAWN_QUEUE,
       /** Running agents at most; 0 is unlimited. */
       maxActiveAgents: e.MAX_ACTIVE_AGENTS,
+      /** Stop an agent whose `/health` has not answered for this long (agents/hung.ts); 0 never does. */
+      hungRestartAfterMs: e.HUNG_AGENT_RESTART_AFTER,
     },
     /** Who a request is for, and the accounts (accounts/). */
     users: {

@@ -46,12 +46,8 @@ the agent, so req/s and latency move with whatever else the machine does; CPU pe
 proxy process alone (user + system time from /proc/<pid>/stat over the load, divided by the requests
 it served) is the fairer measure and the one the targets are set in.
 
-The soak (\`bun run bench -- --soak\`) runs last, with a gateway of its own (instance \`nbbench-soak\`,
-the default per-student limits) and the real reference agent (\`agent/\`) in one container per
-student under a small memory limit, on the same machine as everything else: the load generator,
-the fake LLM provider and every agent share its two cores. Its rows say whether every answer was
-the expected one and whether the gateway's resident memory stayed flat under steady load (last
-minute against first); latencies there include agents competing for CPU, not the gateway alone.`;
+The soak of a whole class (200 students with real agents) is \`bun run bench:soak\`, reported in
+[soak.md](soak.md).`;
 
 /**
  * What profiling the chain showed when it was made cheap (issue 15); kept with the report because

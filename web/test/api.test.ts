@@ -129,6 +129,14 @@ describe('gateway errors become sentences a student understands', () => {
     expect(await response.json()).toEqual({ error, code: answered, reason: code });
   });
 
+  test('a paused tutor says so, with the gateway\'s Retry-After but not as "starting" (which the browser would resend)', async () => {
+    gateway.failures.push({ status: 503, code: 'agent_paused', headers: { 'Retry-After': '10' } });
+    const response = await route(handleChat)(chatRequest('hi'));
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('10');
+    expect(await response.json()).toEqual({ error: expect.stringContaining('paused'), code: 'unavailable', retryAfter: 10, reason: 'agent_paused' });
+  });
+
   test('a used-up LLM allowance tells the student when it resets', async () => {
     gateway.failures.push({ status: 429, code: 'llm_quota' });
     const response = await route(handleChat)(chatRequest('hi'));

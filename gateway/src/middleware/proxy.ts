@@ -5,6 +5,7 @@ import type { Env } from '../env.ts';
 import { GatewayError } from '../errors.ts';
 import { cleanDownstreamHeaders, upstreamHeaders } from '../headers.ts';
 import { agentToken } from '../identity.ts';
+import { agentPaused, PAUSED_EVENT } from '../agents/pauses.ts';
 import type { RouteTable } from '../agents/route-table.ts';
 import type { UnresponsiveAgents } from '../agents/unresponsive.ts';
 import type { RunningAgent } from '../runtime/types.ts';
@@ -60,6 +61,8 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, headerTim
 
   return createMiddleware<Env>(async function proxyToAgent(c) {
     const agent = c.get('agent');
+    const pauses = routes.pauses;
+    if (pauses.has(agent.instanceId)) throw agentPaused();
     if (unresponsive.has(agent)) await unresponsive.recheck(agent);
     const identity = c.get('identity');
     const requestId = c.get('requestId');
@@ -85,6 +88,12 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, headerTim
     // the quick one would cut a large upload on a slow connection before the agent has it all.
     const firstWaitMs = watched ? bodyIdleMs : req.body === null ? timeoutMs : Math.max(timeoutMs, headerTimeoutMs.slow);
     let timer = setTimeout(expire, firstWaitMs);
+    // A frozen agent would hold this request until a deadline: its pause ends the wait at once.
+    let paused = false;
+    const stopListening = pauses.onPause(agent.instanceId, () => {
+      paused = true;
+      upstream.abort();
+    });
     const body = watched
       ? watchBody(req.body!, {
           // A declared length is held to by HTTP framing; only a chunked body needs counting.
@@ -120,11 +129,13 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, headerTim
       cleanDownstreamHeaders(res.headers);
       res.headers.set('x-request-id', requestId);
       if (res.body && isEventStream(res.headers)) {
-        return new Response(endWithErrorEvent(res.body, () => routes.delete(agent.userId, agent.instanceId)), res);
+        const lost = () => routes.delete(agent.userId, agent.instanceId);
+        return new Response(endWithErrorEvent(res.body, lost, (end) => pauses.onPause(agent.instanceId, () => end(PAUSED_EVENT))), res);
       }
       return res;
     } catch (err) {
       if (bodyTooLarge) throw tooLarge(maxBodyBytes);
+      if (paused) throw agentPaused();
       if (expired === 'body') throw new GatewayError(408, 'body_timeout', `The request body stopped arriving for ${bodyIdleMs} ms.`);
       if (expired === 'headers') {
         unresponsive.mark(agent);
@@ -138,6 +149,7 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, headerTim
     } finally {
       settled = true;
       clearTimeout(timer);
+      stopListening();
     }
   });
 };

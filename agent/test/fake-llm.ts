@@ -170,7 +170,7 @@ export function startFakeLlm(options: FakeLlmOptions = {}): FakeLlm {
       if (reply.holdUntil) await reply.holdUntil;
       if (reply.error) {
         const { status, message, code, extra } = reply.error;
-        // `retry-after-ms: 0`, which real providers send too, makes the SDKs retry at once instead of after their back-off.
+        // `retry-after-ms: 0` (a header both SDKs honour) makes a retry come at once, not after about half a second of back-off.
         return Response.json({ error: { message, type: 'fake_error', ...(code ? { code } : {}), ...extra } }, { status, headers: code ? { 'x-should-retry': 'false' } : { 'retry-after-ms': '0' } });
       }
       const toolCalls = toolCallsOf(reply, id);

@@ -118,16 +118,23 @@ gateway's stdout through a pipe from its own busy process, so the gateway waited
 it now logs to a file as nginx does, and past \`REQUEST_LOG_PER_SECOND\` (100) successful lines a
 second the rest are counted, not written (errors, refusals and starts always are). A non-default
 \`GATEWAY_INSTANCE\`, as the bench's, hashed the email again on every request (3.6 % inclusive); the
-renamed identity is now kept per user. After these: 222 µs against the bare pass-through's 139 µs
-(1.60×), 0.92× its req/s, on a machine at load 8. Half of the remaining samples are Bun's own
-server and event loop (27 % self) and upstream \`fetch\` (23 %), which the bare pass-through pays
-alike. The rest is spread thin, each piece a guarantee: \`server.requestIP\` for X-Forwarded-For
-5.5 % (about 5 µs a call, measured alone), the proxy's own function 2.8 % (timer, pause and abort
-wiring), Hono's dispatch of the chain's middlewares 2.4 %, the listener on the caller's abort
-signal 1.5 %, header reads and edits about 3 %, prom-client's labelled counter and histogram about
-2 % (3 and 4 µs a request measured alone), the log line about 1 %. None is above 6 %: what bounds
-the gateway at about 1.5-1.6× the bare pass-through is the sum of these, the work that makes it a
-gateway rather than a pass-through.`;
+renamed identity is now kept per user. After these, in this session's runs: 222-272 µs per
+request at 32 connections, closed loop, against the bare pass-through's 103-139 µs (1.6-2.65×; the
+target of 1.5× is not met), 0.61-0.92× its req/s; at a fixed 1,000 req/s 1.28-1.50×. The bare
+pass-through's own cost per request moves most between runs: saturated on a quiet machine it
+batches many requests per wake-up (103 µs), so the closed-loop ratio is widest there. The last
+profile (quiet machine, limits on): Bun's own server and event loop (28 % self) and upstream
+\`fetch\` (19 %), which the bare pass-through pays alike, are half the samples. The rest is spread
+thin, each piece a guarantee: the proxy's own function 4.9 % (the timer, the pause listener and the
+abort wiring for the header deadline, a paused agent and a caller who goes away; \`AbortController\`
+1.7 %, the listener on the caller's signal 1.5 %, \`setTimeout\` 1.2 % beside it),
+\`server.requestIP\` for X-Forwarded-For 4.7 % (about 5 µs a call, measured alone), Hono's dispatch
+of the chain's middlewares about 3 %, header reads and edits about 4 %, prom-client's labelled
+counter and histogram about 2 % (3 and 4 µs a request measured alone), the verified-assertion cache
+0.6 %; the request log no longer shows. None is above 5 %: what bounds the gateway at about 2× the
+bare pass-through's CPU is the sum of these, the work that makes it a gateway rather than a
+pass-through. What is left to try: one middleware instead of the chain's dozen for the proxied
+routes, and counting metrics in plain numbers read at scrape time.`;
 
 /** `only`: some phases were picked with `--only`; `pending`: phases still to run (the report is written after each). */
 export type Progress = { only: boolean; pending: readonly string[] };

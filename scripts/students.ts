@@ -1,7 +1,9 @@
 /**
  * `bun run students`: the administrator's side of local accounts. Talks to the running gateway's
  * admin API (`/admin/*`, on 127.0.0.1:GATEWAY_PORT) with ADMIN_TOKEN from `.env`, so it never
- * touches the state database itself (the gateway owns it, and it may belong to root).
+ * touches the state database itself (the gateway owns it, and it may belong to root). On Docker
+ * Swarm, where the gateway's port is not published, it runs inside the gateway's container
+ * (`docker exec <gateway> bun run students …`) and reads the token from ADMIN_TOKEN_FILE.
  *
  *   bun run students add alice@example.edu [bob@…]   create accounts, print their invite links
  *   bun run students import roster.csv                the same for every email address in a CSV
@@ -11,6 +13,7 @@
  *   bun run students list
  */
 import { readFileSync } from 'node:fs';
+import { withSecretFiles } from '../gateway/src/secret-files.ts';
 import { emailsInCsv, normalEmail } from './lib/roster.ts';
 import { stackSetting } from './lib/stack.ts';
 
@@ -30,8 +33,17 @@ function fail(message: string): never {
 const gatewayUrl = (process.env.GATEWAY_URL || `http://127.0.0.1:${stackSetting('GATEWAY_PORT', '8080')}`).replace(/\/+$/, '');
 const publicUrl = stackSetting('PUBLIC_URL', `http://localhost:${stackSetting('WEB_PORT', '3000')}`).replace(/\/+$/, '');
 
+/** ADMIN_TOKEN from the environment or `.env`, else from ADMIN_TOKEN_FILE: the Docker secret, when run in the gateway's Swarm task. */
+function adminToken(): string {
+  try {
+    return withSecretFiles({ ADMIN_TOKEN: stackSetting('ADMIN_TOKEN', '') || undefined, ADMIN_TOKEN_FILE: process.env.ADMIN_TOKEN_FILE }).ADMIN_TOKEN ?? '';
+  } catch (err) {
+    fail((err as Error).message);
+  }
+}
+
 async function admin<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  const token = stackSetting('ADMIN_TOKEN', '');
+  const token = adminToken();
   if (!token) fail('ADMIN_TOKEN is missing from .env: run bun run setup first.');
   const response = await fetch(`${gatewayUrl}/admin${path}`, {
     method,

@@ -6,51 +6,30 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { identityFor } from '../gateway/src/identity.ts';
 import { findCompose } from '../scripts/lib/compose.ts';
-import { prepareBuild, REPO_ROOT } from '../scripts/lib/images.ts';
+import { REPO_ROOT } from '../scripts/lib/images.ts';
 import { capture, run } from '../scripts/lib/run.ts';
 import { createStack, type Stack } from './stack.ts';
 import { accessibilityProblems, launchChromium } from './support/chromium.ts';
+import { startFakeLlmContainer, type FakeLlmContainer } from './support/fake-llm-container.ts';
 import { eventually } from './support/eventually.ts';
+import { acceptInvite, addStudents } from './support/students.ts';
 
 const MINUTE = 60_000;
-const FAKE_LLM_PORT = 4010;
 const ADMIN = 'head@school.example';
 const [ADA, BO] = ['ada@school.example', 'bo@school.example'] as const;
 const id = (email: string) => identityFor(email).id;
 
 let stack: Stack;
 let browser: Browser;
-let llmContainer = '';
+let llm: FakeLlmContainer | undefined;
 let adminToken = '';
 const pages = new Map<string, Page>();
 /** Every response body and header the administrator's browser received, to look for the token. */
 const seenByAdmin: string[] = [];
 
-async function startFakeLlm(network: string): Promise<string> {
-  const { bunImage } = await prepareBuild();
-  const name = `${network}-llm`;
-  await run(['docker', 'network', 'create', network]);
-  await run([
-    'docker', 'run', '-d', '--name', name, '--network', network,
-    '-v', `${join(REPO_ROOT, 'agent/test/fake-llm.ts')}:/fake-llm.ts:ro`,
-    bunImage, 'bun', '/fake-llm.ts', '--port', String(FAKE_LLM_PORT), '--host', '0.0.0.0',
-  ]);
-  return name;
-}
-
-async function signedIn(context: BrowserContext, invitePath: string, email: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${stack.webUrl}${invitePath}`);
-  const password = `the own password of ${email}`;
-  await page.getByLabel('New password').fill(password);
-  await page.getByLabel('Repeat the password').fill(password);
-  await page.getByRole('button', { name: 'Set password and sign in' }).click();
-  await page.waitForURL((url) => url.pathname === '/', { timeout: MINUTE });
-  return page;
-}
 
 const admin = () => pages.get(ADMIN)!;
 const row = (email: string) => admin().locator(`tr[data-user-id="${id(email)}"]`);
@@ -67,10 +46,10 @@ async function confirmAction(action: string, email: string, confirm: string): Pr
 
 beforeAll(async () => {
   const network = `nbadmin-${Date.now().toString(36)}-net`;
-  llmContainer = await startFakeLlm(network);
+  llm = await startFakeLlmContainer(network);
   stack = await createStack(
     {
-      providers: { custom: { apiKey: 'test-key', apiBase: `http://${llmContainer}:${FAKE_LLM_PORT}/v1` } },
+      providers: { custom: { apiKey: 'test-key', apiBase: llm.apiBase } },
       agents: { defaults: { model: 'fake-tutor', maxTokens: 256, temperature: 0.2 } },
     },
     { NETWORK_NAME: network, ADMIN_EMAILS: ADMIN },
@@ -78,11 +57,7 @@ beforeAll(async () => {
   await run(['bun', 'scripts/setup.ts'], { cwd: stack.dir });
   adminToken = readFileSync(join(stack.dir, '.env'), 'utf8').split('\n').find((l) => l.startsWith('ADMIN_TOKEN='))!.slice('ADMIN_TOKEN='.length);
   browser = await launchChromium();
-  const out = await capture(['bun', 'scripts/students.ts', 'add', ADA, BO, ADMIN], { cwd: stack.dir });
-  if (out.code !== 0) throw new Error(`bun run students add failed: ${out.stderr}`);
-  for (const line of out.stdout.split('\n')) {
-    const [email, link] = line.trim().split(/\s+/);
-    if (!email || !link?.includes('/invite/')) continue;
+  for (const [email, invitePath] of await addStudents(stack, [ADA, BO, ADMIN])) {
     const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
     if (email === ADMIN) {
       context.on('response', async (response) => {
@@ -90,13 +65,15 @@ beforeAll(async () => {
         seenByAdmin.push(await response.text().catch(() => ''));
       });
     }
-    pages.set(email, await signedIn(context, new URL(link).pathname, email));
+    const page = await context.newPage();
+    await acceptInvite(page, stack, invitePath, `the own password of ${email}`);
+    pages.set(email, page);
   }
 }, 30 * MINUTE);
 
 afterAll(async () => {
   await browser?.close();
-  if (llmContainer) await capture(['docker', 'rm', '-f', llmContainer]);
+  await llm?.remove();
   await stack?.destroy();
 }, 5 * MINUTE);
 

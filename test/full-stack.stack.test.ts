@@ -7,34 +7,22 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { prepareBuild, REPO_ROOT } from '../scripts/lib/images.ts';
+import { prepareBuild } from '../scripts/lib/images.ts';
 import { capture, run } from '../scripts/lib/run.ts';
 import { instanceFilterArgs } from '../gateway/src/runtime/labels.ts';
 import { createStack, type Stack } from './stack.ts';
 import { launchChromium } from './support/chromium.ts';
+import { startFakeLlmContainer, type FakeLlmContainer } from './support/fake-llm-container.ts';
 import { eventually, waitForUrl } from './support/eventually.ts';
 import { acceptInvite, addStudents } from './support/students.ts';
 
 const MINUTE = 60_000;
-const FAKE_LLM_PORT = 4010;
 const students = ['ada@example.edu', 'ada.example@edu.org'] as const;
 
 let stack: Stack;
 let browser: Browser;
 const pages = new Map<string, Page>();
-let llmContainer = '';
-
-async function startFakeLlm(network: string): Promise<string> {
-  const { bunImage } = await prepareBuild();
-  const name = `${network}-llm`;
-  await run(['docker', 'network', 'create', network]);
-  await run([
-    'docker', 'run', '-d', '--name', name, '--network', network,
-    '-v', `${join(REPO_ROOT, 'agent/test/fake-llm.ts')}:/fake-llm.ts:ro`,
-    bunImage, 'bun', '/fake-llm.ts', '--port', String(FAKE_LLM_PORT), '--host', '0.0.0.0',
-  ]);
-  return name;
-}
+let llm: FakeLlmContainer | undefined;
 
 async function ask(page: Page, message: string): Promise<string> {
   const answers = page.locator('[data-role="assistant"]');
@@ -54,10 +42,10 @@ async function filesListed(page: Page): Promise<string> {
 
 beforeAll(async () => {
   const network = `nbstack-${Date.now().toString(36)}-net`;
-  llmContainer = await startFakeLlm(network);
+  llm = await startFakeLlmContainer(network);
   stack = await createStack(
     {
-      providers: { custom: { apiKey: 'test-key', apiBase: `http://${llmContainer}:${FAKE_LLM_PORT}/v1` } },
+      providers: { custom: { apiKey: 'test-key', apiBase: llm.apiBase } },
       // The smallest window, so the second question already moves the first into MEMORY.md (consolidation).
       agents: { defaults: { model: 'fake-tutor', maxTokens: 512, temperature: 0.2, memoryWindow: 2, maxToolIterations: 4 } },
     },
@@ -75,7 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  if (llmContainer) await capture(['docker', 'rm', '-f', llmContainer]);
+  await llm?.remove();
   await stack?.destroy();
 }, 5 * MINUTE);
 
@@ -156,13 +144,4 @@ describe('the whole stack after bun run setup', () => {
     }
     expect(await stack.agentContainers()).toEqual(containers);
   }, 15 * MINUTE);
-});
-
-describe('the README', () => {
-  test('opens with the two commands, and CI runs the second one', () => {
-    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-    const commands = /```sh\n([\s\S]*?)```/.exec(readme)?.[1]?.split('\n').filter(Boolean).map((l) => l.replace(/\s+#.*$/, '').trim());
-    expect(commands).toEqual(['bun run setup', 'bun run test']);
-    expect(readFileSync(join(REPO_ROOT, '.ci/run'), 'utf8')).toContain('\nbun run test ');
-  });
 });

@@ -20,6 +20,8 @@ export type FakeReply = {
   delayMs?: number;
   /** Pause before answering at all (not even headers): a provider that hangs. */
   stallMs?: number;
+  /** Answer only once this settles: a model that thinks until the test lets it finish. */
+  holdUntil?: Promise<unknown>;
 };
 
 /** A user message with images arrives as parts: text, and `image_url` data URLs. */
@@ -165,9 +167,11 @@ export function startFakeLlm(options: FakeLlmOptions = {}): FakeLlm {
       const id = `fake${++counter}`;
       const delay = reply.delayMs ?? chunkDelayMs;
       if (reply.stallMs) await sleep(reply.stallMs);
+      if (reply.holdUntil) await reply.holdUntil;
       if (reply.error) {
         const { status, message, code, extra } = reply.error;
-        return Response.json({ error: { message, type: 'fake_error', ...(code ? { code } : {}), ...extra } }, { status, headers: code ? { 'x-should-retry': 'false' } : {} });
+        // `retry-after-ms: 0` (a header both SDKs honour) makes a retry come at once, not after about half a second of back-off.
+        return Response.json({ error: { message, type: 'fake_error', ...(code ? { code } : {}), ...extra } }, { status, headers: code ? { 'x-should-retry': 'false' } : { 'retry-after-ms': '0' } });
       }
       const toolCalls = toolCallsOf(reply, id);
       const finish = toolCalls.length ? 'tool_calls' : 'stop';

@@ -14,7 +14,7 @@ let errorSpy: ReturnType<typeof spyOn>;
 
 beforeAll(async () => {
   llm = startFakeLlm({ respond: () => script.shift() });
-  const config = fakeConfig(llm.url, { llmTimeoutSeconds: 1.5, llmFirstTokenSeconds: 1 });
+  const config = fakeConfig(llm.url, { llmTimeoutSeconds: 1, llmFirstTokenSeconds: 0.6 });
   config.providers.custom.apiKey = KEY;
   agent = await startTestAgent({ config });
   errorSpy = spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
@@ -89,7 +89,7 @@ describe('LLM failures', () => {
     expect(response.status).toBe(502);
     const body = (await response.json()) as Failure;
     expect(body.code).toBe('llm_timeout');
-    expect(body.error).toContain('1.5 seconds');
+    expect(body.error).toContain('1 second');
     expect(waited).toBeLessThan(10_000);
     expect(failureLog()).toMatchObject({ code: 'llm_timeout', status: null });
     expect((await lastTurn('hang'))[1]).toMatchObject({ status: 'error', code: 'llm_timeout' });
@@ -101,11 +101,11 @@ describe('LLM failures', () => {
     expect(response.status).toBe(502);
     const body = (await response.json()) as Failure;
     expect(body.code).toBe('llm_timeout');
-    expect(body.error).toContain('did not start answering within 1 second');
+    expect(body.error).toContain('did not start answering within 0.6 seconds');
   });
 
   test('a stream that stalls after its first text ends with an error event carrying the code', async () => {
-    script = [{ text: 'Half an answer and then nothing more for a long while', delayMs: 400 }];
+    script = [{ text: 'Half an answer and then nothing more for a long while', delayMs: 200 }];
     const response = await agent.fetch('/chat', postJson({ message: QUESTION }, { 'X-Session-ID': 'stall-late', Accept: 'text/event-stream' }));
     const events = await readSse(response);
     expect(events.at(-1)).toEqual({ event: 'error', data: { error: expect.stringContaining('did not finish'), code: 'llm_timeout' } });

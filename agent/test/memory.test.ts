@@ -98,7 +98,8 @@ describe('memory consolidation', () => {
     await agent.fetch('/chat', postJson({ message: 'Teach me fractions' }, clearing));
 
     const history_entry = '[2026-01-01 10:00] The student learnt fractions.';
-    script = [{ delayMs: 1500, toolCalls: [{ name: 'save_memory', arguments: { history_entry, memory_update: `${before}\n## Progress\n\n- Studied: fractions\n` } }] }];
+    const consolidating = Promise.withResolvers<void>();
+    script = [{ holdUntil: consolidating.promise, toolCalls: [{ name: 'save_memory', arguments: { history_entry, memory_update: `${before}\n## Progress\n\n- Studied: fractions\n` } }] }];
     const cleared = agent.fetch('/conversations', { method: 'DELETE', headers: clearing });
     await eventually(async () => expect(llm.requests.some((r) => r.tools?.some((t) => t.function.name === 'save_memory'))).toBe(true));
 
@@ -106,8 +107,11 @@ describe('memory consolidation', () => {
       { toolCalls: [{ name: 'edit_file', arguments: { path: 'memory/MEMORY.md', old_text: '(none yet)', new_text: '- Prefers short answers' } }] },
       { text: 'Noted.' },
     ];
-    const answer = await agent.fetch('/chat', postJson({ message: 'Keep answers short, please' }, { 'X-User-ID': 'racer', 'X-Session-ID': 'new' }));
-    expect(((await answer.json()) as { response: string }).response).toBe('Noted.');
+    const answer = agent.fetch('/chat', postJson({ message: 'Keep answers short, please' }, { 'X-User-ID': 'racer', 'X-Session-ID': 'new' }));
+    // The model has asked for the edit while the consolidation still waits for its own answer.
+    await eventually(async () => expect(llm.requests.some((r) => JSON.stringify(r.messages).includes('Keep answers short'))).toBe(true));
+    consolidating.resolve();
+    expect(((await (await answer).json()) as { response: string }).response).toBe('Noted.');
     expect((await cleared).status).toBe(200);
 
     const memory = await readFile(memoryFile, 'utf8');

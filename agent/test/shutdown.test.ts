@@ -30,10 +30,11 @@ describe('on SIGTERM the agent process', () => {
   let home: string;
   let child: ReturnType<typeof Bun.spawn<'ignore', 'pipe', 'inherit'>>;
   let url: string;
+  const answering = Promise.withResolvers<void>();
 
   beforeAll(async () => {
-    // The chat answer is slow, so the signal arrives while the model is still "thinking".
-    llm = startFakeLlm({ respond: () => ({ text: 'A slow but complete answer.', delayMs: 2000 }) });
+    // The model "thinks" until the test lets it answer, so the signal arrives while the answer is in flight.
+    llm = startFakeLlm({ respond: () => ({ text: 'A slow but complete answer.', holdUntil: answering.promise }) });
     home = await mkdtemp(join(tmpdir(), 'nbtest-agent-term-'));
     await writeFile(join(home, 'config.json'), JSON.stringify(fakeConfig(llm.url)));
     child = Bun.spawn([process.execPath, ENTRY, 'gateway'], {
@@ -48,6 +49,7 @@ describe('on SIGTERM the agent process', () => {
   }, 30_000);
 
   afterAll(async () => {
+    answering.resolve();
     child.kill('SIGKILL');
     await child.exited;
     await llm.stop();
@@ -61,6 +63,7 @@ describe('on SIGTERM the agent process', () => {
 
     child.kill('SIGTERM');
     await eventually(async () => expect(fetch(`${url}/health`)).rejects.toThrow());
+    answering.resolve();
 
     const response = await chat;
     expect(response.status).toBe(200);

@@ -51,6 +51,11 @@ export function createMetrics() {
       labelNames: ['action'] as const,
       registers,
     }),
+    hungRestarts: new Counter({
+      name: 'nanobot_gateway_hung_restarts_total',
+      help: 'Agents stopped because their /health went unanswered for HUNG_AGENT_RESTART_AFTER; their next request starts them again.',
+      registers,
+    }),
     eventsReconnects: new Counter({
       name: 'nanobot_gateway_events_reconnects_total',
       help: 'Times the Docker events stream broke and was followed again (after a fresh adoption scan).',

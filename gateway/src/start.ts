@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { Activity } from './agents/activity.ts';
 import { Culler } from './agents/culler.ts';
+import { HungWatch } from './agents/hung.ts';
 import { Lifecycle } from './agents/lifecycle.ts';
 import { RouteTable } from './agents/route-table.ts';
 import { createUsers, openAccountStore } from './accounts/index.ts';
@@ -64,9 +65,17 @@ export function startGateway(settings: Settings, { docker = dockerFromEnv(), log
   const observer = new AgentObserver(log, metrics);
   const lifecycle = new Lifecycle({ runtime, routes, activity, settings: settings.lifecycle, startTimeoutMs: settings.agents.startTimeoutMs, log, onState: observer.observe });
   const culler = new Culler({ runtime, lifecycle, activity, policy: settings.lifecycle, activityFile, log, onCull: (action) => metrics.culls.inc({ action }) });
+  const hung = new HungWatch({
+    routes,
+    lifecycle,
+    policy: { restartAfterMs: settings.lifecycle.hungRestartAfterMs, checkTimeoutMs: settings.server.healthRecheckMs },
+    log,
+    onRestart: () => metrics.hungRestarts.inc(),
+  });
   const stopPurging = purgeDeletedEvery(settings.admin.dataDir, settings.admin.deletedRetentionMs, log);
   // Culling begins once the last run's activity is read and the running agents are adopted.
   void Promise.all([activity.load(activityFile), adopted.promise]).then(() => culler.start());
+  void adopted.promise.then(() => hung.start());
   const server = serve(createApp({ settings, runtime, routes, users, log, usage: relay.store, activity, lifecycle, metrics, observer, inspector: runtime }), settings.server);
   const host = ['0.0.0.0', '::'].includes(settings.server.hostname) ? '127.0.0.1' : settings.server.hostname;
   return {
@@ -82,6 +91,7 @@ export function startGateway(settings: Settings, { docker = dockerFromEnv(), log
       await server.stop(closeActive);
       await relay.stop();
       await culler.close();
+      await hung.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Two faults of an agent on the real engine, with the reference agent image and the fake LLM behind
- * the relay: an agent paused (its student gets a timely error, another student is unaffected) and an
+ * the relay: an agent paused before and during a streamed answer (its student gets a timely error,
+ * another student is unaffected, unpause serves again with the question kept) and an
  * agent killed in the middle of a streamed answer (an SSE `error` event, and the question is kept);
  * and hostile identities that must create nothing on the engine or the disk.
  */
@@ -23,6 +24,7 @@ const RECHECK_MS = 500;
 let bed: Awaited<ReturnType<typeof createTestBed>>;
 let llm: FakeLlm;
 let gateway: TestGateway;
+let env: Record<string, string>;
 
 beforeAll(async () => {
   bed = await createTestBed();
@@ -33,14 +35,15 @@ beforeAll(async () => {
     providers: { custom: { apiKey: 'sk-faults-test', apiBase: llm.url } },
     agents: { defaults: { model: 'fake-tutor', maxTokens: 256, temperature: 0, memoryWindow: 50, maxToolIterations: 4 } },
   }));
-  gateway = await startTestGateway({
+  env = {
     ...bed.env,
     AGENT_IMAGE: TUTOR_IMAGE,
     AGENT_MEMORY: '256m',
     UPSTREAM_TIMEOUT_MS: '20000',
     UPSTREAM_QUICK_TIMEOUT: String(QUICK_TIMEOUT_MS),
     HEALTH_RECHECK_TIMEOUT: String(RECHECK_MS),
-  });
+  };
+  gateway = await startTestGateway(env);
 }, 600_000);
 
 afterAll(async () => {
@@ -103,34 +106,65 @@ describe('hostile identities on the real engine', () => {
 });
 
 describe('agent faults on the real engine', () => {
-  test('a paused agent: its student gets a 504 within the quick timeout, then agent_unresponsive at once; another student is served meanwhile', async () => {
+  test('a paused agent: a stream in flight ends with agent_paused, new requests get 503 agent_paused at once (also after a gateway restart), another student is served, unpause serves again with the question kept', async () => {
     const paused = email('paused');
     const other = email('other');
     expect((await call('/memory', paused)).status).toBe(200);
     expect((await call('/memory', other)).status).toBe(200);
     const container = await agentOf(paused);
-    await container.pause();
+    const question = `What is a lever? (${run})`;
+    const res = await call('/chat', paused, { method: 'POST', body: JSON.stringify({ message: question }) }, { 'Content-Type': 'application/json', Accept: 'text/event-stream' });
+    expect(res.status).toBe(200);
+    let pausedAt = 0;
     try {
-      let started = performance.now();
-      const first = await call('/files', paused);
-      expect(first.status).toBe(504);
-      expect(((await first.json()) as { code: string }).code).toBe('upstream_timeout');
-      expect(performance.now() - started).toBeLessThan(QUICK_TIMEOUT_MS * 3);
+      const events = await readEvents(res.body!, async (seen) => {
+        if (pausedAt || !seen.some((e) => e.event === 'delta')) return false;
+        pausedAt = performance.now();
+        await container.pause();
+        return true;
+      });
+      // The stream ended on the engine's pause event, not on a deadline (UPSTREAM_TIMEOUT_MS is 20 s here).
+      const endedMs = performance.now() - pausedAt;
+      expect(endedMs).toBeLessThan(QUICK_TIMEOUT_MS);
+      expect(events.some((e) => e.event === 'done')).toBe(false);
+      const last = events.at(-1)!;
+      expect(last.event).toBe('error');
+      expect(JSON.parse(last.data)).toMatchObject({ code: 'agent_paused' });
 
-      started = performance.now();
-      const second = await call('/files', paused);
-      expect(second.status).toBe(504);
-      expect(((await second.json()) as { code: string }).code).toBe('agent_unresponsive');
-      expect(performance.now() - started).toBeLessThan(QUICK_TIMEOUT_MS);
+      let started = performance.now();
+      const refused = await call('/files', paused);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('10');
+      expect(((await refused.json()) as { code: string }).code).toBe('agent_paused');
+      const refusedMs = performance.now() - started;
+      expect(refusedMs).toBeLessThan(RECHECK_MS);
+      console.log(`paused mid-stream: the stream ended ${Math.round(endedMs)} ms after the pause began; a new request was refused in ${Math.round(refusedMs)} ms`);
 
       started = performance.now();
       expect((await call('/files', other)).status).toBe(200);
       expect(performance.now() - started).toBeLessThan(QUICK_TIMEOUT_MS);
+
+      // A new gateway finds the container frozen (State.Paused) and neither waits on it nor replaces it.
+      await gateway.stop();
+      gateway = await startTestGateway(env);
+      started = performance.now();
+      const afterRestart = await call('/files', paused);
+      expect(afterRestart.status).toBe(503);
+      expect(((await afterRestart.json()) as { code: string }).code).toBe('agent_paused');
+      expect(performance.now() - started).toBeLessThan(RECHECK_MS);
+      expect((await bed.containers([`${LABELS.userId}=${identityFor(paused).id}`]))[0]!.Id).toBe((await container.inspect()).Id);
     } finally {
-      await container.unpause();
+      if (pausedAt) await container.unpause();
     }
-    // Unpaused, it answers its re-check and is used again.
-    expect((await call('/files', paused)).status).toBe(200);
+    // Unpaused, it serves again as soon as the engine's event arrives, and the question was kept.
+    let sessions = await call('/sessions', paused);
+    for (let tries = 0; sessions.status === 503 && tries < 50; tries += 1) {
+      await Bun.sleep(100);
+      sessions = await call('/sessions', paused);
+    }
+    expect(sessions.status).toBe(200);
+    const body = (await sessions.json()) as { sessions: { messages: { role: string; content: string }[] }[] };
+    expect(body.sessions.flatMap((s) => s.messages)).toContainEqual(expect.objectContaining({ role: 'user', content: question }));
   }, 120_000);
 
   test('an agent killed mid-answer: the client gets an SSE error event agent_lost, and the question is in the session after a restart', async () => {

@@ -1,30 +1,25 @@
 /** The relay's HTTP side against fake providers on real sockets (no Docker). */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startFakeLlm, type FakeLlm } from '../../agent/test/fake-llm.ts';
 import { RouteTable } from '../src/agents/route-table.ts';
 import { createApp } from '../src/app.ts';
-import { AdminConfig } from '../src/relay/admin-config.ts';
 import { relayKey } from '../src/relay/keys.ts';
 import { RelayLimits } from '../src/relay/limits.ts';
-import { createRelayApp } from '../src/relay/relay-app.ts';
-import { UsageStore } from '../src/relay/store.ts';
+import type { UsageStore } from '../src/relay/store.ts';
 import type { AgentRuntime } from '../src/runtime/types.ts';
 import { testSettings, TOKEN, trustingUsers } from './helpers.ts';
 import { rawRequest } from './raw-http.ts';
+import { startTestRelay, type TestRelay } from './test-relay.ts';
 
 const SECRET = 'relay-unit-secret';
 const OPENAI_KEY = 'sk-test-openai-0123456789abcdef';
 const ANTHROPIC_KEY = 'sk-ant-test-0123456789abcdef';
 
-let dir: string;
 let llm: FakeLlm;
 let anthropic: ReturnType<typeof Bun.serve>;
 const anthropicSeen: Array<{ key: string | null; path: string }> = [];
 let store: UsageStore;
-let relay: ReturnType<typeof Bun.serve>;
+let relay: TestRelay;
 let base: string;
 
 /** Just enough of Anthropic's Messages API: usage in a whole message or in a stream's events. */
@@ -54,36 +49,25 @@ function startFakeAnthropic() {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nbtest-relay-'));
   llm = startFakeLlm({ chunkDelayMs: 1 });
   anthropic = startFakeAnthropic();
-  const configPath = join(dir, 'config.json');
-  await writeFile(configPath, JSON.stringify({
+  relay = await startTestRelay({
     providers: {
       openai: { apiKey: OPENAI_KEY, apiBase: llm.url },
       anthropic: { apiKey: ANTHROPIC_KEY, apiBase: `http://127.0.0.1:${anthropic.port}` },
       groq: { apiKey: '' },
     },
-  }));
-  store = new UsageStore(join(dir, '.state', 'usage.db'));
-  const app = createRelayApp({
-    admin: new AdminConfig(configPath),
-    store,
-    limits: new RelayLimits({ tokensPerDay: 40, requestsPerMinute: 0, globalTokensPerDay: 0 }, store),
     secret: SECRET,
-    maxBodyBytes: 64 * 1024,
-    upstreamTimeoutMs: 5000,
+    limits: { tokensPerDay: 40 },
   });
-  relay = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: app.fetch });
-  base = `http://127.0.0.1:${relay.port}`;
+  store = relay.store;
+  base = relay.url;
 });
 
 afterAll(async () => {
-  await relay?.stop(true);
+  await relay?.stop();
   await llm?.stop();
   await anthropic?.stop(true);
-  store?.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 const chat = (user: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
@@ -121,7 +105,7 @@ describe('the relay', () => {
   test.each(['h:99999', '[', 'h:80:80'])('answers a malformed Host %p with its JSON, never a 500 (the path is cut from the URL string)', async (host) => {
     const body = JSON.stringify(hello);
     const res = await rawRequest(
-      relay.port!,
+      relay.port,
       `POST /llm/openai/v1/chat/completions?x=1 HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${relayKey(SECRET, 'host-4')}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
       { body: [body] },
     );

@@ -3,59 +3,43 @@
  * listener to the fake provider, then GET /metrics scraped and parsed as Prometheus would.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startFakeLlm, type FakeLlm } from '../../agent/test/fake-llm.ts';
 import { RouteTable } from '../src/agents/route-table.ts';
 import { createApp } from '../src/app.ts';
 import { createMetrics } from '../src/metrics.ts';
-import { AdminConfig } from '../src/relay/admin-config.ts';
 import { relayKey } from '../src/relay/keys.ts';
-import { RelayLimits } from '../src/relay/limits.ts';
 import { MAX_MODELS, relayMetrics } from '../src/relay/metrics.ts';
-import { createRelayApp } from '../src/relay/relay-app.ts';
-import { UsageStore } from '../src/relay/store.ts';
+import type { UsageStore } from '../src/relay/store.ts';
 import { stubRuntime, testSettings, trustingUsers } from './helpers.ts';
 import { parsePrometheus, sampleValue } from './prometheus.ts';
+import { startTestRelay, type TestRelay } from './test-relay.ts';
 
 const SECRET = 'relay-metrics-secret';
 const ADMIN = 'relay-metrics-admin-token';
 
-let dir: string;
 let llm: FakeLlm;
 let store: UsageStore;
-let relay: ReturnType<typeof Bun.serve>;
+let relay: TestRelay;
 const metrics = createMetrics();
 const gateway = createApp({ settings: testSettings({ ADMIN_TOKEN: ADMIN }), runtime: stubRuntime, users: trustingUsers(), routes: new RouteTable(), metrics, log: () => {} });
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nbtest-relay-metrics-'));
   llm = startFakeLlm({ chunkDelayMs: 1 });
-  const configPath = join(dir, 'config.json');
-  await writeFile(configPath, JSON.stringify({ providers: { openai: { apiKey: 'sk-metrics-0123456789', apiBase: llm.url }, deepseek: { apiKey: 'sk-ds-0123456789', apiBase: llm.url } } }));
-  store = new UsageStore(join(dir, 'usage.db'));
-  const app = createRelayApp({
-    admin: new AdminConfig(configPath),
-    store,
-    limits: new RelayLimits({ tokensPerDay: 0, requestsPerMinute: 0, globalTokensPerDay: 0 }, store),
+  relay = await startTestRelay({
+    providers: { openai: { apiKey: 'sk-metrics-0123456789', apiBase: llm.url }, deepseek: { apiKey: 'sk-ds-0123456789', apiBase: llm.url } },
     secret: SECRET,
-    maxBodyBytes: 64 * 1024,
-    upstreamTimeoutMs: 5000,
     countUsage: relayMetrics(metrics.registry),
   });
-  relay = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: app.fetch });
+  store = relay.store;
 });
 
 afterAll(async () => {
-  await relay?.stop(true);
+  await relay?.stop();
   await llm?.stop();
-  store?.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function chat(provider: string, model: string, stream: boolean): Promise<void> {
-  const res = await fetch(`http://127.0.0.1:${relay.port}/llm/${provider}/v1/chat/completions`, {
+  const res = await fetch(`${relay.url}/llm/${provider}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${relayKey(SECRET, 'ada-1')}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'hello' }] }),

@@ -22,8 +22,10 @@ test('follows starts and goings, looking up only agents it does not know yet', a
     },
     // What runs at the adoption scan: the two agents the table already knows.
     list: async () => [summary('ada', 'c-ada'), summary('cy', 'c-cy-new')],
-    async *events() {
+    // A stream that stays open until the table stops following it, as the engine's does.
+    async *events(signal) {
       yield* events;
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
     },
     find: async () => undefined,
     stop: async () => {},

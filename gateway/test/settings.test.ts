@@ -84,17 +84,18 @@ describe('loadSettings', () => {
 describe('the lifecycle settings', () => {
   const base = { GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_TRUST_EMAIL_HEADER: '1' };
 
-  test('default to a 30 min idle timeout, removal after 7 days, 8 starts at once, a queue of 200 and no active limit', () => {
-    expect(loadSettings(base).lifecycle).toEqual({ idleTimeoutMs: 1_800_000, removeAfterMs: 604_800_000, maxConcurrentSpawns: 8, maxSpawnQueue: 200, maxActiveAgents: 0 });
+  test('default to a 30 min idle timeout, removal after 7 days, 8 starts at once, a queue of 200, no active limit and hung agents stopped after 3 min', () => {
+    expect(loadSettings(base).lifecycle).toEqual({ idleTimeoutMs: 1_800_000, removeAfterMs: 604_800_000, maxConcurrentSpawns: 8, maxSpawnQueue: 200, maxActiveAgents: 0, hungRestartAfterMs: 180_000 });
   });
 
   test('read durations with units, 0 as off', () => {
-    const s = loadSettings({ ...base, IDLE_TIMEOUT: '90s', REMOVE_AFTER: '0', MAX_ACTIVE_AGENTS: '40' }).lifecycle;
-    expect(s).toMatchObject({ idleTimeoutMs: 90_000, removeAfterMs: 0, maxActiveAgents: 40 });
+    const s = loadSettings({ ...base, IDLE_TIMEOUT: '90s', REMOVE_AFTER: '0', MAX_ACTIVE_AGENTS: '40', HUNG_AGENT_RESTART_AFTER: '0' }).lifecycle;
+    expect(s).toMatchObject({ idleTimeoutMs: 90_000, removeAfterMs: 0, maxActiveAgents: 40, hungRestartAfterMs: 0 });
   });
 
   test('name a bad value', () => {
     expect(() => loadSettings({ ...base, IDLE_TIMEOUT: 'half an hour' })).toThrow(/IDLE_TIMEOUT is not a duration/);
+    expect(() => loadSettings({ ...base, HUNG_AGENT_RESTART_AFTER: 'soon' })).toThrow(/HUNG_AGENT_RESTART_AFTER is not a duration/);
     expect(() => loadSettings({ ...base, MAX_CONCURRENT_SPAWNS: '0' })).toThrow(/MAX_CONCURRENT_SPAWNS/);
     expect(() => loadSettings({ ...base, MAX_SPAWN_QUEUE: '-1' })).toThrow(/MAX_SPAWN_QUEUE/);
   });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { prepareBuild } from '../../scripts/lib/images.ts';
 import { eventually } from '../../test/support/eventually.ts';
+import { joinSwarm, type JoinedSwarm } from '../../test/support/swarm.ts';
 import { identityFor } from '../src/identity.ts';
 import { instanceLabelFilters, LABELS } from '../src/runtime/labels.ts';
 import type { ServiceInfo } from '../src/runtime/swarm-spec.ts';
@@ -27,19 +28,12 @@ const email = (name: string) => `${name}.${run}@example.com`;
 const gatewayNames = new Set<string>();
 let dataDir = '';
 let bunImage = '';
-/** Whether this test made the engine a swarm (and so must leave it), and whether docker_gwbridge was there before. */
-let initialised = false;
-let gwbridgeBefore = true;
+let swarm: JoinedSwarm | undefined;
 
 type Gateway = { name: string; url: string };
 
 beforeAll(async () => {
-  const info = (await docker.info()) as { Swarm: { LocalNodeState: string } };
-  if (info.Swarm.LocalNodeState !== 'active') {
-    gwbridgeBefore = (await docker.listNetworks({ filters: { name: ['docker_gwbridge'] } })).some((n) => n.Name === 'docker_gwbridge');
-    await docker.swarmInit({ ListenAddr: '127.0.0.1:2377', AdvertiseAddr: '127.0.0.1' });
-    initialised = true;
-  }
+  swarm = await joinSwarm(docker);
   bunImage = (await prepareBuild(() => {})).bunImage;
   await buildTestAgent();
   dataDir = await mkdtemp(join(tmpdir(), 'nbtest-sw-data-'));
@@ -61,10 +55,7 @@ afterAll(async () => {
     }, 60_000, 500).catch(() => {});
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   } finally {
-    if (initialised) {
-      await docker.swarmLeave({ force: true });
-      if (!gwbridgeBefore) await docker.getNetwork('docker_gwbridge').remove().catch(() => {});
-    }
+    await swarm?.leave();
   }
 }, 180_000);
 
@@ -142,8 +133,7 @@ describe('agents as Swarm services', () => {
     expect(task.Resources?.Limits).toEqual({ MemoryBytes: 128 * 1024 ** 2, NanoCPUs: 5e8, Pids: 64 });
     expect(task.ContainerSpec).toMatchObject({ ReadOnly: true, CapabilityDrop: ['ALL'], Args: ['gateway'] });
     // Pinned to the one node, which holds the data folder.
-    const { Swarm } = (await docker.info()) as { Swarm: { NodeID: string } };
-    expect(task.Placement?.Constraints).toEqual([`node.id==${Swarm.NodeID}`]);
+    expect(task.Placement?.Constraints).toEqual([`node.id==${swarm!.nodeId}`]);
     expect(await readFile(join(dataDir, identityFor(ada).id, 'marker.txt'), 'utf8')).toBe('ada was here');
   }, 90_000);
 
@@ -153,6 +143,24 @@ describe('agents as Swarm services', () => {
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const events = (await res.text()).split('\n').filter((l) => l.startsWith('data: '));
     expect(events.length).toBeGreaterThanOrEqual(4);
+  }, 30_000);
+
+  test('a task\'s container paused on the node: its student gets 503 agent_paused from the engine\'s event, not a timeout; unpause serves again', async () => {
+    const service = await serviceOf(ada);
+    const tasks = (await docker.listTasks({ filters: { service: [service.ID], 'desired-state': ['running'] } })) as Array<{ Status: { ContainerStatus?: { ContainerID?: string } } }>;
+    const container = docker.getContainer(tasks[0]!.Status.ContainerStatus!.ContainerID!);
+    await container.pause();
+    try {
+      const started = performance.now();
+      const res = await call(gateway, '/memory', ada);
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { code: string }).code).toBe('agent_paused');
+      // The quick header deadline is 30 s here: only the pause event answers this fast.
+      expect(performance.now() - started).toBeLessThan(5_000);
+    } finally {
+      await container.unpause();
+    }
+    await eventually(async () => expect((await call(gateway, '/memory', ada)).status).toBe(200), 10_000, 100);
   }, 30_000);
 
   test('20 users at once each get their own service, and every one is answered', async () => {

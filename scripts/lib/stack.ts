@@ -1,10 +1,10 @@
 /** What setup and down share: where things are and how the stack is named. */
 import { join } from 'node:path';
 import { instanceFilterArgs } from '../../gateway/src/runtime/labels.ts';
-import { REPO_ROOT } from './images.ts';
 import { readDotenv } from './dotenv.ts';
 
-export const ENV_PATH = join(REPO_ROOT, '.env');
+/** The repository's `.env`; no import of images.ts, so `bun run students` also runs inside the gateway image. */
+export const ENV_PATH = join(import.meta.dir, '..', '..', '.env');
 
 /** Settings from `.env`, with the process environment taking precedence. */
 export function stackSetting(name: string, fallback: string): string {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 type Env = Record<string, string | undefined>;
 
 /** The web app's settings that hold secrets; only these may come from a file. */
-export const SECRET_SETTINGS = ['GATEWAY_TOKEN', 'SESSION_SECRET', 'USER_ASSERTION_SECRET', 'LOCAL_AUTH_PASSWORD', 'SUPABASE_ANON_KEY'] as const;
+export const SECRET_SETTINGS = ['GATEWAY_TOKEN', 'SESSION_SECRET', 'USER_ASSERTION_SECRET', 'LOCAL_AUTH_PASSWORD', 'SUPABASE_ANON_KEY', 'ADMIN_TOKEN'] as const;
 
 const read = new Map<string, string>();
 

@@ -16,7 +16,8 @@ import { parseCookieHeader } from '../lib/auth/user.ts';
 import { authMode } from '../lib/settings.ts';
 import { ANSWER_PIECES, startFakeGateway, type Failure } from './fake-gateway.ts';
 
-const gateway = startFakeGateway({ pieceDelayMs: 60 });
+// Pieces a little apart, so a stream passed through piece by piece is told from one sent whole.
+const gateway = startFakeGateway({ pieceDelayMs: 10 });
 const ada = { email: 'ada@example.edu' };
 
 afterAll(() => gateway.stop());
@@ -116,28 +117,24 @@ describe('gateway errors become sentences a student understands', () => {
     expect(await response.json()).toEqual({ error: expect.stringContaining('Your tutor is starting'), code: 'starting', retryAfter: 5, reason: code });
   });
 
-  test('a tutor that took too long to answer asks the student to try again instead of resending by itself', async () => {
-    gateway.failures.push({ status: 504, code: 'upstream_timeout' });
+  test.each([
+    ['a tutor that took too long to answer asks the student to try again instead of resending by itself', 504, 'upstream_timeout', 'Your tutor took too long to answer. Please try again.', 'failed'],
+    ['a tutor that stopped responding says so, without a retry hint', 504, 'agent_unresponsive', 'Your tutor stopped responding. Please try again.', 'unavailable'],
+    ['a tutor without an LLM configured says so instead of claiming to be starting', 503, 'no_provider', expect.stringContaining('no AI model configured'), 'misconfigured'],
+  ] as const)('%s', async (_, status, code, error, answered) => {
+    gateway.failures.push({ status, code });
     const response = await route(handleChat)(chatRequest('hi'));
-    expect(response.status).toBe(504);
+    expect(response.status).toBe(status);
     expect(response.headers.get('retry-after')).toBeNull();
-    expect(await response.json()).toEqual({ error: 'Your tutor took too long to answer. Please try again.', code: 'failed', reason: 'upstream_timeout' });
+    expect(await response.json()).toEqual({ error, code: answered, reason: code });
   });
 
-  test('a tutor that stopped responding says so, without a retry hint', async () => {
-    gateway.failures.push({ status: 504, code: 'agent_unresponsive' });
-    const response = await route(handleChat)(chatRequest('hi'));
-    expect(response.status).toBe(504);
-    expect(response.headers.get('retry-after')).toBeNull();
-    expect(await response.json()).toEqual({ error: 'Your tutor stopped responding. Please try again.', code: 'unavailable', reason: 'agent_unresponsive' });
-  });
-
-  test('a tutor without an LLM configured says so instead of claiming to be starting', async () => {
-    gateway.failures.push({ status: 503, code: 'no_provider' });
+  test('a paused tutor says so, with the gateway\'s Retry-After but not as "starting" (which the browser would resend)', async () => {
+    gateway.failures.push({ status: 503, code: 'agent_paused', headers: { 'Retry-After': '10' } });
     const response = await route(handleChat)(chatRequest('hi'));
     expect(response.status).toBe(503);
-    expect(response.headers.get('retry-after')).toBeNull();
-    expect(await response.json()).toEqual({ error: expect.stringContaining('no AI model configured'), code: 'misconfigured', reason: 'no_provider' });
+    expect(response.headers.get('retry-after')).toBe('10');
+    expect(await response.json()).toEqual({ error: expect.stringContaining('paused'), code: 'unavailable', retryAfter: 10, reason: 'agent_paused' });
   });
 
   test('a used-up LLM allowance tells the student when it resets', async () => {

@@ -7,14 +7,16 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createUsers, openAccountStore } from '../../gateway/src/accounts/index.ts';
 import { RouteTable } from '../../gateway/src/agents/route-table.ts';
 import { createApp } from '../../gateway/src/app.ts';
 import { serve } from '../../gateway/src/serve.ts';
 import { loadSettings } from '../../gateway/src/settings.ts';
 import { stubRuntime as runtime } from '../../gateway/test/helpers.ts';
+import { launchChromium } from '../../test/support/chromium.ts';
 import { buildWeb, startWeb, WEB_DIR, type NextServer } from './next-server.ts';
+import { echoAgents, signIn } from './signed-in-browser.ts';
 
 const GATEWAY_TOKEN = 'invite-test-gateway-token';
 const ADMIN_TOKEN = 'invite-test-admin-token';
@@ -29,18 +31,6 @@ let gatewayUrl: string;
 let web: NextServer;
 let browser: Browser;
 const links = new Map<string, string>();
-
-/** Stands in for the tutors: each answers with the user id the gateway sent it. */
-const agents = (async (input: RequestInfo | URL, init?: RequestInit) => {
-  const request = new Request(input, init);
-  const path = new URL(request.url).pathname;
-  const userId = request.headers.get('x-user-id');
-  if (path === '/health') return Response.json({ status: 'ok' });
-  if (path === '/sessions') return Response.json({ sessions: [] });
-  if (path === '/files') return Response.json({ files: [] });
-  if (path === '/memory') return Response.json({ memory: `# Memory of ${userId}`, history: '' });
-  return Response.json({ error: 'not here', code: 'not_found' }, { status: 404 });
-}) as typeof fetch;
 
 async function students(...args: string[]): Promise<string> {
   const child = Bun.spawn(['bun', 'scripts/students.ts', ...args], {
@@ -59,25 +49,15 @@ async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
   return { context, page: await context.newPage() };
 }
 
-async function signIn(page: Page, email: string, password: string) {
-  await page.goto(`${web.url}/login`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
 beforeAll(async () => {
   const settings = loadSettings({ GATEWAY_TOKEN, AGENT_TOKEN_SECRET: 'agent-secret', DATA_DIR: dataDir, START_TIMEOUT_MS: '2000', USER_ASSERTION_SECRET: ASSERTION_SECRET, ADMIN_TOKEN });
   const users = createUsers({ settings: settings.users, store: openAccountStore(settings.users), log: () => {} });
-  const app = createApp({ settings, runtime, users, routes: new RouteTable(), fetch: agents, log: () => {} });
+  const app = createApp({ settings, runtime, users, routes: new RouteTable(), fetch: echoAgents, log: () => {} });
   gateway = serve(app, { port: 0, hostname: '127.0.0.1' });
   gatewayUrl = `http://127.0.0.1:${gateway.port}`;
   await buildWeb();
   web = await startWeb({ GATEWAY_URL: gatewayUrl, GATEWAY_TOKEN, SESSION_SECRET: 'an-invite-test-session-secret-of-32-chars', USER_ASSERTION_SECRET: ASSERTION_SECRET });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 300_000);
 
 afterAll(async () => {
@@ -144,7 +124,7 @@ describe('local accounts in a browser', () => {
     const first = await newPage();
     const second = await newPage();
     for (const { page } of [first, second]) {
-      await signIn(page, BOB, `${PASSWORD} bob`);
+      await signIn(page, web.url, BOB, `${PASSWORD} bob`);
       await page.waitForURL(`${web.url}/`);
     }
     const signedOut = await first.page.request.post(`${web.url}/api/auth/logout`, { headers: { Origin: web.url }, data: { everywhere: true } });
@@ -154,7 +134,7 @@ describe('local accounts in a browser', () => {
     await second.page.goto(`${web.url}/`).catch(() => undefined);
     await second.page.waitForURL(/\/login$/);
 
-    await signIn(second.page, BOB, `${PASSWORD} bob`);
+    await signIn(second.page, web.url, BOB, `${PASSWORD} bob`);
     await second.page.waitForURL(`${web.url}/`);
     expect((await second.page.request.get(`${web.url}/api/memory`)).status()).toBe(200);
     expect(await students('disable', BOB)).toContain('disabled');
@@ -164,7 +144,7 @@ describe('local accounts in a browser', () => {
   // Last: it blocks this machine's address for a minute.
   test('wrong passwords are answered alike, then rate limited with a message', async () => {
     const { page } = await newPage();
-    await signIn(page, ADA, 'not the password');
+    await signIn(page, web.url, ADA, 'not the password');
     await page.getByRole('alert').filter({ hasText: 'do not match an account' }).waitFor();
     for (let i = 0; i < 4; i++) {
       await page.getByLabel('Password').fill(`guess number ${i}`);

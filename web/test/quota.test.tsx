@@ -4,17 +4,11 @@
  * into the sentence, and the chat view shows it, also after a reload from the stored session.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { startFakeLlm, type FakeLlm } from '../../agent/test/fake-llm.ts';
 import { fakeConfig, startTestAgent, type TestAgent } from '../../agent/test/helpers.ts';
-import { AdminConfig } from '../../gateway/src/relay/admin-config.ts';
 import { relayKey } from '../../gateway/src/relay/keys.ts';
-import { RelayLimits } from '../../gateway/src/relay/limits.ts';
-import { createRelayApp } from '../../gateway/src/relay/relay-app.ts';
-import { UsageStore } from '../../gateway/src/relay/store.ts';
+import { startTestRelay, type TestRelay } from '../../gateway/test/test-relay.ts';
 import { ChatView } from '../components/ChatView.tsx';
 import { fromStored } from '../components/sessions.ts';
 import { handleChat } from '../lib/api/chat.ts';
@@ -29,41 +23,30 @@ const USER = 'ada';
 const SESSION = '7a1c2e3f-4b5d-4e6f-8a9b-0c1d2e3f4a5b';
 const SENTENCE = "You have used today's tutoring allowance; it resets at 00:00 UTC.";
 
-let dir: string;
 let llm: FakeLlm;
-let store: UsageStore;
-let relay: ReturnType<typeof Bun.serve>;
+let relay: TestRelay;
 let agent: TestAgent;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nbtest-web-quota-'));
   llm = startFakeLlm({ port: 0, hostname: '127.0.0.1' });
-  const adminConfig = join(dir, 'config.json');
-  await writeFile(adminConfig, JSON.stringify({ providers: { custom: { apiKey: 'sk-real-key-0123456789', apiBase: llm.url } } }));
-  store = new UsageStore(join(dir, 'usage.db'));
-  // Ada has used her 10 tokens today.
-  store.record(USER, 'custom', { model: 'fake-tutor', promptTokens: 8, completionTokens: 4 });
-  const app = createRelayApp({
-    admin: new AdminConfig(adminConfig),
-    store,
-    limits: new RelayLimits({ tokensPerDay: 10, requestsPerMinute: 0, globalTokensPerDay: 0 }, store),
+  relay = await startTestRelay({
+    providers: { custom: { apiKey: 'sk-real-key-0123456789', apiBase: llm.url } },
     secret: SECRET,
+    limits: { tokensPerDay: 10 },
     maxBodyBytes: 1024 * 1024,
-    upstreamTimeoutMs: 5000,
   });
-  relay = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: app.fetch });
+  // Ada has used her 10 tokens today.
+  relay.store.record(USER, 'custom', { model: 'fake-tutor', promptTokens: 8, completionTokens: 4 });
   // The agent's keyless config as the gateway writes it: its relay key, the relay as apiBase.
-  const config = fakeConfig(`http://127.0.0.1:${relay.port}/llm/custom/v1`);
+  const config = fakeConfig(`${relay.url}/llm/custom/v1`);
   config.providers.custom.apiKey = relayKey(SECRET, USER);
   agent = await startTestAgent({ config });
 });
 
 afterAll(async () => {
   await agent?.stop();
-  await relay?.stop(true);
+  await relay?.stop();
   await llm?.stop();
-  store?.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 const route = (handler: ApiHandler) => agentRoute(handler, () => agent.url, USER);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createUsers } from '../../gateway/src/accounts/index.ts';
 import { RouteTable } from '../../gateway/src/agents/route-table.ts';
 import { createApp } from '../../gateway/src/app.ts';
@@ -16,8 +16,10 @@ import { identityFor } from '../../gateway/src/identity.ts';
 import { serve } from '../../gateway/src/serve.ts';
 import { loadSettings } from '../../gateway/src/settings.ts';
 import { stubRuntime } from '../../gateway/test/helpers.ts';
+import { launchChromium } from '../../test/support/chromium.ts';
 import { startFakeSupabase, type FakeSupabase, type Mail } from './fake-supabase.ts';
 import { buildWeb, freePort, startWeb, type NextServer } from './next-server.ts';
+import { echoAgents, signIn } from './signed-in-browser.ts';
 
 const GATEWAY_TOKEN = 'supabase-test-gateway-token';
 const ADA = 'ada.supabase@example.edu';
@@ -29,17 +31,6 @@ let supabase: FakeSupabase;
 let gateway: ReturnType<typeof serve>;
 let web: NextServer;
 let browser: Browser;
-
-/** Each fake tutor answers with the user id the gateway sent it. */
-const agents = (async (input: RequestInfo | URL, init?: RequestInit) => {
-  const request = new Request(input, init);
-  const path = new URL(request.url).pathname;
-  if (path === '/health') return Response.json({ status: 'ok' });
-  if (path === '/sessions') return Response.json({ sessions: [] });
-  if (path === '/files') return Response.json({ files: [] });
-  if (path === '/memory') return Response.json({ memory: `# Memory of ${request.headers.get('x-user-id')}`, history: '' });
-  return Response.json({ error: 'not here', code: 'not_found' }, { status: 404 });
-}) as typeof fetch;
 
 async function newPage(): Promise<Page> {
   return (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
@@ -59,26 +50,16 @@ async function expectSignedInAs(page: Page, email: string) {
   expect(memory.memory).toBe(`# Memory of ${identityFor(email).id}`);
 }
 
-async function signIn(page: Page, email: string, password: string) {
-  await page.goto(`${web.url}/login`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
 beforeAll(async () => {
   supabase = await startFakeSupabase();
   const settings = loadSettings({ GATEWAY_TOKEN, AGENT_TOKEN_SECRET: 'agent-secret', DATA_DIR: dataDir, START_TIMEOUT_MS: '2000', SUPABASE_URL: supabase.url });
   const users = createUsers({ settings: settings.users, log: () => {} });
-  gateway = serve(createApp({ settings, runtime: stubRuntime, users, routes: new RouteTable(), fetch: agents, log: () => {} }), { port: 0, hostname: '127.0.0.1' });
+  gateway = serve(createApp({ settings, runtime: stubRuntime, users, routes: new RouteTable(), fetch: echoAgents, log: () => {} }), { port: 0, hostname: '127.0.0.1' });
   await buildWeb();
   // Links and provider redirects lead to PUBLIC_URL; without it, to the address Next thinks it has (localhost).
   const port = await freePort();
   web = await startWeb({ GATEWAY_URL: `http://127.0.0.1:${gateway.port}`, GATEWAY_TOKEN, SUPABASE_URL: supabase.url, SUPABASE_ANON_KEY: 'fake-anon-key', PUBLIC_URL: `http://127.0.0.1:${port}` }, port);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 300_000);
 
 afterAll(async () => {
@@ -106,9 +87,9 @@ describe('Supabase sign-in in a browser', () => {
 
   test('signs out, then in with the password', async () => {
     const page = await newPage();
-    await signIn(page, ADA, 'not the password at all');
+    await signIn(page, web.url, ADA, 'not the password at all');
     await page.getByRole('alert').filter({ hasText: 'do not match an account' }).waitFor();
-    await signIn(page, ADA, FIRST);
+    await signIn(page, web.url, ADA, FIRST);
     await expectSignedInAs(page, ADA);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/login$/);
@@ -139,9 +120,9 @@ describe('Supabase sign-in in a browser', () => {
     await page.getByRole('button', { name: 'Save the new password' }).click();
     await expectSignedInAs(page, ADA);
     const other = await newPage();
-    await signIn(other, ADA, FIRST);
+    await signIn(other, web.url, ADA, FIRST);
     await other.getByRole('alert').filter({ hasText: 'do not match an account' }).waitFor();
-    await signIn(other, ADA, SECOND);
+    await signIn(other, web.url, ADA, SECOND);
     await expectSignedInAs(other, ADA);
   }, 60_000);
 

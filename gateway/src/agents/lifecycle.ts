@@ -14,6 +14,7 @@ import type { LifecycleSettings } from '../settings.ts';
 import type { Activity } from './activity.ts';
 import { agentExited, exitReason } from './agent-exit.ts';
 import { waitUntilHealthy } from './readiness.ts';
+import { agentPaused } from './pauses.ts';
 import type { RouteTable } from './route-table.ts';
 import { SingleFlight } from './single-flight.ts';
 import { SpawnQueue, SpawnQueueFull } from './spawn-queue.ts';
@@ -98,6 +99,8 @@ export class Lifecycle {
       }
       const known = this.routes.get(id);
       if (known && this.routes.isHealthy(id)) return known;
+      // Frozen (agents/pauses.ts): no start could make it answer, so none is waited for.
+      if (known && this.routes.pauses.has(known.instanceId)) throw agentPaused();
       return this.starts.run(id, () => this.start(identity, known));
     }
   }
@@ -141,14 +144,17 @@ export class Lifecycle {
   /**
    * Stops a running agent and lets it drain, unless a request of its user is in flight or a start
    * or stop is in progress; resolves false when it was left alone. Requests arriving meanwhile
-   * wait for the stop and start the agent again.
+   * wait for the stop and start the agent again. `hung` (agents/hung.ts): stopped with that grace
+   * whatever is in flight, since a hung agent answers none of it.
    */
-  stop(userId: string, instanceId: string): Promise<boolean> {
-    if (!this.isIdle(userId)) return Promise.resolve(false);
+  stop(userId: string, instanceId: string, hung?: { graceSeconds: number }): Promise<boolean> {
+    const passing = this.states.get(userId);
+    const busy = hung ? this.stops.has(userId) || (passing !== undefined && passing.state !== 'failed') : !this.isIdle(userId);
+    if (busy) return Promise.resolve(false);
     this.set(userId, { state: 'stopping' });
     this.routes.delete(userId, instanceId);
     const stopped = this.runtime
-      .stop(instanceId)
+      .stop(instanceId, hung?.graceSeconds)
       .catch((err: unknown) => this.log({ level: 'warn', msg: 'stopping an agent failed', userId, error: String(err) }))
       .finally(() => {
         this.stops.delete(userId);

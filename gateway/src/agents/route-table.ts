@@ -1,6 +1,7 @@
 /** Where each running agent listens, kept current from the runtime so the hot path asks nobody. */
 import type { Log } from '../log.ts';
 import { logEngineEvent } from './engine-log.ts';
+import { Pauses } from './pauses.ts';
 import type { AgentRuntime, RunningAgent } from '../runtime/types.ts';
 
 const RECONNECT_DELAY_MS = 1_000;
@@ -12,6 +13,8 @@ export class RouteTable {
    * an adoption scan may still be booting, so it is checked once before the first request goes to it.
    */
   private readonly healthy = new Set<string>();
+  /** Agents the platform froze, from the same events and scans as the routes. */
+  readonly pauses = new Pauses();
 
   get(userId: string): RunningAgent | undefined {
     return this.routes.get(userId);
@@ -59,12 +62,18 @@ export class RouteTable {
   async adopt(runtime: AgentRuntime): Promise<number> {
     const before = [...this.routes.values()];
     const listed = await runtime.list();
-    const running = new Set(listed.filter((agent) => agent.running).map((agent) => agent.instanceId));
-    for (const known of before) if (!running.has(known.instanceId)) this.delete(known.userId, known.instanceId);
+    const running = new Set(listed.filter((agent) => agent.running || agent.paused).map((agent) => agent.instanceId));
+    for (const known of before) {
+      if (running.has(known.instanceId)) continue;
+      this.pauses.forget(known.instanceId);
+      this.delete(known.userId, known.instanceId);
+    }
     let adopted = 0;
     for (const agent of listed) {
       if (agent.url === undefined || agent.outdated) continue;
       this.set({ userId: agent.userId, instanceId: agent.instanceId, url: agent.url });
+      if (agent.paused) this.pauses.pause(agent.instanceId);
+      else this.pauses.resume(agent.instanceId);
       adopted += 1;
     }
     return adopted;
@@ -83,10 +92,13 @@ export class RouteTable {
         onAdopted();
         for await (const event of runtime.events(signal)) {
           logEngineEvent(log, event);
+          if (event.type === 'paused') this.pauses.pause(event.instanceId);
+          if (event.type === 'unpaused') this.pauses.resume(event.instanceId);
           if (event.type === 'gone') {
+            this.pauses.forget(event.instanceId);
             this.delete(event.userId, event.instanceId);
-            continue;
           }
+          if (event.type !== 'started') continue;
           // An agent this gateway has just started is already here; only others need looking up.
           if (this.get(event.userId)?.instanceId === event.instanceId) continue;
           const agent = await runtime.locate(event.instanceId);
@@ -96,7 +108,8 @@ export class RouteTable {
         if (signal.aborted) return;
         log({ level: 'warn', msg: 'agent events stream failed; reconnecting', error: String(err) });
       }
-      await Bun.sleep(RECONNECT_DELAY_MS);
+      // A stream that ended because following stopped needs no reconnect (nor a second's wait).
+      if (!signal.aborted) await Bun.sleep(RECONNECT_DELAY_MS);
     }
   }
 }

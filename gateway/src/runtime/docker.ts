@@ -210,6 +210,8 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
         return await this.createAndStart(identity, mode, progress);
       }
       this.assertOurs(info);
+      // Frozen by an operator: neither replaced nor waited on (agents/pauses.ts).
+      if (info.State.Paused) throw new AgentStartError(`Agent ${identity.containerName} is paused.`, 'agent_paused');
       if (isOutdated(factsOfInspect(info, this.settings.networkName), this.settings, await this.currentImageIdIfAny())) {
         await container.remove({ force: true });
         return await this.createAndStart(identity, mode, progress);
@@ -256,11 +258,11 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
     };
   }
 
-  async stop(instanceId: string): Promise<void> {
+  async stop(instanceId: string, graceSeconds?: number): Promise<void> {
     if (!(await this.ownInspect(instanceId))) return;
     try {
       // No timeout given: the engine uses the container's StopTimeout (25 s), past the agent's 20 s drain.
-      await this.docker.getContainer(instanceId).stop();
+      await this.docker.getContainer(instanceId).stop(graceSeconds === undefined ? {} : { t: graceSeconds });
     } catch (err) {
       // 304: already stopped; 404: removed meanwhile.
       if (statusOf(err) !== 304 && statusOf(err) !== 404) throw err;
@@ -285,12 +287,13 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
     const imageId = await this.currentImageId().catch(() => undefined);
     return containers.map((c) => {
       const facts = factsOfListing(c, this.settings.networkName);
-      const url = c.State === 'running' ? addressOf(facts, mode, this.settings.port) : undefined;
+      const url = c.State === 'running' || c.State === 'paused' ? addressOf(facts, mode, this.settings.port) : undefined;
       return {
         userId: c.Labels[LABELS.userId] ?? '',
         instanceId: c.Id,
         outdated: isOutdated(facts, this.settings, imageId),
         running: c.State === 'running',
+        ...(c.State === 'paused' ? { paused: true } : {}),
         ...(url === undefined ? {} : { url }),
       };
     });
@@ -298,7 +301,7 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
 
   async *events(signal: AbortSignal): AsyncIterable<AgentEvent> {
     const stream = await this.docker.getEvents({
-      filters: { type: ['container'], label: this.filters, event: ['start', 'die', 'destroy'] },
+      filters: { type: ['container'], label: this.filters, event: ['start', 'die', 'destroy', 'pause', 'unpause'] },
       abortSignal: signal,
     });
     let buffered = '';
@@ -319,6 +322,7 @@ export class DockerRuntime implements AgentRuntime, AgentInspector {
     const base = { userId: event.Actor.Attributes[LABELS.userId] ?? '', instanceId: event.Actor.ID };
     if (event.Action === 'die') return { type: 'gone', ...base, exitCode: Number(event.Actor.Attributes.exitCode) };
     if (event.Action === 'destroy') return { type: 'gone', ...base, removed: true };
+    if (event.Action === 'pause' || event.Action === 'unpause') return { type: `${event.Action}d`, ...base };
     const restarts = await this.docker.getContainer(event.Actor.ID).inspect().then((info) => info.RestartCount, () => 0);
     return { type: 'started', ...base, ...(restarts > 0 ? { restarts } : {}) };
   }

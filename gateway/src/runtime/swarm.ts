@@ -170,7 +170,7 @@ export class SwarmRuntime implements AgentRuntime, AgentInspector {
    */
   async *events(signal: AbortSignal): AsyncIterable<AgentEvent> {
     const services = await this.docker.getEvents({ filters: { type: ['service'] }, abortSignal: signal });
-    const containers = await this.docker.getEvents({ filters: { type: ['container'], label: this.filters, event: ['start', 'die'] }, abortSignal: signal });
+    const containers = await this.docker.getEvents({ filters: { type: ['container'], label: this.filters, event: ['start', 'die', 'pause', 'unpause'] }, abortSignal: signal });
     for await (const event of merge([lines(services as AsyncIterable<Buffer>), lines(containers as AsyncIterable<Buffer>)])) {
       const translated = event.Type === 'service' ? await this.serviceEvent(event) : this.containerEvent(event);
       if (translated) yield translated;
@@ -266,6 +266,8 @@ export class SwarmRuntime implements AgentRuntime, AgentInspector {
   private containerEvent(event: EngineEvent): AgentEvent | undefined {
     const instanceId = event.Actor.Attributes['com.docker.swarm.service.id'];
     if (!instanceId) return undefined;
+    // A task's container frozen on this node (`docker pause`), as with the Docker runtime.
+    if (event.Action === 'pause' || event.Action === 'unpause') return { type: `${event.Action}d`, userId: event.Actor.Attributes[LABELS.userId] ?? '', instanceId };
     return { type: event.Action === 'start' ? 'started' : 'gone', userId: event.Actor.Attributes[LABELS.userId] ?? '', instanceId };
   }
 

@@ -17,22 +17,25 @@ export type AgentSummary = {
   /** Made from an older agent image or under another token secret: the next request replaces it. */
   outdated: boolean;
   running: boolean;
-  /** Set when the agent is running. */
+  /** Frozen by the platform (`docker pause`): not running, but it keeps its address; see agents/pauses.ts. */
+  paused?: boolean;
+  /** Set when the agent is running or paused. */
   url?: string;
 };
 
 /**
- * An agent started (its address may be new: ask `locate`) or went away (stopped, died, removed).
+ * An agent started (its address may be new: ask `locate`), went away (stopped, died, removed), or was
+ * paused or unpaused (frozen by the platform; agents/pauses.ts).
  * For the log: `exitCode` when its process exited, `removed` when its container was, and
  * `restarts` when the platform itself started it again (a crash under its restart policy).
  */
-export type AgentEvent = { type: 'started' | 'gone'; userId: string; instanceId: string; exitCode?: number; removed?: boolean; restarts?: number };
+export type AgentEvent = { type: 'started' | 'gone' | 'paused' | 'unpaused'; userId: string; instanceId: string; exitCode?: number; removed?: boolean; restarts?: number };
 
 /** Why an agent could not be started; the gateway answers 503 with the message. */
 export class AgentStartError extends Error {
   constructor(
     message: string,
-    readonly reason: 'image_missing' | 'config_missing' | 'engine_unreachable' | 'engine_error' | 'name_taken',
+    readonly reason: 'image_missing' | 'config_missing' | 'engine_unreachable' | 'engine_error' | 'name_taken' | 'agent_paused',
   ) {
     super(message);
   }
@@ -51,9 +54,10 @@ export interface AgentRuntime {
   find(identity: AgentIdentity): Promise<AgentSummary | undefined>;
   /**
    * Stops an agent of this gateway instance, letting it drain (SIGTERM, then the platform's stop
-   * timeout); its data and container stay. Stopping one that is stopped or gone is no error.
+   * timeout, or `graceSeconds` where the platform takes one per stop); its data and container stay.
+   * Stopping one that is stopped or gone is no error.
    */
-  stop(instanceId: string): Promise<void>;
+  stop(instanceId: string, graceSeconds?: number): Promise<void>;
   /** Removes a stopped agent of this gateway instance (never its data); a running or gone one is left alone. */
   remove(instanceId: string): Promise<void>;
   /** Where a running agent listens; undefined when it is gone or not running. */

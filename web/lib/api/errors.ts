@@ -11,6 +11,7 @@ export const MESSAGES = {
   notFound: 'That item could not be found.',
   badRequest: 'That request could not be understood.',
   unavailable: 'Your tutor stopped responding. Please try again.',
+  paused: 'Your tutor is paused by your administrator for a moment. Please try again shortly.',
   misconfigured: 'The tutor service refused this app. Please tell your administrator (check GATEWAY_TOKEN).',
   unreachable: 'The tutor service cannot be reached right now. Please try again in a moment.',
   noModel: 'Your tutor has no AI model configured yet. Please tell your administrator (config.json needs an LLM provider key).',
@@ -62,6 +63,10 @@ export async function fromGateway(response: Response): Promise<Response> {
   if (code === 'upstream_timeout') return reply(504, { error: MESSAGES.tooSlow, code: 'failed' });
   // It missed a deadline and does not answer its health check either: not starting, so no retry by itself.
   if (code === 'agent_unresponsive') return reply(504, { error: MESSAGES.unavailable, code: 'unavailable' });
+  // An operator froze it: not starting, and a request cut off in flight may have reached it, so no retry by itself.
+  if (code === 'agent_paused') {
+    return reply(503, { error: MESSAGES.paused, code: 'unavailable', retryAfter }, retryAfter ? { 'Retry-After': String(retryAfter) } : {});
+  }
   // Signed out elsewhere, or the account was disabled: the cookie outlived its gateway session.
   if (code === 'session_ended') return withCookieCleared(unauthenticated());
   if (code === 'agent_exited') {

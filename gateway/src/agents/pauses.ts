@@ -1,0 +1,59 @@
+/**
+ * Agents the engine reports paused (`docker pause`: every process frozen, the container still
+ * "running"). A frozen agent accepts connections and never answers, so without this its student
+ * would wait out a timeout per request and a chat streaming at that moment would hang. Instead new
+ * requests are refused at once with 503 `agent_paused`, requests and streams in flight end when the
+ * pause is reported, and `unpause` serves again. Fed by the route table from the runtime's events
+ * and adoption scans; keyed by the platform's instance id.
+ */
+import { GatewayError } from '../errors.ts';
+
+/** A pause is an operator's act (a backup, an investigation): a short retry, not a tight loop. */
+const RETRY_AFTER_SECONDS = 10;
+
+const MESSAGE = 'The tutor is paused by the administrator; your message was kept. Please try again shortly.';
+
+export const agentPaused = (): GatewayError => new GatewayError(503, 'agent_paused', MESSAGE, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+
+/** The SSE `error` event a stream in flight ends with when its agent is paused. */
+export const PAUSED_EVENT = new TextEncoder().encode(`event: error\ndata: ${JSON.stringify({ error: MESSAGE, code: 'agent_paused' })}\n\n`);
+
+export class Pauses {
+  private readonly paused = new Set<string>();
+  /** What to end when an agent is paused: the requests and streams in flight to it. */
+  private readonly listeners = new Map<string, Set<() => void>>();
+
+  has(instanceId: string): boolean {
+    return this.paused.has(instanceId);
+  }
+
+  /** Records the pause and ends everything in flight to the agent. */
+  pause(instanceId: string): void {
+    this.paused.add(instanceId);
+    const listeners = this.listeners.get(instanceId);
+    if (!listeners) return;
+    this.listeners.delete(instanceId);
+    for (const listener of listeners) listener();
+  }
+
+  resume(instanceId: string): void {
+    this.paused.delete(instanceId);
+  }
+
+  /** The agent is gone (stopped, removed): nothing of it is kept. */
+  forget(instanceId: string): void {
+    this.paused.delete(instanceId);
+    this.listeners.delete(instanceId);
+  }
+
+  /**
+   * Calls `listener` once if the agent is paused before the returned function is called. The set of
+   * a running agent is kept while it runs, so a request costs no allocation but its closure.
+   */
+  onPause(instanceId: string, listener: () => void): () => void {
+    let listeners = this.listeners.get(instanceId);
+    if (!listeners) this.listeners.set(instanceId, (listeners = new Set()));
+    listeners.add(listener);
+    return () => void listeners.delete(listener);
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The docs against the code: every setting the gateway, the web app and the agent read is in a
+ * settings table with the default the code has, no table lists a setting the code no longer reads,
+ * the README opens with the two commands, and nothing points at files a clone does not have.
+ */
+import { describe, expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../scripts/lib/images.ts';
+
+const read = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');
+
+/** The rows of every Markdown table in `text`: the first cell's `VARIABLE` names, and the second cell. */
+function settingRows(text: string): Array<{ names: string[]; second: string }> {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .map((line) => {
+      const [first = '', second = ''] = line.split(/(?<!\\)\|/).slice(1).map((cell) => cell.trim());
+      return { names: [...first.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]!), second };
+    })
+    .filter((row) => row.names.length > 0);
+}
+
+/** The rows of the table that follows `heading` in `text`, up to the next heading. */
+function sectionRows(text: string, heading: string) {
+  const start = text.indexOf(heading);
+  if (start < 0) throw new Error(`no heading ${heading}`);
+  const end = text.indexOf('\n#', start + heading.length);
+  return settingRows(text.slice(start, end < 0 ? undefined : end));
+}
+
+/** Names the code reads as `env.NAME` (or `process.env.NAME`) in these files. */
+function envReads(files: string[]): Set<string> {
+  return new Set(files.flatMap((file) => [...read(file).matchAll(/env\.([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!)));
+}
+
+/** The repository's files as git lists them; none would make every check below pass for nothing. */
+function trackedFiles(prefix = '.'): string[] {
+  const files = Bun.spawnSync(['git', 'ls-files', prefix], { cwd: REPO_ROOT }).stdout.toString().split('\n').filter(Boolean);
+  if (files.length === 0) throw new Error(`git lists no files under ${prefix}: run the tests in a git checkout`);
+  return files;
+}
+
+const tracked = (prefix: string, pattern: RegExp) => trackedFiles(prefix).filter((f) => pattern.test(f) && !f.includes('/test/'));
+
+describe('the gateway settings', () => {
+  const source = read('gateway/src/settings.ts');
+  const schema = source.slice(source.indexOf('z\n  .object({'), source.indexOf('.superRefine('));
+  /** Each variable of the schema with the default written in it, as the docs would show it. */
+  const defaults = new Map(
+    [...schema.matchAll(/^ {4}([A-Z][A-Z0-9_]+): (.*),$/gm)].map(([, name, rule]) => {
+      const value = /(?:default|positiveInt|nonNegativeInt|duration)\(([^()]*(?:\([^()]*\))?[^()]*)\)/.exec(rule!)?.[1];
+      return [name!, value === undefined ? undefined : String(new Function(`return ${value.replaceAll('_', '')}`)())] as const;
+    }),
+  );
+  const documented = [...settingRows(read('docs/architecture.md')), ...settingRows(read('gateway/README.md'))];
+  const stackRows = sectionRows(read('README.md'), '### `.env`');
+
+  test('the schema was read (the test would prove nothing otherwise)', () => {
+    expect(defaults.size).toBeGreaterThan(50);
+    expect(defaults.get('MAX_BODY_BYTES')).toBe('33554432');
+    expect(defaults.get('IDLE_TIMEOUT')).toBe('30m');
+  });
+
+  test('every one is in the table of docs/architecture.md or gateway/README.md', () => {
+    const names = new Set(documented.flatMap((row) => row.names));
+    expect([...defaults.keys()].filter((name) => !names.has(name))).toEqual([]);
+  });
+
+  test('each table shows the default the code has', () => {
+    const wrong: string[] = [];
+    for (const { names, second } of [...documented, ...stackRows]) {
+      const values = names.length > 1 ? second.split(/,\s*/) : [second];
+      names.forEach((name, i) => {
+        const expected = defaults.get(name);
+        const shown = values[i]?.match(/^`([^`]*)`/)?.[1];
+        if (expected && shown !== undefined && shown !== expected) wrong.push(`${name}: documented ${shown}, code ${expected}`);
+      });
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  test('the gateway tables list nothing the gateway no longer reads', () => {
+    // Read by dockerode, not by settings.ts.
+    const elsewhere = new Set(['DOCKER_HOST']);
+    const rows = [...sectionRows(read('docs/architecture.md'), "## The gateway's settings"), ...sectionRows(read('gateway/README.md'), '## Settings')];
+    expect(rows.flatMap((row) => row.names).filter((name) => !defaults.has(name) && !elsewhere.has(name))).toEqual([]);
+  });
+});
+
+describe('the web app and agent settings', () => {
+  test.each([
+    ['web', /\.tsx?$/, '## Settings', ['PORT']],
+    ['agent', /src\/.*\.ts$/, '## Settings', []],
+  ] as const)('%s: every variable it reads is in its README table, and the table lists no other', (folder, files, heading, runtime) => {
+    const reads = envReads(tracked(folder, files));
+    const rows = sectionRows(read(`${folder}/README.md`), heading).flatMap((row) => row.names);
+    expect([...reads].filter((name) => !rows.includes(name))).toEqual([]);
+    // Read by the runtime (Next.js) rather than the app's code.
+    expect(rows.filter((name) => !reads.has(name) && !(runtime as readonly string[]).includes(name))).toEqual([]);
+  });
+});
+
+describe('the README', () => {
+  test('opens with the two commands, and CI runs the second one', () => {
+    const readme = read('README.md');
+    const commands = /```sh\n([\s\S]*?)```/.exec(readme)?.[1]?.split('\n').filter(Boolean).map((l) => l.replace(/\s+#.*$/, '').trim());
+    expect(commands).toEqual(['bun run setup', 'bun run test']);
+    expect(read('.ci/run')).toContain('\nbun run test ');
+  });
+
+  test('its .env table names every variable docker-compose.yml takes from .env', () => {
+    const names = new Set(sectionRows(read('README.md'), '### `.env`').flatMap((row) => row.names));
+    const compose = new Set([...read('docker-compose.yml').matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!));
+    expect([...compose].filter((name) => !names.has(name))).toEqual([]);
+  });
+
+  test('names each .env variable once', () => {
+    const names = sectionRows(read('README.md'), '### `.env`').flatMap((row) => row.names);
+    expect(names.filter((name, i) => names.indexOf(name) !== i)).toEqual([]);
+  });
+});
+
+test('no file points at the design notes outside the repository, which a clone does not have', () => {
+  const outside = ['../' + 'shared', 'DESIGN' + '.md', 'STYLE' + '.md'];
+  const files = trackedFiles().filter((f) => !/\.(png|pdf|lock)$/.test(f));
+  const hits = files.filter((file) => {
+    const text = readFileSync(join(REPO_ROOT, file), 'utf8');
+    return outside.some((name) => text.includes(name));
+  });
+  expect(hits).toEqual([]);
+});

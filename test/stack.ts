@@ -29,7 +29,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Copies the files git knows (committed or not, minus ignored ones) into a new folder. */
-async function copyRepository(target: string): Promise<void> {
+export async function copyRepository(target: string): Promise<void> {
   const listed = await capture(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO_ROOT });
   for (const file of listed.stdout.split('\0').filter(Boolean)) {
     mkdirSync(dirname(join(target, file)), { recursive: true });

@@ -13,6 +13,7 @@ import { BENCH_PROVIDER, BENCH_PROVIDER_KEY, relayLatency } from './bench/relay.
 import { floor } from './bench/floor.ts';
 import { culledStart } from './bench/culled.ts';
 import { describeMachine, renderReport } from './bench/report.ts';
+import { HOT_USER_PHASES, PHASE_TITLES, selectedPhases, type PhaseName } from './bench/plan.ts';
 import { startFakeLlm, type FakeLlm } from '../agent/test/fake-llm.ts';
 import { mib, MiB } from './bench/stats.ts';
 import { buildImage, prepareBuild, REPO_ROOT } from './lib/images.ts';
@@ -20,11 +21,20 @@ import { buildImage, prepareBuild, REPO_ROOT } from './lib/images.ts';
 /**
  * `--note "…"` adds a line to the report's header (e.g. what else the machine was running). The soak
  * of a whole class is `bun run bench:soak` (scripts/soak.ts), with its own report.
+ * `--only floor,streaming` runs only those phases (plan.ts) and writes no file unless `--out PATH`
+ * names one; a whole run writes docs/bench.md (or `--out`), after every phase.
+ * `--connections 32` narrows the floor's closed-loop table (default 1,32,128; 32 is always run).
+ * `--cpu-prof DIR` runs the gateway under `bun --cpu-prof`, its profile written to DIR on exit.
  */
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
   return at === -1 ? undefined : process.argv[at + 1];
 }
+const OUT = option('out') ?? (option('only') === undefined ? join(REPO_ROOT, 'docs/bench.md') : undefined);
+const writeOut = async (report: string) => {
+  if (OUT) await Bun.write(OUT, report);
+};
+
 /** The whole run is cut off (and cleaned up) after this long. */
 const TIME_CAP_MS = 10 * 60_000;
 const START_TIMEOUT_MS = 60_000;
@@ -92,45 +102,55 @@ async function main(): Promise<string> {
       // The default limit is 32 MiB; the memory measure streams 100 MiB.
       MAX_BODY_BYTES: String(128 * MiB),
       // One bench user stands for a whole class (128 connections, thousands of requests a second):
-      // the per-student limits (0 = none) would refuse most of it. The soak keeps the defaults.
-      USER_REQUESTS_PER_MINUTE: '0',
-      USER_MAX_CONNECTIONS: '0',
+      // the per-student limits are on, so their cost is measured, but set too high to refuse any of it.
+      USER_REQUESTS_PER_MINUTE: String(1e9),
+      USER_MAX_CONNECTIONS: String(1e5),
       RELAY_PORT: '0',
     },
     join(dataDir, 'docker-calls.log'),
+    option('cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${option('cpu-prof')}`] : [],
+    // Its log to a file, as nginx's access log: a pipe drained by this busy process held the gateway up.
+    join(dataDir, 'gateway.log'),
   );
   const bench: Bench = { gateway, gatewayToken, agentTokenSecret, assertionSecret, dataDir, configPath, run: crypto.randomUUID().slice(0, 8), startTimeoutMs: START_TIMEOUT_MS, log };
 
   const rssAtStart = gateway.rss();
-  const hotUser = emailOf(bench, 'hot');
-  const agentUrl = await agentOf(bench, hotUser);
   const results: Result[] = [];
-  log('bench: hot path');
-  results.push(await hotPath(bench, hotUser, agentUrl));
-  log('bench: the hot path against the floor');
-  results.push(await floor(bench, hotUser, agentUrl));
+  const phases = selectedPhases(option('only'));
+  // The report is written after every phase, so a long or interrupted run still leaves the rows it has.
+  const reportNow = (pending: readonly string[]) =>
+    writeOut(renderReport(machine, results, (performance.now() - began) / 1_000, { only: option('only') !== undefined, pending }));
+  const run = async (name: PhaseName, measure: () => Promise<Result>) => {
+    if (!phases.includes(name)) return;
+    log(`bench: ${PHASE_TITLES[name]}`);
+    const result = await measure();
+    results.push(result);
+    for (const row of result.rows) log(`  ${row.measure}: ${row.value} vs ${row.baseline} (${row.ratio})`);
+    await reportNow(phases.slice(phases.indexOf(name) + 1));
+  };
+  const hotUser = emailOf(bench, 'hot');
+  const agentUrl = phases.some((name) => HOT_USER_PHASES.includes(name)) ? await agentOf(bench, hotUser) : '';
+  await run('hotpath', () => hotPath(bench, hotUser, agentUrl));
+  await run('floor', () => floor(bench, hotUser, agentUrl, option('connections')?.split(',').map(Number)));
   const rssAfterHotPath = gateway.rss();
-  log('bench: streaming');
-  results.push(await streaming(bench, hotUser, agentUrl));
-  log('bench: LLM relay');
-  results.push(await relayLatency(bench, hotUser, llm));
+  await run('streaming', () => streaming(bench, hotUser, agentUrl));
+  await run('relay', () => relayLatency(bench, hotUser, llm!));
   // Memory before the cold starts, while only one agent runs beside the gateway.
-  log('bench: memory');
-  const memoryResult = await memory(bench, hotUser);
-  log('bench: cold starts');
-  const cold = await coldStart(bench);
-  results.push(cold);
-  log('bench: concurrency');
-  results.push(await concurrency(bench, cold.gatewayMedian));
-  log('bench: culled agent, with and without start-on-sign-in');
-  results.push(await culledStart(bench));
-  results.push(memoryResult);
+  await run('memory', () => memory(bench, hotUser));
+  // Without the cold phase (`--only concurrency`) the "one cold start" baseline reads n/a.
+  let singleColdStart = NaN;
+  await run('cold', async () => {
+    const cold = await coldStart(bench);
+    singleColdStart = cold.gatewayMedian;
+    return cold;
+  });
+  await run('concurrency', () => concurrency(bench, singleColdStart));
+  await run('culled', () => culledStart(bench));
   results.push({
     rows: [],
     notes: [`Gateway RSS: ${mib(rssAtStart)} after start, ${mib(rssAfterHotPath)} after the hot path, ${mib(gateway.rss())} at the end with ${gateway.dockerCalls().length} Docker API calls made in all.`],
   });
-
-  return renderReport(machine, results, (performance.now() - began) / 1_000);
+  return renderReport(machine, results, (performance.now() - began) / 1_000, { only: option('only') !== undefined, pending: [] });
 }
 
 const cap = setTimeout(() => abortWith(`over the ${TIME_CAP_MS / 60_000} min time cap`), TIME_CAP_MS);
@@ -139,7 +159,7 @@ process.once('SIGTERM', () => abortWith('terminated'));
 
 try {
   const report = await main();
-  await Bun.write(join(REPO_ROOT, 'docs/bench.md'), report);
+  await writeOut(report);
   console.log(report);
 } catch (err) {
   log(`bench failed: ${err instanceof Error ? err.message : String(err)}`);

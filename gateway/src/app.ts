@@ -72,7 +72,7 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
 
   app.use(requestId());
   app.use(requestMetrics(metrics));
-  app.use(logger({ log }));
+  app.use(logger({ log, maxPerSecond: settings.server.requestLogPerSecond }));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', readyz({ runtime, routes, settings }));

@@ -58,6 +58,7 @@ const schema = z
     MAX_BODY_BYTES: positiveInt(32 * 1024 * 1024),
     USER_REQUESTS_PER_MINUTE: nonNegativeInt(600),
     USER_MAX_CONNECTIONS: nonNegativeInt(32),
+    REQUEST_LOG_PER_SECOND: nonNegativeInt(100),
     USER_QUOTA_BYTES: z.string().default('1g').transform((v, ctx) => parseSize(v) ?? (ctx.addIssue('is not a size such as 500m or 1g'), z.NEVER)),
     USER_QUOTA_FILES: positiveInt(1000),
     AGENT_MEMORY: z.string().default('1g').transform((v, ctx) => parseSize(v) ?? (ctx.addIssue('is not a size such as 512m or 1g'), z.NEVER)),
@@ -116,6 +117,8 @@ const schema = z
       bodyIdleMs: e.BODY_IDLE_TIMEOUT,
       /** Per student (middleware/user-limits.ts); 0 is unlimited for each. */
       userLimits: { requestsPerMinute: e.USER_REQUESTS_PER_MINUTE, maxConnections: e.USER_MAX_CONNECTIONS },
+      /** Request lines of successful answers written per second at most (middleware/logger.ts); 0 is all. */
+      requestLogPerSecond: e.REQUEST_LOG_PER_SECOND,
     },
     /** The agents: how they are made, reached and waited for. */
     agents: {

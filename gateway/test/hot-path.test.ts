@@ -6,6 +6,7 @@ import type { Env } from '../src/env.ts';
 import { errorHandler } from '../src/errors.ts';
 import { auth } from '../src/middleware/auth.ts';
 import { identity } from '../src/middleware/identity.ts';
+import { instanceName } from '../src/middleware/instance-name.ts';
 import { emailSchema, identityFor } from '../src/identity.ts';
 import { pathOf, splitUrl } from '../src/target.ts';
 
@@ -50,6 +51,21 @@ describe('identity with its cache of validated emails', () => {
     }
     const first = await app.request('/', { headers: { 'X-User-Email': 'user0@example.com' } });
     expect(await first.json()).toEqual(identityFor('user0@example.com'));
+  });
+});
+
+describe('instanceName with its renamed identities kept', () => {
+  test('gives what identityFor gives for the instance, the first time and again, for each user', async () => {
+    const app = new Hono<Env>();
+    app.onError(errorHandler(() => {}));
+    app.use(identity(), instanceName('school-b'));
+    app.get('/', (c) => c.json(c.get('identity')));
+    for (let round = 0; round < 2; round += 1) {
+      for (const email of ['bob@example.com', 'ann@example.com']) {
+        const res = await app.request('/', { headers: { 'X-User-Email': email } });
+        expect(await res.json()).toEqual(identityFor(email, 'school-b'));
+      }
+    }
   });
 });
 

@@ -145,6 +145,24 @@ describe('agents as Swarm services', () => {
     expect(events.length).toBeGreaterThanOrEqual(4);
   }, 30_000);
 
+  test('a task\'s container paused on the node: its student gets 503 agent_paused from the engine\'s event, not a timeout; unpause serves again', async () => {
+    const service = await serviceOf(ada);
+    const tasks = (await docker.listTasks({ filters: { service: [service.ID], 'desired-state': ['running'] } })) as Array<{ Status: { ContainerStatus?: { ContainerID?: string } } }>;
+    const container = docker.getContainer(tasks[0]!.Status.ContainerStatus!.ContainerID!);
+    await container.pause();
+    try {
+      const started = performance.now();
+      const res = await call(gateway, '/memory', ada);
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { code: string }).code).toBe('agent_paused');
+      // The quick header deadline is 30 s here: only the pause event answers this fast.
+      expect(performance.now() - started).toBeLessThan(5_000);
+    } finally {
+      await container.unpause();
+    }
+    await eventually(async () => expect((await call(gateway, '/memory', ada)).status).toBe(200), 10_000, 100);
+  }, 30_000);
+
   test('20 users at once each get their own service, and every one is answered', async () => {
     const users = Array.from({ length: 20 }, (_, i) => email(`crowd${i}`));
     const began = performance.now();

@@ -203,6 +203,48 @@ describe('request bodies', () => {
     expect(answer).toContain(`{"received":${size}}`);
   });
 
+  /** Sends a request with a declared small body over a raw socket: `first` bytes, a pause, then the rest (or nothing). */
+  function declaredBody(user: string, size: number, first: number, pauseMs: number): Promise<string> {
+    const head = Object.entries({ ...authHeaders(user), Host: 'localhost', 'Content-Length': String(size), Connection: 'close' })
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
+    return new Promise<string>((resolve, reject) => {
+      let text = '';
+      Bun.connect({
+        hostname: '127.0.0.1',
+        port: gateway.port!,
+        socket: {
+          async open(socket) {
+            socket.write(`POST /uploads HTTP/1.1\r\n${head}\r\n${'a'.repeat(first)}`);
+            if (!Number.isFinite(pauseMs)) return;
+            await Bun.sleep(pauseMs);
+            socket.write('b'.repeat(size - first));
+          },
+          data: (_socket, data) => void (text += data.toString()),
+          close: () => resolve(text),
+          error: (_socket, err) => reject(err),
+        },
+      }).catch(reject);
+    });
+  }
+
+  test('a small body with a declared length that stops arriving is cut with a JSON 408 too, and the agent is not asked', async () => {
+    script.set('/uploads', echo);
+    const started = performance.now();
+    const answer = await declaredBody(newUser(), 1000, 10, Infinity);
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
+    expect(answer).toContain('"code":"body_timeout"');
+    expect(performance.now() - started).toBeLessThan(1400);
+    expect(seen).not.toContain('/uploads');
+  });
+
+  test('a small body with a declared length that pauses within the idle timeout reaches the agent whole', async () => {
+    script.set('/uploads', echo);
+    const answer = await declaredBody(newUser(), 1000, 10, 150);
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+    expect(answer).toContain('{"received":1000}');
+  });
+
   test('the quick header timeout starts once the body has arrived, not with the request', async () => {
     script.set('/uploads', async (req) => {
       const text = await req.text();

@@ -1,7 +1,10 @@
 /**
  * The hot path against the floor (issue 15): POST /chat to the same agent straight, through a bare
- * Bun pass-through, through nginx (when installed) and through the gateway, at 1, 32 and 128
- * connections, in rounds that rotate the order so drift on a shared machine hits all alike.
+ * Bun pass-through, through nginx (when installed) and through the gateway, in rounds that rotate the
+ * order so drift on a shared machine hits all alike. Two kinds of load, because they answer two
+ * questions: closed-loop at 1, 32 and 128 connections (how much a proxy can do, and its CPU per
+ * request there), and a fixed rate well below the gateway's saturation (what a request costs in
+ * latency when nothing waits in a queue: the "added p99" target).
  */
 import { SignJWT } from 'jose';
 import { ASSERTION_AUDIENCE, ASSERTION_ISSUER } from '../../gateway/src/accounts/identity.ts';
@@ -9,18 +12,27 @@ import { agentToken, identityFor } from '../../gateway/src/identity.ts';
 import { cpuSecondsOf } from '../../test/support/proc.ts';
 import { nginxBinary, startBareProxy, startNginx, type BaselineProxy } from './baselines.ts';
 import { INSTANCE, pidOf } from './docker.ts';
-import { openLoad, wrkBinary, type Target } from './open-load.ts';
+import { openLoad, wrkBinary, type LoadResult, type Target } from './open-load.ts';
 import type { Bench, Result, Row } from './phases.ts';
 import { ms, ratio } from './stats.ts';
 
-const CONNECTIONS = [1, 32, 128];
+/** The connection counts of the closed-loop table; the targets are read at 32, which is always run. */
+export const CONNECTIONS = [1, 32, 128];
+const TARGET_CONNECTIONS = 32;
 const ROUNDS = 2;
 const SECONDS = 3;
 const WARMUP_SECONDS = 1;
+/** The fixed rate is this share of the gateway's closed-loop rate at 32 connections... */
+const RATE_SHARE = 0.25;
+/** ...but never more than this: far above what a school sends, and low enough to stay below saturation on a busy machine. */
+const MAX_RATE = 1_000;
+const RATE_ROUNDS = 2;
+const RATE_SECONDS = 5;
 
 /** Each load gets its target anew: the gateway's carries a user assertion that lives 60 s. */
 type Side = { name: string; target: () => Promise<Target>; cpuSeconds(): number };
 type Cell = { requests: number; seconds: number; cpu: number; p50: number[]; p99: number[] };
+type Stat = { rps: number; p50: number; p99: number; cpuUs: number };
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
@@ -36,7 +48,37 @@ export function userAssertion(secret: string, email: string): Promise<string> {
     .sign(new TextEncoder().encode(secret));
 }
 
-export async function floor(bench: Bench, email: string, agentUrl: string): Promise<Result> {
+/** Every side under the same load, `rounds` times in rotating order; cells keyed `<side>@<connections>`. */
+async function measure(sides: Side[], loads: { connections: number; rate?: number }[], rounds: number, seconds: number, log: (line: string) => void, label: string) {
+  const cells = new Map<string, Cell>();
+  for (let round = 0; round < rounds; round += 1) {
+    for (const { connections, rate } of loads) {
+      const order = sides.map((_, i) => sides[(i + round) % sides.length]!);
+      for (const side of order) {
+        const target = await side.target();
+        const cpuBefore = side.cpuSeconds();
+        const load: LoadResult = await openLoad(target, connections, seconds, rate);
+        const cpu = side.cpuSeconds() - cpuBefore;
+        const key = `${side.name}@${connections}`;
+        const cell = cells.get(key) ?? { requests: 0, seconds: 0, cpu: 0, p50: [], p99: [] };
+        cell.requests += load.requests;
+        cell.seconds += load.seconds;
+        cell.cpu += cpu;
+        cell.p50.push(load.p50Ms);
+        cell.p99.push(load.p99Ms);
+        cells.set(key, cell);
+      }
+    }
+    log(`  ${label} round ${round + 1}/${rounds} done`);
+  }
+  return (name: string, connections: number): Stat => {
+    const cell = cells.get(`${name}@${connections}`)!;
+    return { rps: cell.requests / cell.seconds, p50: mean(cell.p50), p99: mean(cell.p99), cpuUs: (cell.cpu / cell.requests) * 1e6 };
+  };
+}
+
+export async function floor(bench: Bench, email: string, agentUrl: string, connectionCounts: number[] = CONNECTIONS): Promise<Result> {
+  const connectionsRun = [...new Set([...connectionCounts, TARGET_CONNECTIONS])].sort((a, b) => a - b);
   const { containerName } = identityFor(email, INSTANCE);
   const agentPid = await pidOf(containerName);
   // What the gateway itself sends on: the agent's own token. The other proxies pass headers as they are.
@@ -59,70 +101,66 @@ export async function floor(bench: Bench, email: string, agentUrl: string): Prom
       },
     ];
     const callsBefore = bench.gateway.dockerCalls().length;
-    for (const side of sides) await openLoad(await side.target(), 32, WARMUP_SECONDS);
+    for (const side of sides) await openLoad(await side.target(), TARGET_CONNECTIONS, WARMUP_SECONDS);
 
-    const cells = new Map<string, Cell>();
-    for (let round = 0; round < ROUNDS; round += 1) {
-      for (const connections of CONNECTIONS) {
-        const order = sides.map((_, i) => sides[(i + round) % sides.length]!);
-        for (const side of order) {
-          const target = await side.target();
-          const cpuBefore = side.cpuSeconds();
-          const load = await openLoad(target, connections, SECONDS);
-          const cpu = side.cpuSeconds() - cpuBefore;
-          const key = `${side.name}@${connections}`;
-          const cell = cells.get(key) ?? { requests: 0, seconds: 0, cpu: 0, p50: [], p99: [] };
-          cell.requests += load.requests;
-          cell.seconds += load.seconds;
-          cell.cpu += cpu;
-          cell.p50.push(load.p50Ms);
-          cell.p99.push(load.p99Ms);
-          cells.set(key, cell);
-        }
-      }
-      bench.log(`  floor round ${round + 1}/${ROUNDS} done`);
-    }
+    const closed = await measure(sides, connectionsRun.map((connections) => ({ connections })), ROUNDS, SECONDS, bench.log, 'closed-loop');
+    const rate = Math.round(Math.min(MAX_RATE, RATE_SHARE * closed('gateway', TARGET_CONNECTIONS).rps));
+    const fixed = await measure(sides, [{ connections: TARGET_CONNECTIONS, rate }], RATE_ROUNDS, RATE_SECONDS, bench.log, `${rate} req/s`);
     const calls = bench.gateway.dockerCalls().slice(callsBefore);
 
-    const stat = (name: string, connections: number) => {
-      const cell = cells.get(`${name}@${connections}`)!;
-      return { rps: cell.requests / cell.seconds, p50: mean(cell.p50), p99: mean(cell.p99), cpuUs: (cell.cpu / cell.requests) * 1e6 };
-    };
     const bare = proxies[0]!.name;
-    const table = [
-      '| path | connections | req/s | p50 | p99 | CPU per request | req/s ÷ bare Bun | CPU ÷ bare Bun |',
+    const cpuCell = (s: Stat, b: Stat) => `${Math.round(s.cpuUs)} µs | ${ratio(s.cpuUs, b.cpuUs)}`;
+    const closedTable = [
+      '| path | connections | req/s | p50 | p99 | CPU per request | CPU ÷ bare Bun | req/s ÷ bare Bun |',
       '|---|---:|---:|---:|---:|---:|---:|---:|',
-      ...CONNECTIONS.flatMap((connections) =>
+      ...connectionsRun.flatMap((connections) =>
         sides.map((side) => {
-          const s = stat(side.name, connections);
-          const b = stat(bare, connections);
-          return `| ${side.name} | ${connections} | ${Math.round(s.rps)} | ${ms(s.p50)} | ${ms(s.p99)} | ${Math.round(s.cpuUs)} µs | ${ratio(s.rps, b.rps)} | ${ratio(s.cpuUs, b.cpuUs)} |`;
+          const s = closed(side.name, connections);
+          const b = closed(bare, connections);
+          return `| ${side.name} | ${connections} | ${Math.round(s.rps)} | ${ms(s.p50)} | ${ms(s.p99)} | ${cpuCell(s, b)} | ${ratio(s.rps, b.rps)} |`;
         }),
       ),
     ];
-
-    const gw32 = stat('gateway', 32);
-    const bare32 = stat(bare, 32);
-    const rows: Row[] = [
-      { measure: 'POST /chat req/s, 32 connections: gateway vs bare Bun pass-through (target ≥ 0.70×)', value: `${Math.round(gw32.rps)} req/s`, baseline: `${Math.round(bare32.rps)} req/s`, ratio: ratio(gw32.rps, bare32.rps) },
-      { measure: 'POST /chat CPU per request, 32 connections: gateway vs bare Bun pass-through (target ≤ 1.50×)', value: `${Math.round(gw32.cpuUs)} µs`, baseline: `${Math.round(bare32.cpuUs)} µs`, ratio: ratio(gw32.cpuUs, bare32.cpuUs) },
+    const direct = fixed('agent direct', TARGET_CONNECTIONS);
+    const fixedTable = [
+      '| path | req/s | p50 | p99 | p50 added over direct | p99 added over direct | CPU per request | CPU ÷ bare Bun |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      ...sides.map((side) => {
+        const s = fixed(side.name, TARGET_CONNECTIONS);
+        return `| ${side.name} | ${Math.round(s.rps)} | ${ms(s.p50)} | ${ms(s.p99)} | ${ms(s.p50 - direct.p50)} | ${ms(s.p99 - direct.p99)} | ${cpuCell(s, fixed(bare, TARGET_CONNECTIONS))} |`;
+      }),
     ];
-    for (const connections of [1, 32]) {
-      const gw = stat('gateway', connections);
-      const direct = stat('agent direct', connections);
-      rows.push({ measure: `POST /chat p99 the gateway adds over the agent direct, ${connections} connection${connections > 1 ? 's' : ''} (target ≤ 2 ms)`, value: ms(gw.p99 - direct.p99), baseline: `${ms(direct.p99)} direct`, ratio: ratio(gw.p99, direct.p99) });
-    }
+
+    const gw = closed('gateway', TARGET_CONNECTIONS);
+    const bareClosed = closed(bare, TARGET_CONNECTIONS);
+    const gwFixed = fixed('gateway', TARGET_CONNECTIONS);
+    const bareFixed = fixed(bare, TARGET_CONNECTIONS);
+    const rows: Row[] = [
+      { measure: 'POST /chat req/s, 32 connections, closed loop: gateway vs bare Bun pass-through (target ≥ 0.70×)', value: `${Math.round(gw.rps)} req/s`, baseline: `${Math.round(bareClosed.rps)} req/s`, ratio: ratio(gw.rps, bareClosed.rps) },
+      { measure: 'POST /chat CPU per request, 32 connections, closed loop: gateway vs bare Bun pass-through (target ≤ 1.50×)', value: `${Math.round(gw.cpuUs)} µs`, baseline: `${Math.round(bareClosed.cpuUs)} µs`, ratio: ratio(gw.cpuUs, bareClosed.cpuUs) },
+      { measure: `POST /chat CPU per request at ${rate} req/s: gateway vs bare Bun pass-through`, value: `${Math.round(gwFixed.cpuUs)} µs`, baseline: `${Math.round(bareFixed.cpuUs)} µs`, ratio: ratio(gwFixed.cpuUs, bareFixed.cpuUs) },
+      { measure: `POST /chat p99 the gateway adds over the agent direct at ${rate} req/s, below saturation (target ≤ 2 ms)`, value: ms(gwFixed.p99 - direct.p99), baseline: `${ms(direct.p99)} direct`, ratio: ratio(gwFixed.p99, direct.p99) },
+      { measure: `POST /chat p99 the gateway adds over the bare Bun pass-through at ${rate} req/s`, value: ms(gwFixed.p99 - bareFixed.p99), baseline: `${ms(bareFixed.p99)} bare`, ratio: ratio(gwFixed.p99, bareFixed.p99) },
+      { measure: `POST /chat p50 the gateway adds over the agent direct at ${rate} req/s`, value: ms(gwFixed.p50 - direct.p50), baseline: `${ms(direct.p50)} direct`, ratio: ratio(gwFixed.p50, direct.p50) },
+    ];
     if (nginx) {
-      const nginx32 = stat(proxies[1]!.name, 32);
-      rows.push({ measure: 'POST /chat CPU per request, 32 connections: gateway vs nginx', value: `${Math.round(gw32.cpuUs)} µs`, baseline: `${Math.round(nginx32.cpuUs)} µs`, ratio: ratio(gw32.cpuUs, nginx32.cpuUs) });
+      const nginx32 = closed(proxies[1]!.name, TARGET_CONNECTIONS);
+      rows.push({ measure: 'POST /chat CPU per request, 32 connections, closed loop: gateway vs nginx', value: `${Math.round(gw.cpuUs)} µs`, baseline: `${Math.round(nginx32.cpuUs)} µs`, ratio: ratio(gw.cpuUs, nginx32.cpuUs) });
     }
     rows.push({ measure: 'Docker API calls during the floor run', value: String(calls.length), baseline: '0 (expected)', ratio: '–' });
 
     const generator = wrkBinary() ? 'wrk (one thread, a Lua script for the POST)' : 'the Bun load generator (wrk is not installed: `apt-get install wrk`)';
     const notes = [
-      `Floor: ${generator}; ${ROUNDS} rounds of ${SECONDS} s per path and connection count after ${WARMUP_SECONDS} s of warm-up each, the order rotating per round; req/s over all rounds, p50/p99 the mean of the rounds. The gateway is called as the web app calls it, with a user assertion (HS256 JWT, signed anew for each load) and X-User-Email; the other paths get the agent's token. nginx ${nginx ? 'from the system (one worker, upstream keep-alive, unbuffered, access log buffered 64 KiB)' : 'is not installed (`apt-get install nginx-light`), so it has no row'}. ${calls.length} Docker API calls.`,
+      `Floor: ${generator}. Closed loop: ${ROUNDS} rounds of ${SECONDS} s per path and connection count after ${WARMUP_SECONDS} s of warm-up each, the order rotating per round; req/s over all rounds, p50/p99 the mean of the rounds. Fixed rate: ${rate} req/s on ${TARGET_CONNECTIONS} connections (${Math.round(RATE_SHARE * 100)} % of the gateway's closed-loop rate, at most ${MAX_RATE}), each connection waiting a random 0-2× its share of the gap before each request, ${RATE_ROUNDS} rounds of ${RATE_SECONDS} s per path. The gateway is called as the web app calls it, with a user assertion (HS256 JWT, signed anew for each load) and X-User-Email; the other paths get the agent's token. nginx ${nginx ? 'from the system (one worker, upstream keep-alive, unbuffered, access log buffered 64 KiB)' : 'is not installed (`apt-get install nginx-light`), so it has no row'}. ${calls.length} Docker API calls.`,
     ];
-    return { rows, notes, sections: [{ title: 'The hot path against the floor (POST /chat)', lines: table }] };
+    return {
+      rows,
+      notes,
+      sections: [
+        { title: 'The hot path against the floor (POST /chat), closed loop: capacity and CPU', lines: closedTable },
+        { title: `The hot path below saturation (POST /chat at ${rate} req/s, ${TARGET_CONNECTIONS} connections): added latency`, lines: fixedTable },
+      ],
+    };
   } finally {
     for (const proxy of proxies) await proxy.stop().catch(() => {});
   }

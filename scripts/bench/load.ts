@@ -37,8 +37,13 @@ export async function throughput(total: number, concurrency: number, call: Call)
   return total / ((performance.now() - started) / 1_000);
 }
 
-/** Milliseconds from sending the request to the first body bytes; the rest is cancelled. */
-export async function timeToFirstByte(call: Call): Promise<number> {
+/**
+ * Milliseconds from sending the request to the first body bytes. The rest is cancelled, or with
+ * `drain` read to its end: a stream that ends normally leaves its connections open for the next
+ * request on every hop, as a client's and a proxy's keep-alive do, where a cancelled one closes them
+ * and the next sample pays a new connection per hop (two through a proxy, one direct).
+ */
+export async function timeToFirstByte(call: Call, { drain = false } = {}): Promise<number> {
   const started = performance.now();
   const res = await call();
   if (res.status !== 200 || !res.body) throw new Error(`expected a streamed 200, got ${res.status}`);
@@ -46,7 +51,8 @@ export async function timeToFirstByte(call: Call): Promise<number> {
   const first = await reader.read();
   const elapsed = performance.now() - started;
   if (first.done) throw new Error('the stream ended before its first event');
-  await reader.cancel();
+  if (drain) while (!(await reader.read()).done);
+  else await reader.cancel();
   return elapsed;
 }
 

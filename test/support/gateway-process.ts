@@ -1,7 +1,6 @@
 /** The real gateway as its own process (`bun gateway/src/index.ts`), so its memory is its own. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Subprocess } from 'bun';
 import { REPO_ROOT } from '../../scripts/lib/images.ts';
 import { cpuSecondsOf, memoryOf, resetPeakMemory } from './proc.ts';
 
@@ -28,33 +27,46 @@ export type GatewayProcess = {
 
 /**
  * Starts the gateway and waits for its "listening" line. With a callsFile, a Docker call counter
- * (count-docker-calls.ts) is preloaded and appends every Engine API request to it.
+ * (count-docker-calls.ts) is preloaded and appends every Engine API request to it. `bunArgs` go to
+ * bun itself (the bench's `--cpu-prof`). With a logFile the gateway's stdout (its JSON log) goes
+ * straight to that file, as a container's log goes to the engine, instead of a pipe this process
+ * must keep draining: under load a busy reader made the gateway wait on its own log writes.
  */
-export async function spawnGateway(env: Record<string, string>, callsFile?: string): Promise<GatewayProcess> {
+export async function spawnGateway(env: Record<string, string>, callsFile?: string, bunArgs: string[] = [], logFile?: string): Promise<GatewayProcess> {
   if (callsFile) writeFileSync(callsFile, '');
   const preload = callsFile ? ['--preload', join(REPO_ROOT, 'test/support/count-docker-calls.ts')] : [];
-  const child: Subprocess<'ignore', 'pipe', 'pipe'> = Bun.spawn(['bun', ...preload, 'gateway/src/index.ts'], {
+  if (logFile) writeFileSync(logFile, '');
+  const child = Bun.spawn(['bun', ...bunArgs, ...preload, 'gateway/src/index.ts'], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env, ...(callsFile ? { COUNT_DOCKER_CALLS_FILE: callsFile } : {}) },
     stdin: 'ignore',
-    stdout: 'pipe',
+    stdout: logFile ? Bun.file(logFile) : 'pipe',
     stderr: 'pipe',
   });
   const stderr = new Response(child.stderr).text();
-  const reader = child.stdout.getReader();
-  const decoder = new TextDecoder();
-  let seen = '';
+  const listening = /"msg":"gateway listening","port":(\d+)/;
   let port: string | undefined;
-  while (!port) {
-    const read = await reader.read();
-    if (read.done) throw new Error(`the gateway exited before listening:\n${seen}\n${await stderr}`);
-    seen += decoder.decode(read.value, { stream: true });
-    port = /"msg":"gateway listening","port":(\d+)/.exec(seen)?.[1];
+  if (logFile) {
+    while (!port) {
+      if (child.exitCode !== null) throw new Error(`the gateway exited before listening:\n${readFileSync(logFile, 'utf8')}\n${await stderr}`);
+      port = listening.exec(readFileSync(logFile, 'utf8'))?.[1];
+      if (!port) await Bun.sleep(20);
+    }
+  } else {
+    const reader = (child.stdout as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let seen = '';
+    while (!port) {
+      const read = await reader.read();
+      if (read.done) throw new Error(`the gateway exited before listening:\n${seen}\n${await stderr}`);
+      seen += decoder.decode(read.value, { stream: true });
+      port = listening.exec(seen)?.[1];
+    }
+    // Its request log must keep flowing, or the gateway would block on a full pipe.
+    void (async () => {
+      while (!(await reader.read()).done);
+    })();
   }
-  // Its request log must keep flowing, or the gateway would block on a full pipe.
-  void (async () => {
-    while (!(await reader.read()).done);
-  })();
 
   return {
     url: `http://127.0.0.1:${port}`,

@@ -30,6 +30,15 @@ function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
   return at === -1 ? undefined : process.argv[at + 1];
 }
+// Checked before anything is built or started: a misspelt phase fails at once.
+const phases = (() => {
+  try {
+    return selectedPhases(option('only'));
+  } catch (err) {
+    console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(2);
+  }
+})();
 const OUT = option('out') ?? (option('only') === undefined ? join(REPO_ROOT, 'docs/bench.md') : undefined);
 const writeOut = async (report: string) => {
   if (OUT) await Bun.write(OUT, report);
@@ -116,7 +125,6 @@ async function main(): Promise<string> {
 
   const rssAtStart = gateway.rss();
   const results: Result[] = [];
-  const phases = selectedPhases(option('only'));
   // The report is written after every phase, so a long or interrupted run still leaves the rows it has.
   const reportNow = (pending: readonly string[]) =>
     writeOut(renderReport(machine, results, (performance.now() - began) / 1_000, { only: option('only') !== undefined, pending }));

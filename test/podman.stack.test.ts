@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { readDotenv } from '../scripts/lib/dotenv.ts';
 import { buildImage } from '../scripts/lib/images.ts';
-import { copyRepository } from './stack.ts';
+import { copyRepository, freePort } from './stack.ts';
 import { launchChromium } from './support/chromium.ts';
 import { waitForUrl } from './support/eventually.ts';
 import { createRootlessUser, inspectContainer, rootProcessesNaming, uidsOf, type Ran, type RootlessUser } from './support/rootless-podman.ts';
@@ -41,13 +41,6 @@ let gatewayUrl: string;
 let browser: Browser;
 let page: Page;
 let withoutImages: Ran;
-
-async function freePort(): Promise<number> {
-  const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });
-  const port = server.port ?? 0;
-  await server.stop(true);
-  return port;
-}
 
 /** A command as the user in their copy of the repository; throws with its output when it fails. */
 async function inStack(...cmd: string[]): Promise<string> {

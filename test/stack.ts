@@ -21,7 +21,7 @@ export type Stack = {
   destroy: () => Promise<void>;
 };
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });
   const port = server.port!;
   await server.stop(true);

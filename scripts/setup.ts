@@ -4,6 +4,7 @@
  *
  *   --agent-context <dir>   build `nanobot-tutor` from this folder (e.g. your nanobot fork)
  *   --engine podman         run on your user's rootless Podman instead of the Docker Engine (README)
+ *   --no-build              use the images already in the engine (e.g. loaded with `docker save | podman load`)
  */
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -14,11 +15,13 @@ import { buildImage, prepareBuild, REPO_ROOT } from './lib/images.ts';
 import { llmCheckVia, llmSummary } from './lib/llm-summary.ts';
 import { findCompose } from './lib/compose.ts';
 import { checkPodman } from './lib/podman.ts';
-import { capture, run } from './lib/run.ts';
+import { capture, imageExists, run } from './lib/run.ts';
 import { ENV_PATH, stackSetting, useStackEngine } from './lib/stack.ts';
 
 const MIN_BUN = [1, 2];
-const { values: flags } = parseArgs({ options: { 'agent-context': { type: 'string' }, engine: { type: 'string', default: 'docker' } } });
+const { values: flags } = parseArgs({
+  options: { 'agent-context': { type: 'string' }, engine: { type: 'string', default: 'docker' }, 'no-build': { type: 'boolean', default: false } },
+});
 const say = (line: string) => console.log(`\x1b[1m▸ ${line}\x1b[0m`);
 
 function fail(message: string): never {
@@ -49,8 +52,8 @@ function secret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** `.env` and `config.json`, created or completed, never overwritten. */
-function writeConfiguration(images: { bunImage: string; nodeImage: string }): void {
+/** `.env` and `config.json`, created or completed, never overwritten. The base images only when setup builds. */
+function writeConfiguration(images?: { bunImage: string; nodeImage: string }): void {
   const configPath = join(REPO_ROOT, 'config.json');
   if (!existsSync(configPath)) {
     copyFileSync(join(REPO_ROOT, 'config.example.json'), configPath);
@@ -68,8 +71,7 @@ function writeConfiguration(images: { bunImage: string; nodeImage: string }): vo
     HOST_DATA_DIR: join(REPO_ROOT, 'data'),
     HOST_CONFIG_PATH: configPath,
     PUBLIC_URL: `http://localhost:${stackSetting('WEB_PORT', '3000')}`,
-    BUN_IMAGE: images.bunImage,
-    NODE_IMAGE: images.nodeImage,
+    ...(images ? { BUN_IMAGE: images.bunImage, NODE_IMAGE: images.nodeImage } : {}),
   });
   if (added.length > 0) say(`Wrote ${added.join(', ')} to .env`);
 }
@@ -94,6 +96,19 @@ async function buildImages(): Promise<void> {
   await buildImage({ dockerfile: 'gateway/Dockerfile', tag: 'nanobot-gateway', logFile: BUILD_LOG });
   say('Building nanobot-web (web/)');
   await buildImage({ dockerfile: 'web/Dockerfile', tag: 'nanobot-web', logFile: BUILD_LOG });
+}
+
+/** `--no-build`: the three images must be in the engine already, under the names the stack uses. */
+async function checkImages(): Promise<void> {
+  const wanted = [stackSetting('AGENT_IMAGE', 'nanobot-tutor'), 'nanobot-gateway', 'nanobot-web'];
+  const missing: string[] = [];
+  for (const image of wanted) if (!(await imageExists(image))) missing.push(image);
+  if (missing.length > 0) {
+    fail(`--no-build uses the images already in the engine, and ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not there.
+  Build them (run setup without --no-build), or bring them from a machine that has them, e.g.
+    docker save ${wanted.join(' ')} | podman load`);
+  }
+  say(`Using the images already in the engine: ${wanted.join(', ')}`);
 }
 
 async function ensureNetwork(): Promise<void> {
@@ -122,20 +137,31 @@ async function chooseEngine(): Promise<void> {
   const podman = await checkPodman();
   if (!podman.ok) fail(podman.problem);
   process.env.DOCKER_HOST = `unix://${podman.socket}`;
-  const added = addMissing(ENV_PATH, { DOCKER_HOST: process.env.DOCKER_HOST, DOCKER_SOCKET: podman.socket });
+  // The override lets Compose start the web app without the health check Podman runs only under systemd.
+  const added = addMissing(ENV_PATH, {
+    DOCKER_HOST: process.env.DOCKER_HOST,
+    DOCKER_SOCKET: podman.socket,
+    COMPOSE_FILE: 'docker-compose.yml:docker-compose.podman.yml',
+  });
   say(`Using rootless Podman at ${podman.socket}${added.length > 0 ? ` (wrote ${added.join(', ')} to .env)` : ''}`);
 }
 
+if (flags['no-build'] && flags['agent-context']) fail('--no-build builds nothing, so --agent-context has nothing to do: drop one of them.');
 await chooseEngine();
 useStackEngine();
 const compose = await checkPrerequisites();
 say('Installing dependencies');
 await run(['bun', 'install'], { cwd: REPO_ROOT });
-const images = await prepareBuild(say);
-if (!images.local) say(`Base images: ${images.bunImage}, ${images.nodeImage}`);
-else say(`No registry reachable: built on local base images ${images.bunImage} and ${images.nodeImage}`);
-writeConfiguration(images);
-await buildImages();
+if (flags['no-build']) {
+  writeConfiguration();
+  await checkImages();
+} else {
+  const images = await prepareBuild(say);
+  if (!images.local) say(`Base images: ${images.bunImage}, ${images.nodeImage}`);
+  else say(`No registry reachable: built on local base images ${images.bunImage} and ${images.nodeImage}`);
+  writeConfiguration(images);
+  await buildImages();
+}
 await ensureNetwork();
 say('Starting the stack');
 await run([...compose, 'up', '-d', '--no-build', '--remove-orphans'], { cwd: REPO_ROOT });

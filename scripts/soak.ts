@@ -5,7 +5,8 @@
  * in `bun run test`. Everything it creates (containers of instance `nbbench-soak`, the network, the
  * image, the data folders) is removed at the end, also on failure or interruption.
  *
- * Options: `--students N` (200), `--arrival-seconds S` (300: the class arrives over five minutes),
+ * Options: `--students N` (200), `--arrival-seconds S` (900: the students arrive over
+ * fifteen minutes; a loaded 2-core machine starts about 20 reference agents a minute, docs/soak.md),
  * `--seconds S` (300 of all students at once), `--think MIN-MAX` (seconds between a student's
  * actions, 3-12), `--agent-memory` (128m), `--spawns N` (MAX_CONCURRENT_SPAWNS; the gateway's default
  * when not given), `--note "…"` (what else the machine ran, for the header),
@@ -30,7 +31,7 @@ function option(name: string): string | undefined {
 const [thinkMin, thinkMax] = (option('think') ?? '3-12').split('-').map(Number);
 const settings: Omit<SoakOptions, 'dataDir' | 'run' | 'log'> = {
   students: Number(option('students') ?? 200),
-  arrivalSeconds: Number(option('arrival-seconds') ?? 300),
+  arrivalSeconds: Number(option('arrival-seconds') ?? 900),
   seconds: Number(option('seconds') ?? 300),
   thinkSeconds: { min: thinkMin ?? 3, max: thinkMax ?? 12 },
   agentMemory: option('agent-memory') ?? '128m',

@@ -19,3 +19,13 @@ describe('setup without a reachable Docker Engine', () => {
     expect(await configurationState()).toBe(before);
   }, 60_000);
 });
+
+describe('setup --no-build', () => {
+  test('refuses --agent-context, which it would ignore, before it writes anything', async () => {
+    const before = await configurationState();
+    const result = await capture(['bun', 'scripts/setup.ts', '--no-build', '--agent-context', '../nanobot'], { cwd: REPO_ROOT });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('--no-build builds nothing, so --agent-context has nothing to do');
+    expect(await configurationState()).toBe(before);
+  }, 30_000);
+});

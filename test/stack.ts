@@ -21,7 +21,7 @@ export type Stack = {
   destroy: () => Promise<void>;
 };
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });
   const port = server.port!;
   await server.stop(true);
@@ -29,7 +29,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Copies the files git knows (committed or not, minus ignored ones) into a new folder. */
-async function copyRepository(target: string): Promise<void> {
+export async function copyRepository(target: string): Promise<void> {
   const listed = await capture(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO_ROOT });
   for (const file of listed.stdout.split('\0').filter(Boolean)) {
     mkdirSync(dirname(join(target, file)), { recursive: true });

@@ -1,6 +1,5 @@
 /** Entry point with nanobot's command line: `gateway` serves the HTTP channel, `status` prints the settings and exits. */
 import { ConfigError } from './config.ts';
-import { startAgentServer } from './server.ts';
 import { statusReport } from './status.ts';
 
 /** Room for a slow answer to finish; Docker itself waits only 10 s before SIGKILL unless the container has a longer StopTimeout. */
@@ -22,6 +21,8 @@ async function gateway(): Promise<void> {
     console.error('NANOBOT_HTTP_TOKEN may contain only A-Z a-z 0-9 . _ ~ + / - (and trailing =)');
     process.exit(2);
   }
+  // Loaded only to serve: `status` and the usage answer at once, without the SDKs and the web framework (0.1 s instead of 0.6 s).
+  const { startAgentServer } = await import('./server.ts');
   const server = await startAgentServer({ home, port, hostname: process.env.NANOBOT_HTTP_HOST ?? '0.0.0.0', token });
   console.log(`nanobot tutor listening on port ${server.port}`);
   // A stop (docker stop sends SIGTERM, then SIGKILL after its grace period) lets the answers in flight

@@ -1,5 +1,6 @@
 /** Builds the agent from its home folder and serves it over HTTP. */
 import { createApp } from './app.ts';
+import type { Calculator } from './calculator.ts';
 import { loadConfig } from './config.ts';
 import { createProvider } from './llm/index.ts';
 import { Tutor } from './tutor.ts';
@@ -11,6 +12,8 @@ export type AgentServerOptions = {
   port: number;
   hostname?: string;
   token?: string | undefined;
+  /** See TutorOptions. */
+  calculator?: Calculator;
 };
 
 export type AgentServer = {
@@ -25,14 +28,14 @@ export type AgentServer = {
   drain: (timeoutMs: number) => Promise<void>;
 };
 
-export async function startAgentServer({ home, port, hostname = '0.0.0.0', token }: AgentServerOptions): Promise<AgentServer> {
+export async function startAgentServer({ home, port, hostname = '0.0.0.0', token, calculator }: AgentServerOptions): Promise<AgentServer> {
   const layout = layoutOf(home);
   const config = await loadConfig(layout.configFile);
   await seedWorkspace(layout);
   const provider = config.provider ? createProvider(config.provider, config.defaults) : undefined;
   if (config.provider) console.log(`provider ${config.provider.name}, model ${config.provider.model}`);
   else console.warn('no LLM provider configured: /chat answers 503 until config.json has one');
-  const tutor = new Tutor({ layout, config, provider });
+  const tutor = new Tutor({ layout, config, provider, calculator });
   const app = createApp({ tutor, layout, token });
   // No idle timeout: a model may think for a long while before its first token.
   const server = Bun.serve({ port, hostname, idleTimeout: 0, fetch: app.fetch });

@@ -27,6 +27,8 @@ export type TutorOptions = {
   layout: Layout;
   config: AgentConfig;
   provider: LlmProvider | undefined;
+  /** The agent's own by default; a test passes one already loaded (mathjs costs about a second of CPU per load). */
+  calculator?: Calculator;
 };
 
 /** The history the model sees: complete turns only, an image reduced to a note of its path. */
@@ -58,7 +60,7 @@ export class Tutor {
       workspace: options.layout.workspace,
       memoryDir: options.layout.memoryDir,
       inMemoryTurn: (task) => this.#memoryQueue(task),
-      calculator: new Calculator(),
+      calculator: options.calculator ?? new Calculator(),
     };
     this.#memory = {
       layout: options.layout,

@@ -5,7 +5,7 @@
  * tool call, and a message containing `calculate: <expression>` with a `calculator` call whose result
  * it then quotes.
  *
- * Standalone: `bun agent/test/fake-llm.ts --port 4010 --host 0.0.0.0` (it imports nothing but Bun,
+ * Standalone: `bun agent/test/fake-llm.ts --port 4010 --host 0.0.0.0 [--chunk-delay-ms 10]` (it imports nothing but Bun,
  * so the file alone can be mounted into a container).
  */
 
@@ -241,6 +241,6 @@ if (import.meta.main) {
     const index = process.argv.indexOf(`--${name}`);
     return index > 0 ? process.argv[index + 1] : undefined;
   };
-  const llm = startFakeLlm({ port: Number(arg('port') ?? 4010), hostname: arg('host') ?? '127.0.0.1' });
+  const llm = startFakeLlm({ port: Number(arg('port') ?? 4010), hostname: arg('host') ?? '127.0.0.1', chunkDelayMs: Number(arg('chunk-delay-ms') ?? 10) });
   console.log(`fake LLM listening at ${llm.url}`);
 }

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually as retry } from '../../test/support/eventually.ts';
+import type { Calculator } from '../src/calculator.ts';
 import { startAgentServer } from '../src/server.ts';
 
 export type TestAgent = {
@@ -20,10 +21,10 @@ export function fakeConfig(apiBase: string, defaults: Record<string, unknown> = 
   };
 }
 
-export async function startTestAgent({ config, token }: { config?: unknown; token?: string } = {}): Promise<TestAgent> {
+export async function startTestAgent({ config, token, calculator }: { config?: unknown; token?: string; calculator?: Calculator } = {}): Promise<TestAgent> {
   const home = await mkdtemp(join(tmpdir(), 'nbtest-agent-'));
   if (config !== undefined) await writeFile(join(home, 'config.json'), JSON.stringify(config));
-  const server = await startAgentServer({ home, port: 0, hostname: '127.0.0.1', token });
+  const server = await startAgentServer({ home, port: 0, hostname: '127.0.0.1', token, calculator });
   return {
     url: server.url,
     home,

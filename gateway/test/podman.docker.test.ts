@@ -9,7 +9,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildImage } from '../../scripts/lib/images.ts';
 import { eventually } from '../../test/support/eventually.ts';
-import { allPids, commandLineOf, createRootlessUser, uidsOf, type RootlessUser } from '../../test/support/rootless-podman.ts';
+import { createRootlessUser, inspectContainer, rootProcessesNaming, uidsOf, type RootlessUser } from '../../test/support/rootless-podman.ts';
 import { AGENT_IMAGE, buildTestAgent } from './docker-harness.ts';
 import { authHeaders, TOKEN } from './helpers.ts';
 
@@ -33,11 +33,7 @@ async function freePort(): Promise<number> {
 
 const call = (path: string, extra: Record<string, string> = {}) => fetch(`${url}${path}`, { headers: authHeaders(USER, extra) });
 
-/** `podman inspect` of one container as the user. */
-async function inspect(name: string): Promise<{ Id: string; State: { Pid: number; ConmonPid: number; Running: boolean } }> {
-  const [info] = JSON.parse(await user.podman('inspect', '--type', 'container', name));
-  return info;
-}
+const inspect = (name: string) => inspectContainer(user, name);
 
 async function agentNames(): Promise<string[]> {
   const out = await user.podman('ps', '--filter', 'label=nanobot.managed=true', '--format', '{{.Names}}');
@@ -128,13 +124,7 @@ describe('rootless Podman', () => {
     // The service and conmons run as the user; the gateway as container root, which is the user too.
     expect(uids).toEqual([user.uid, user.uid, user.uid, user.subuidStart + 999, user.uid].map((uid) => [uid, uid, uid, uid]));
     // Nothing else of it either: no root process names the user's containers or runtime dir.
-    const ids = [gateway.Id, tutor.Id];
-    const rootOwned = allPids().filter((pid) => {
-      if (uidsOf(pid)?.[0] !== 0) return false;
-      const cmd = commandLineOf(pid);
-      return cmd.includes(user.runtimeDir) || cmd.includes(user.home) || ids.some((id) => cmd.includes(id.slice(0, 12)));
-    });
-    expect(rootOwned.map((pid) => commandLineOf(pid))).toEqual([]);
+    expect(rootProcessesNaming(user, [gateway.Id, tutor.Id])).toEqual([]);
     // And every process that is the user's or their subordinate uids' is not root in any of its uids.
     expect(user.pids().length).toBeGreaterThanOrEqual(stack.length);
     for (const pid of user.pids()) expect(uidsOf(pid) ?? [1]).not.toContain(0);

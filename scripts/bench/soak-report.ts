@@ -8,7 +8,8 @@ to what its /api routes send the browser, web/lib/client/retry.ts retries), impo
 scripts/bench/web-client.ts rather than copied. So a \`starting\` answer (the gateway's 503 or 504
 while an agent starts, or 429 with Retry-After) is expected only on the two calls the browser
 retries (the page's first load and a question) and only while the browser's patience lasts (120 s
-from the first try); there the browser shows "Starting your tutor" and tries again after
+from the first \`starting\` answer; the time the gateway held the request before it, in its start
+queue and its own START_TIMEOUT_MS, does not count); there the browser shows "Starting your tutor" and tries again after
 Retry-After. Anything else that is not the right 200 answer (a wrong body, an SSE stream ending in
 \`error\` or without \`done\`, a 5xx on a file, upload, memory or session call, a starting answer after
 the patience, no answer within five minutes) is unexpected and counted, as the student would see

@@ -57,6 +57,23 @@ export function allPids(): number[] {
   return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
 }
 
+/** What `podman inspect` says of a container: its id, and the host pids of its process and its conmon. */
+export type ContainerInfo = { Id: string; State: { Pid: number; ConmonPid: number; Running: boolean } };
+
+export async function inspectContainer(user: RootlessUser, name: string): Promise<ContainerInfo> {
+  const [info] = JSON.parse(await user.podman('inspect', '--type', 'container', name)) as ContainerInfo[];
+  if (!info) throw new Error(`podman inspect ${name} said nothing`);
+  return info;
+}
+
+/** Root processes on the host whose command line names the user's home, runtime dir or one of these containers. */
+export function rootProcessesNaming(user: RootlessUser, containerIds: string[]): string[] {
+  return allPids()
+    .filter((pid) => uidsOf(pid)?.[0] === 0)
+    .map(commandLineOf)
+    .filter((cmd) => cmd.includes(user.runtimeDir) || cmd.includes(user.home) || containerIds.some((id) => cmd.includes(id.slice(0, 12))));
+}
+
 async function exec(cmd: string[], stdin?: Blob): Promise<Ran> {
   const child = Bun.spawn(cmd, { stdin: stdin ?? 'ignore', stdout: 'pipe', stderr: 'pipe' });
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);

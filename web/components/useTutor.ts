@@ -67,7 +67,7 @@ export function useTutor({ onAnswered }: { onAnswered: () => void }) {
           sessions: (await getJson<{ sessions: StoredSession[] }>('/api/sessions')).sessions,
           files: (await getJson<{ files: string[] }>('/api/files')).files,
         }),
-        { since: started, onStarting: () => setConnection({ phase: 'starting', since: started }) },
+        { onStarting: () => setConnection({ phase: 'starting', since: started }) },
       );
       // The gateway lists newest first; tabs read left to right, oldest first, like newly opened ones.
       const restored = sessions
@@ -124,7 +124,7 @@ export function useTutor({ onAnswered }: { onAnswered: () => void }) {
               },
               controller.signal,
             ),
-          { since, signal: controller.signal, onStarting: () => setSessionPending(sessionId, { controller, answerId, phase: 'starting', since }) },
+          { signal: controller.signal, onStarting: () => setSessionPending(sessionId, { controller, answerId, phase: 'starting', since }) },
         );
         const failed = isAnsweredFailure(answer);
         dispatch({

@@ -166,9 +166,25 @@ describe('waiting while the tutor starts', () => {
       async () => {
         throw new ApiError('starting', 'starting', 0.01);
       },
-      { since: Date.now() - 1000, patienceMs: 500 },
+      { patienceMs: 50 },
     );
     await expect(impatient).rejects.toMatchObject({ code: 'starting' });
     expect(calls).toBe(1);
+  });
+
+  test('the time the gateway held a request before its first "starting" does not use up the patience', async () => {
+    let calls = 0;
+    const result = await whileStarting(
+      async () => {
+        calls += 1;
+        if (calls === 1) {
+          await Bun.sleep(80);
+          throw new ApiError('starting', 'starting', 0.01);
+        }
+        return 'answer';
+      },
+      { patienceMs: 50 },
+    );
+    expect([result, calls]).toEqual(['answer', 2]);
   });
 });

@@ -15,6 +15,7 @@ import { serve } from '../../gateway/src/serve.ts';
 import { loadSettings } from '../../gateway/src/settings.ts';
 import { stubRuntime as runtime } from '../../gateway/test/helpers.ts';
 import { launchChromium } from '../../test/support/chromium.ts';
+import { eventually } from '../../test/support/eventually.ts';
 import { buildWeb, startWeb, WEB_DIR, type NextServer } from './next-server.ts';
 import { echoAgents, signIn } from './signed-in-browser.ts';
 
@@ -130,9 +131,10 @@ describe('local accounts in a browser', () => {
     const signedOut = await first.page.request.post(`${web.url}/api/auth/logout`, { headers: { Origin: web.url }, data: { everywhere: true } });
     expect(signedOut.status()).toBe(200);
     expect((await second.page.request.get(`${web.url}/api/memory`)).status()).toBe(401);
-    // The open app may notice the 401 itself and navigate to /login while goto is under way.
+    // The open app may notice the 401 itself and navigate to /login while goto is under way; either
+    // navigation can abort the other (waitForURL then throws ERR_ABORTED), so where the page ends up counts.
     await second.page.goto(`${web.url}/`).catch(() => undefined);
-    await second.page.waitForURL(/\/login$/);
+    await eventually(() => expect(new URL(second.page.url()).pathname).toBe('/login'), 30_000);
 
     await signIn(second.page, web.url, BOB, `${PASSWORD} bob`);
     await second.page.waitForURL(`${web.url}/`);

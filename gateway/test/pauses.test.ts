@@ -10,7 +10,8 @@ import { Lifecycle } from '../src/agents/lifecycle.ts';
 import { RouteTable } from '../src/agents/route-table.ts';
 import { createApp } from '../src/app.ts';
 import { identityFor } from '../src/identity.ts';
-import type { AgentEvent, AgentRuntime } from '../src/runtime/types.ts';
+import { agentPaused } from '../src/agents/pauses.ts';
+import { AgentStartError, type AgentEvent, type AgentRuntime } from '../src/runtime/types.ts';
 import { serve } from '../src/serve.ts';
 import { healthyFetch } from './fake-runtime.ts';
 import { authHeaders, stubRuntime, testSettings, trustingUsers } from './helpers.ts';
@@ -156,5 +157,20 @@ describe('where pauses come from', () => {
     table.pauses.resume('c-frozen');
     const healthy = new Lifecycle({ runtime: stubRuntime, routes: table, activity: new Activity(), settings: testSettings().lifecycle, startTimeoutMs: 60_000, fetch: healthyFetch });
     expect((await healthy.ensure(identity)).instanceId).toBe('c-frozen');
+  });
+
+  test('a container the runtime finds paused before the route table knows it gets the same answer as a known paused one', async () => {
+    const identity = identityFor('unknown-frozen@example.com');
+    const pausedOnEngine: AgentRuntime = {
+      ...stubRuntime,
+      async ensure() {
+        throw new AgentStartError(`Agent ${identity.containerName} is paused.`, 'agent_paused');
+      },
+    };
+    const lifecycle = new Lifecycle({ runtime: pausedOnEngine, routes: new RouteTable(), activity: new Activity(), settings: testSettings().lifecycle, startTimeoutMs: 60_000, fetch: healthyFetch });
+    const error = await lifecycle.ensure(identity).catch((err: unknown) => err);
+    const known = agentPaused();
+    expect(error).toMatchObject({ status: 503, code: 'agent_paused', message: known.message, headers: known.headers });
+    expect((error as Error).message).not.toContain(identity.containerName);
   });
 });

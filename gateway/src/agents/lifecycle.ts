@@ -311,6 +311,8 @@ export class Lifecycle {
 
 function asGatewayError(err: unknown): GatewayError | undefined {
   if (err instanceof GatewayError) return err;
+  // The runtime found the container paused before the route table heard of it: the same answer as the table's.
+  if (err instanceof AgentStartError && err.reason === 'agent_paused') return agentPaused();
   if (err instanceof AgentStartError) return new GatewayError(503, err.reason, err.message, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
   return undefined;
 }

@@ -10,7 +10,7 @@ import { Lifecycle } from '../src/agents/lifecycle.ts';
 import { RouteTable } from '../src/agents/route-table.ts';
 import { createApp } from '../src/app.ts';
 import { identityFor } from '../src/identity.ts';
-import { agentPaused } from '../src/agents/pauses.ts';
+import { agentPaused, Pauses } from '../src/agents/pauses.ts';
 import { AgentStartError, type AgentEvent, type AgentRuntime } from '../src/runtime/types.ts';
 import { serve } from '../src/serve.ts';
 import { healthyFetch } from './fake-runtime.ts';
@@ -112,6 +112,31 @@ describe('a paused agent', () => {
     routes.pauses.resume(instanceOf(user));
     // Its route is kept: once unpaused the agent is used again without a start.
     expect(routes.isHealthy(identityFor(user).id)).toBe(true);
+  });
+});
+
+describe('the listeners of requests in flight', () => {
+  test('a pause calls the listeners still registered, once, and those of other agents not at all', () => {
+    const pauses = new Pauses();
+    const called: string[] = [];
+    const stopA = pauses.onPause('a', () => called.push('a1'));
+    pauses.onPause('a', () => called.push('a2'));
+    pauses.onPause('b', () => called.push('b1'));
+    stopA();
+    pauses.pause('a');
+    pauses.pause('a');
+    expect(called).toEqual(['a2']);
+  });
+
+  test('a finished request\'s place is reused, and stopping it twice never removes the listener that took its place', () => {
+    const pauses = new Pauses();
+    const called: string[] = [];
+    const stopFirst = pauses.onPause('a', () => called.push('first'));
+    stopFirst();
+    pauses.onPause('a', () => called.push('second'));
+    stopFirst();
+    pauses.pause('a');
+    expect(called).toEqual(['second']);
   });
 });
 

@@ -9,8 +9,16 @@
 /** Enough for every user active within a token's lifetime in a large school; past it the least recently used entry goes. */
 export const MAX_VERIFIED = 4_096;
 
+type Entry<T> = { value: T; until: number; used: number };
+
 export class VerifiedCache<T> {
-  readonly #entries = new Map<string, { value: T; until: number }>();
+  readonly #entries = new Map<string, Entry<T>>();
+  /**
+   * When each entry was last used, as a count: a hit only writes a number. Moving the entry to the
+   * end of the map on every hit (delete, set) left a deleted slot holding that request's token
+   * string in the map on every request, garbage on the hot path.
+   */
+  #uses = 0;
 
   constructor(
     private readonly max = MAX_VERIFIED,
@@ -21,10 +29,11 @@ export class VerifiedCache<T> {
   get(token: string): T | undefined {
     const entry = this.#entries.get(token);
     if (!entry) return undefined;
-    this.#entries.delete(token);
-    if (entry.until <= this.now()) return undefined;
-    // Most recently used last, so the oldest is the first key.
-    this.#entries.set(token, entry);
+    if (entry.until <= this.now()) {
+      this.#entries.delete(token);
+      return undefined;
+    }
+    entry.used = ++this.#uses;
     return entry.value;
   }
 
@@ -32,8 +41,21 @@ export class VerifiedCache<T> {
   set(token: string, value: T, until: number): void {
     if (until <= this.now()) return;
     this.#entries.delete(token);
-    if (this.#entries.size >= this.max) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(token, { value, until });
+    if (this.#entries.size >= this.max) this.#entries.delete(this.leastRecentlyUsed());
+    this.#entries.set(token, { value, until, used: ++this.#uses });
+  }
+
+  /** A scan, made only when a new token finds the cache full: rare next to the hits it spares. */
+  private leastRecentlyUsed(): string {
+    let oldest: string | undefined;
+    let oldestUse = Infinity;
+    for (const [token, entry] of this.#entries) {
+      if (entry.used < oldestUse) {
+        oldest = token;
+        oldestUse = entry.used;
+      }
+    }
+    return oldest!;
   }
 
   get size(): number {

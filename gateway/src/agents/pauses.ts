@@ -18,10 +18,37 @@ export const agentPaused = (): GatewayError => new GatewayError(503, 'agent_paus
 /** The SSE `error` event a stream in flight ends with when its agent is paused. */
 export const PAUSED_EVENT = new TextEncoder().encode(`event: error\ndata: ${JSON.stringify({ error: MESSAGE, code: 'agent_paused' })}\n\n`);
 
+/**
+ * One agent's listeners in numbered slots; a finished request clears its slot for the next one.
+ * Not a Set: JSC keeps a deleted Set entry's value until the table is rebuilt, so every request's
+ * listener, and all its closure held (the request, its body, the upstream fetch), outlived the
+ * request by thousands of requests. Collecting that garbage was about a quarter of the gateway's CPU
+ * per proxied request (docs/bench.md, "What the profile showed").
+ */
+class Listeners {
+  private readonly slots: ((() => void) | undefined)[] = [];
+  private readonly free: number[] = [];
+
+  add(listener: () => void): () => void {
+    const slot = this.free.pop() ?? this.slots.length;
+    this.slots[slot] = listener;
+    return () => {
+      // Once only: a second call must not free a slot another listener has taken since.
+      if (this.slots[slot] !== listener) return;
+      this.slots[slot] = undefined;
+      this.free.push(slot);
+    };
+  }
+
+  callAll(): void {
+    for (const listener of this.slots) listener?.();
+  }
+}
+
 export class Pauses {
   private readonly paused = new Set<string>();
   /** What to end when an agent is paused: the requests and streams in flight to it. */
-  private readonly listeners = new Map<string, Set<() => void>>();
+  private readonly listeners = new Map<string, Listeners>();
 
   has(instanceId: string): boolean {
     return this.paused.has(instanceId);
@@ -33,7 +60,7 @@ export class Pauses {
     const listeners = this.listeners.get(instanceId);
     if (!listeners) return;
     this.listeners.delete(instanceId);
-    for (const listener of listeners) listener();
+    listeners.callAll();
   }
 
   resume(instanceId: string): void {
@@ -47,13 +74,12 @@ export class Pauses {
   }
 
   /**
-   * Calls `listener` once if the agent is paused before the returned function is called. The set of
-   * a running agent is kept while it runs, so a request costs no allocation but its closure.
+   * Calls `listener` once if the agent is paused before the returned function is called. The slots of
+   * a running agent are kept while it runs, so a request costs no allocation but its closures.
    */
   onPause(instanceId: string, listener: () => void): () => void {
     let listeners = this.listeners.get(instanceId);
-    if (!listeners) this.listeners.set(instanceId, (listeners = new Set()));
-    listeners.add(listener);
-    return () => void listeners.delete(listener);
+    if (!listeners) this.listeners.set(instanceId, (listeners = new Listeners()));
+    return listeners.add(listener);
   }
 }

@@ -152,6 +152,19 @@ describe('the relay', () => {
     expect(bad.status).toBe(400);
   });
 
+  test('counts a chunked body (no declared length) as it arrives: over the limit is 413, within it is forwarded', async () => {
+    const chunked = (text: string) =>
+      fetch(`${base}/llm/openai/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${relayKey(SECRET, 'ada-1')}`, 'content-type': 'application/json' },
+        body: new Blob([text]).stream(),
+      });
+    expect((await chunked(JSON.stringify({ ...hello, padding: 'x'.repeat(70 * 1024) }))).status).toBe(413);
+    const small = await chunked(JSON.stringify(hello));
+    expect(small.status).toBe(200);
+    await small.text();
+  });
+
   test('passes a provider\'s error on without the key in it', async () => {
     const res = await fetch(`${base}/llm/anthropic/v1/messages`, {
       method: 'POST',

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { FakeLlm } from '../../agent/test/fake-llm.ts';
 import { identityFor } from '../../gateway/src/identity.ts';
 import { agentConfigPath } from '../../gateway/src/relay/agent-config.ts';
+import { startBareProxy } from './baselines.ts';
 import { timeToFirstByte, timeout, type Call } from './load.ts';
 import { halfDrift, type Bench, type Result, type Row } from './phases.ts';
 import { median, ms, quantile, ratio } from './stats.ts';
@@ -34,31 +35,44 @@ export async function relayLatency(bench: Bench, email: string, llm: FakeLlm): P
   if (!entry) throw new Error(`the agent's config has no ${BENCH_PROVIDER} provider`);
   const relayed = streamedChat(entry.apiBase, entry.apiKey);
   const direct = streamedChat(llm.url, BENCH_PROVIDER_KEY);
+  // The floor for any relay in Bun: one more process between the SDK and the provider, doing nothing.
+  const bare = await startBareProxy(llm.url);
+  const passedThrough = streamedChat(bare.url, BENCH_PROVIDER_KEY);
   // Each stream is read to its end (a few ms): the agent's SDK and the relay keep their connections then.
   const sample = (call: Call) => timeToFirstByte(call, { drain: true });
-  for (let i = 0; i < WARMUP; i += 1) {
-    await sample(relayed);
-    await sample(direct);
-  }
   const viaRelay: number[] = [];
   const baseline: number[] = [];
-  for (let i = 0; i < SAMPLES; i += 1) {
-    // Alternating order, so drift on a shared machine hits both sides alike.
-    if (i % 2 === 0) viaRelay.push(await sample(relayed));
-    baseline.push(await sample(direct));
-    if (i % 2 === 1) viaRelay.push(await sample(relayed));
+  const viaBare: number[] = [];
+  try {
+    for (let i = 0; i < WARMUP; i += 1) {
+      await sample(relayed);
+      await sample(direct);
+      await sample(passedThrough);
+    }
+    for (let i = 0; i < SAMPLES; i += 1) {
+      // Rotating order, so drift on a shared machine hits every side alike.
+      const sides: [Call, number[]][] = [[relayed, viaRelay], [direct, baseline], [passedThrough, viaBare]];
+      for (let k = 0; k < sides.length; k += 1) {
+        const [call, samples] = sides[(i + k) % sides.length]!;
+        samples.push(await sample(call));
+      }
+    }
+  } finally {
+    await bare.stop();
   }
   const keys = new Set(llm.apiKeys);
   if (keys.size !== 1 || !keys.has(BENCH_PROVIDER_KEY)) throw new Error('the fake provider saw a key other than the real one');
   const rows: Row[] = [
     { measure: 'LLM stream, time to first chunk via the relay, median', value: ms(median(viaRelay)), baseline: ms(median(baseline)), ratio: ratio(median(viaRelay), median(baseline)) },
     { measure: 'LLM stream, time to first chunk the relay adds, p50 (target ≤ 1 ms)', value: ms(median(viaRelay) - median(baseline)), baseline: '0 ms', ratio: '–' },
+    { measure: 'LLM stream, time to first chunk a bare Bun pass-through adds, p50 (the floor for any relay in Bun)', value: ms(median(viaBare) - median(baseline)), baseline: '0 ms', ratio: '–' },
+    { measure: 'LLM stream, time to first chunk the relay adds over the bare Bun pass-through, p50', value: ms(median(viaRelay) - median(viaBare)), baseline: ms(median(viaBare)), ratio: ratio(median(viaRelay), median(viaBare)) },
     { measure: 'LLM stream, time to first chunk via the relay, p95', value: ms(quantile(viaRelay, 0.95)), baseline: ms(quantile(baseline, 0.95)), ratio: ratio(quantile(viaRelay, 0.95), quantile(baseline, 0.95)) },
   ];
   return {
     rows,
     notes: [
-      `LLM relay: ${SAMPLES} streamed chat completions per side after ${WARMUP} warm-up ones, alternating, from the host to the fake OpenAI-compatible provider, directly (baseline) and through the relay at ${new URL(entry.apiBase).host} (relay key checked, limits checked, the real key added, usage metered and stored when each stream ends); each stream read to its end, so connections are kept as the agent's SDK keeps them. Added to the first chunk: ${ms(median(viaRelay) - median(baseline))} at the median; the first half of the samples against the second moved it by ${ms(Math.abs(halfDrift(viaRelay, baseline)))}.`,
+      `LLM relay: ${SAMPLES} streamed chat completions per side after ${WARMUP} warm-up ones, in rotating order, from the host to the fake OpenAI-compatible provider: directly (baseline), through a bare Bun.serve -> fetch pass-through in its own process (the floor: one more process hop and nothing else) and through the relay at ${new URL(entry.apiBase).host} (relay key checked, limits checked, the real key added, usage metered and stored when each stream ends); each stream read to its end, so connections are kept as the agent's SDK keeps them. Added to the first chunk: ${ms(median(viaRelay) - median(baseline))} at the median; the first half of the samples against the second moved it by ${ms(Math.abs(halfDrift(viaRelay, baseline)))}.`,
     ],
   };
 }

@@ -59,10 +59,16 @@ export function redactKey(text: string, key: string): string {
 
 class BodyTooLarge extends Error {}
 
-/** Reads the request body whole (it is JSON the relay must read), refusing more than maxBytes. */
+/**
+ * Reads the request body whole (it is JSON the relay must read), refusing more than maxBytes. A
+ * declared length is held to by HTTP framing, so such a body is read by Bun in one go; only a
+ * chunked one is counted chunk by chunk (the SDKs declare theirs: this is the path of every call).
+ */
 async function readBody(req: Request, maxBytes: number): Promise<Uint8Array> {
-  if (Number(req.headers.get('content-length') ?? 0) > maxBytes) throw new BodyTooLarge();
+  const declared = req.headers.get('content-length');
+  if (Number(declared ?? 0) > maxBytes) throw new BodyTooLarge();
   if (!req.body) return new Uint8Array();
+  if (declared !== null) return new Uint8Array(await req.arrayBuffer());
   const parts: Uint8Array[] = [];
   let size = 0;
   const reader = req.body.getReader();

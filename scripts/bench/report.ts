@@ -131,10 +131,29 @@ abort wiring for the header deadline, a paused agent and a caller who goes away;
 \`server.requestIP\` for X-Forwarded-For 4.7 % (about 5 µs a call, measured alone), Hono's dispatch
 of the chain's middlewares about 3 %, header reads and edits about 4 %, prom-client's labelled
 counter and histogram about 2 % (3 and 4 µs a request measured alone), the verified-assertion cache
-0.6 %; the request log no longer shows. None is above 5 %: what bounds the gateway at about 2× the
-bare pass-through's CPU is the sum of these, the work that makes it a gateway rather than a
-pass-through. What is left to try: one middleware instead of the chain's dozen for the proxied
-routes, and counting metrics in plain numbers read at scrape time.`;
+0.6 %; the request log no longer shows. None is above 5 %, which made the sum of these look like
+what bounds the gateway at about 2× the bare pass-through's CPU. It was not.
+
+A fourth look, with the gateway's chain served in front of the test agent on the host (no Docker,
+so variants can be swapped in one at a time) and each thread's CPU read from /proc under wrk, found
+what the profile cannot show: Bun's profiler samples the JavaScript thread, and a third of the
+gateway's CPU per request was on JSC's other threads (\`JSCWarmUp\`, which prepares memory
+blocks for allocation, 25 µs; \`HeapHelper\` and \`JITWorker\`, 20 µs more), against 1 µs
+for the bare pass-through. A Hono app with the same native work as the proxy (an
+\`AbortController\`, a timer, a \`Headers\` copy with the same edits, \`requestIP\`, the body
+read whole, the answer's headers edited) behind fourteen no-op middlewares cost 0.9× the bare
+pass-through: neither Hono nor those guarantees were the cost. Swapping the pieces of the proxy
+out one by one found it: each request put its pause listener (a closure holding the request's
+state) into its agent's long-lived \`Set\` and deleted it when done. In numbered slots that a
+finished request clears (\`agents/pauses.ts\`), with nothing else changed: 2.2× → 1.5× in the
+same harness, the helper threads' share from about 50 to about 20 µs. (Measured by swapping one
+for the other; why JSC's generational collector pays so much for a long-lived table that every
+request adds to and deletes from was not traced inside JSC.) The assertion cache moved each hit to
+the end of its \`Map\` (delete, set), the same pattern per request; a hit now writes a use count. In this run: 1.64× at 32 connections (2.30× before), 0.81× the req/s (0.61×). What is
+left, each measured by swapping it out in that harness: the request id and the request log about
+15 µs together, the three metrics middlewares about 14 µs, and the allocator threads still about
+15 µs more than the bare pass-through's, the chain's own objects (a context, promises and closures
+per middleware) for the 32 requests in flight.`;
 
 /** `only`: some phases were picked with `--only`; `pending`: phases still to run (the report is written after each). */
 export type Progress = { only: boolean; pending: readonly string[] };

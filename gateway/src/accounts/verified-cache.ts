@@ -15,8 +15,8 @@ export class VerifiedCache<T> {
   readonly #entries = new Map<string, Entry<T>>();
   /**
    * When each entry was last used, as a count: a hit only writes a number. Moving the entry to the
-   * end of the map on every hit (delete, set) left a deleted slot holding that request's token
-   * string in the map on every request, garbage on the hot path.
+   * end of the map on every hit (delete, set) churned a long-lived Map on every request, which costs
+   * JSC's collector as the pause listeners' Set did (agents/pauses.ts).
    */
   #uses = 0;
 

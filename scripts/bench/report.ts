@@ -150,13 +150,13 @@ same harness, the helper threads' share from about 50 to about 20 µs. (Measured
 for the other; why JSC's generational collector pays so much for a long-lived table that every
 request adds to and deletes from was not traced inside JSC.) The assertion cache moved each hit to
 the end of its \`Map\` (delete, set), the same pattern per request; a hit now writes a use count. In this run: 1.64× at 32 connections (2.30× before), 0.81× the req/s (0.61×). What is
-left, each measured by swapping it out in that harness: the request id and the request log about
-15 µs together, the three metrics middlewares about 14 µs (prom-client's own calls are 0.2 µs for
-the labelled counter and 0.3-0.4 µs for the histogram, measured alone: what costs is a layer of the
-chain, not the counting, so keeping metrics as plain numbers would not help), and the allocator
-threads still about 15 µs more than the bare pass-through's, the chain's own objects (a context,
-promises and closures per middleware) for the 32 requests in flight. What is left to try: one
-middleware for the proxied routes instead of the chain's dozen.`;
+left is not one piece. Swapped out one at a time in that harness, the request id and the request log
+saved 5-15 µs together and the three metrics middlewares about 14 µs, but identical configurations
+differ by up to 11 µs between rounds there, prom-client's own calls are 0.2-0.4 µs measured alone,
+and fourteen no-op Hono middlewares cost nothing measurable: keeping metrics as plain numbers, or one
+middleware instead of the chain, would not reach 1.5×. The allocator and collector threads still
+spend about 15 µs a request more than for the bare pass-through: the chain's own objects (a context,
+promises and closures) for each request in flight.`;
 
 /** `only`: some phases were picked with `--only`; `pending`: phases still to run (the report is written after each). */
 export type Progress = { only: boolean; pending: readonly string[] };

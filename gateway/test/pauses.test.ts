@@ -79,8 +79,11 @@ describe('a paused agent', () => {
     await expectPaused(await call('/chat', user, { method: 'POST', body: '{"message":"hi"}' }));
     expect(performance.now() - started).toBeLessThan(1_000);
     expect((await call('/files', other)).status).toBe(200);
+    expect(await (await call('/agent', user)).json()).toEqual({ state: 'running', paused: true });
+    expect(await (await call('/agent', other)).json()).toEqual({ state: 'running' });
     routes.pauses.resume(instanceOf(user));
     expect((await call('/files', user)).status).toBe(200);
+    expect(await (await call('/agent', user)).json()).toEqual({ state: 'running' });
   });
 
   test('a request waiting for the agent\'s answer when it is paused gets 503 agent_paused at once', async () => {

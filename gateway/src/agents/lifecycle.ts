@@ -26,7 +26,8 @@ export type AgentState =
   | { state: 'creating' }
   | { state: 'starting' }
   | { state: 'waiting_for_health' }
-  | { state: 'running' }
+  /** `paused`: the platform froze it (agents/pauses.ts); requests get 503 agent_paused until it is unpaused. */
+  | { state: 'running'; paused?: true }
   | { state: 'stopping' }
   | { state: 'stopped' }
   | { state: 'failed'; reason: string; message: string };
@@ -119,6 +120,10 @@ export class Lifecycle {
   /** The state without starting anything; asks the runtime only about an agent the gateway does not know. */
   async state(identity: AgentIdentity): Promise<AgentState> {
     const known = this.current(identity.id);
+    if (known?.state === 'running') {
+      const route = this.routes.get(identity.id);
+      return route && this.routes.pauses.has(route.instanceId) ? { state: 'running', paused: true } : known;
+    }
     if (known) return known;
     const found = await this.runtime.find(identity).catch(() => undefined);
     if (!found) return { state: 'absent' };

@@ -122,6 +122,41 @@ describe('the README', () => {
   });
 });
 
+/** `NAME: value` of one service's environment in a Compose file, by service name. */
+function serviceEnvironment(file: string, service: string): Map<string, string> {
+  const text = read(file);
+  const start = text.indexOf(`\n  ${service}:\n`);
+  if (start < 0) throw new Error(`no service ${service} in ${file}`);
+  const next = text.slice(start + 1).search(/\n {2}[a-z][\w-]*:\n|\n[a-z]/);
+  const block = text.slice(start, next < 0 ? undefined : start + 1 + next);
+  return new Map([...block.matchAll(/^ {6}([A-Z][A-Z0-9_]*): (.*)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+}
+
+describe('the Swarm stack', () => {
+  /** What compose passes that the stack does not, on purpose. */
+  const COMPOSE_ONLY = [
+    // The stack signs students in with local accounts only (the README's Swarm section).
+    'LOCAL_AUTH_MODE', 'SUPABASE_URL', 'GATEWAY_TRUST_EMAIL_HEADER',
+    // Rootless Podman only (docs/podman.md).
+    'AGENT_UID', 'AGENT_GID',
+    // Prometheus reaches no gateway inside the stack, which publishes it nowhere.
+    'METRICS_TOKEN',
+  ];
+  const compose = serviceEnvironment('docker-compose.yml', 'gateway');
+  const stack = serviceEnvironment('deploy/swarm/stack.yml', 'gateway');
+
+  test('passes the gateway every setting compose does, each secret as a file', () => {
+    const missing = [...compose.keys()].filter((name) => !COMPOSE_ONLY.includes(name) && !stack.has(name) && !stack.has(`${name}_FILE`));
+    expect(missing).toEqual([]);
+  });
+
+  test('with the same defaults, but for the agents\' network (the stack\'s own overlay network)', () => {
+    const defaultOf = (value: string | undefined) => /^\$\{[A-Z0-9_]+:-(.*)\}$/.exec(value ?? '')?.[1];
+    const differing = [...compose].filter(([name, value]) => name !== 'NETWORK_NAME' && defaultOf(value) !== undefined && stack.has(name) && defaultOf(stack.get(name)) !== undefined && defaultOf(stack.get(name)) !== defaultOf(value));
+    expect(differing).toEqual([]);
+  });
+});
+
 test('no file points at the design notes outside the repository, which a clone does not have', () => {
   const outside = ['../' + 'shared', 'DESIGN' + '.md', 'STYLE' + '.md'];
   const files = trackedFiles().filter((f) => !/\.(png|pdf|lock)$/.test(f));

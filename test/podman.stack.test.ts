@@ -18,7 +18,7 @@ import { buildImage } from '../scripts/lib/images.ts';
 import { copyRepository, freePort } from './stack.ts';
 import { launchChromium } from './support/chromium.ts';
 import { waitForUrl } from './support/eventually.ts';
-import { createRootlessUser, inspectContainer, rootProcessesNaming, uidsOf, type Ran, type RootlessUser } from './support/rootless-podman.ts';
+import { agentNames, createRootlessUser, inspectContainer, rootProcessesNaming, uidsOf, type Ran, type RootlessUser } from './support/rootless-podman.ts';
 import { acceptInvite, invitePaths } from './support/students.ts';
 
 const MINUTE = 60_000;
@@ -47,10 +47,6 @@ async function inStack(...cmd: string[]): Promise<string> {
   const ran = await user.run(['env', '-C', dir, ...cmd]);
   if (ran.code !== 0) throw new Error(`${cmd.join(' ')} failed (${ran.code}):\n${ran.stdout.slice(-3000)}\n${ran.stderr.slice(-3000)}`);
   return ran.stdout;
-}
-
-async function agentNames(): Promise<string[]> {
-  return (await user.podman('ps', '--filter', 'label=nanobot.managed=true', '--format', '{{.Names}}')).split('\n').filter(Boolean);
 }
 
 /** Docker's images into the user's own storage, without a registry (docs/podman.md). */
@@ -153,7 +149,7 @@ describe('bun run setup --engine podman, as an unprivileged user', () => {
     expect(await ask('Explain energy.')).toContain('E = mc');
     // The tutor holds only a relay key; the provider is reached through the gateway, which counts the call.
     expect(await relayCalls()).toBeGreaterThan(relayed);
-    const [agent] = await agentNames();
+    const [agent] = await agentNames(user);
     expect(agent).toStartWith('agent-');
     const data = join(dir, 'data');
     expect(statSync(data).uid).toBe(user.uid);
@@ -164,7 +160,7 @@ describe('bun run setup --engine podman, as an unprivileged user', () => {
   }, 3 * MINUTE);
 
   test('the gateway restarted adopts the running tutor, and answers still stream in', async () => {
-    const [agent] = await agentNames();
+    const [agent] = await agentNames(user);
     const before = await inspectContainer(user, agent!);
     // As the administrator would: Compose finds the socket and the override in .env.
     await inStack('docker-compose', 'restart', 'gateway');
@@ -187,11 +183,11 @@ describe('bun run setup --engine podman, as an unprivileged user', () => {
     expect(reads.at(-1)!.at - reads[0]!.at).toBeGreaterThan(450);
     const after = await inspectContainer(user, agent!);
     expect([after.Id, after.State.Pid]).toEqual([before.Id, before.State.Pid]);
-    expect(await agentNames()).toEqual([agent!]);
+    expect(await agentNames(user)).toEqual([agent!]);
   }, 5 * MINUTE);
 
   test('no process of the stack runs as root on the host', async () => {
-    const [agent] = await agentNames();
+    const [agent] = await agentNames(user);
     const gateway = await inspectContainer(user, GATEWAY);
     const web = await inspectContainer(user, WEB);
     const tutor = await inspectContainer(user, agent!);
@@ -213,7 +209,7 @@ describe('bun run setup --engine podman, as an unprivileged user', () => {
   }, MINUTE);
 
   test('bun run down --agents stops the stack through the same socket and keeps the data', async () => {
-    const [agent] = await agentNames();
+    const [agent] = await agentNames(user);
     await inStack('bun', 'scripts/down.ts', '--agents');
     const running = (await user.podman('ps', '--format', '{{.Names}}')).split('\n').filter(Boolean);
     expect(running).toEqual([FAKE_LLM]);

@@ -9,7 +9,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildImage } from '../../scripts/lib/images.ts';
 import { eventually } from '../../test/support/eventually.ts';
-import { createRootlessUser, inspectContainer, rootProcessesNaming, uidsOf, type RootlessUser } from '../../test/support/rootless-podman.ts';
+import { agentNames, createRootlessUser, inspectContainer, rootProcessesNaming, uidsOf, type RootlessUser } from '../../test/support/rootless-podman.ts';
 import { AGENT_IMAGE, buildTestAgent } from './docker-harness.ts';
 import { authHeaders, TOKEN } from './helpers.ts';
 
@@ -35,10 +35,6 @@ const call = (path: string, extra: Record<string, string> = {}) => fetch(`${url}
 
 const inspect = (name: string) => inspectContainer(user, name);
 
-async function agentNames(): Promise<string[]> {
-  const out = await user.podman('ps', '--filter', 'label=nanobot.managed=true', '--format', '{{.Names}}');
-  return out.split('\n').filter(Boolean);
-}
 
 beforeAll(async () => {
   await Promise.all([buildTestAgent(), buildImage({ dockerfile: 'gateway/Dockerfile', tag: GATEWAY_IMAGE, quiet: true })]);
@@ -78,7 +74,7 @@ describe('rootless Podman', () => {
     const res = await call('/chat', { 'x-test-write': 'kept' });
     expect(res.status).toBe(200);
     expect((await res.json()).marker).toBe('kept');
-    const [agent] = await agentNames();
+    const [agent] = await agentNames(user);
     expect(agent).toStartWith(`agent-${user.name}-`);
     // Container uid 1000 is the user's subordinate uid start + 999: neither root nor the user.
     const folder = statSync(join(user.home, 'data', agent!.slice(`agent-${user.name}-`.length)));
@@ -102,7 +98,7 @@ describe('rootless Podman', () => {
   }, 30_000);
 
   test('a restarted gateway adopts the running agent instead of starting another', async () => {
-    const [agent] = await agentNames();
+    const [agent] = await agentNames(user);
     const before = await inspect(agent!);
     await user.podman('restart', GATEWAY);
     await eventually(async () => expect((await fetch(`${url}/readyz`)).status).toBe(200), 30_000);
@@ -112,11 +108,11 @@ describe('rootless Podman', () => {
     const after = await inspect(agent!);
     expect(after.Id).toBe(before.Id);
     expect(after.State.Pid).toBe(before.State.Pid);
-    expect(await agentNames()).toEqual([agent!]);
+    expect(await agentNames(user)).toEqual([agent!]);
   }, 60_000);
 
   test('no process of the stack runs as root on the host', async () => {
-    const [agent] = await agentNames();
+    const [agent] = await agentNames(user);
     const gateway = await inspect(GATEWAY);
     const tutor = await inspect(agent!);
     const stack = [user.servicePid, gateway.State.Pid, gateway.State.ConmonPid, tutor.State.Pid, tutor.State.ConmonPid];

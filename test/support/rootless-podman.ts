@@ -66,6 +66,11 @@ export async function inspectContainer(user: RootlessUser, name: string): Promis
   return info;
 }
 
+/** The names of the user's running agent containers (the gateway labels every one it makes). */
+export async function agentNames(user: RootlessUser): Promise<string[]> {
+  return (await user.podman('ps', '--filter', 'label=nanobot.managed=true', '--format', '{{.Names}}')).split('\n').filter(Boolean);
+}
+
 /** Root processes on the host whose command line names the user's home, runtime dir or one of these containers. */
 export function rootProcessesNaming(user: RootlessUser, containerIds: string[]): string[] {
   return allPids()

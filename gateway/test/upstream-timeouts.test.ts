@@ -21,6 +21,7 @@ let agent: ReturnType<typeof Bun.serve>;
 let gateway: ReturnType<typeof serve>;
 let killed: Bun.TCPSocketListener;
 let killedSocket: Bun.Socket<unknown> | undefined;
+let agentRuntime: AgentRuntime;
 
 beforeAll(() => {
   agent = Bun.serve({
@@ -53,6 +54,7 @@ beforeAll(() => {
     ...stubRuntime,
     ensure: async (identity) => ({ userId: identity.id, instanceId: `c-${identity.id}`, url: `http://127.0.0.1:${identity.email.startsWith('killed.') ? killed.port : agent.port}` }),
   };
+  agentRuntime = runtime;
   const settings = testSettings({ UPSTREAM_TIMEOUT_MS: '1500', UPSTREAM_QUICK_TIMEOUT: '300ms', HEALTH_RECHECK_TIMEOUT: '100ms', BODY_IDLE_TIMEOUT: '300ms' });
   gateway = serve(createApp({ settings, runtime, users: trustingUsers(), routes: new RouteTable(), log: () => {} }), { port: 0, hostname: '127.0.0.1' });
 });
@@ -284,4 +286,35 @@ describe('an agent lost in the middle of a streamed answer', () => {
     const res = await call('/chat', newUser(), { method: 'POST', body: '{"message":"hi"}' });
     expect(await res.text()).toBe('event: delta\ndata: {"text":"a"}\n\nevent: done\ndata: {"response":"a"}\n\n');
   });
+});
+
+describe('a caller that goes away while its agent works', () => {
+  test('the agent\'s request is cut within about a second, long before any deadline', async () => {
+    // Deadlines of a minute: only the caller's leaving can end the agent's request in this test.
+    const patient = serve(
+      createApp({ settings: testSettings({ UPSTREAM_TIMEOUT_MS: '60000', UPSTREAM_QUICK_TIMEOUT: '60s' }), runtime: agentRuntime, users: trustingUsers(), routes: new RouteTable(), log: () => {} }),
+      { port: 0, hostname: '127.0.0.1' },
+    );
+    try {
+      let cut: () => void = () => {};
+      const agentCut = new Promise<void>((resolve) => (cut = resolve));
+      let asked: () => void = () => {};
+      const agentAsked = new Promise<void>((resolve) => (asked = resolve));
+      script.set('/chat', (req) => {
+        req.signal.addEventListener('abort', cut, { once: true });
+        asked();
+        return forever();
+      });
+      const caller = new AbortController();
+      const pending = fetch(`${patient.url}chat`, { method: 'POST', body: '{"message":"hi"}', headers: authHeaders(newUser()), signal: caller.signal }).catch(() => 'gone');
+      await agentAsked;
+      const leftAt = performance.now();
+      caller.abort();
+      expect(await pending).toBe('gone');
+      await agentCut;
+      expect(performance.now() - leftAt).toBeLessThan(5_000);
+    } finally {
+      await patient.stop(true);
+    }
+  }, 15_000);
 });

@@ -14,7 +14,7 @@ import { UnresponsiveAgents } from './agents/unresponsive.ts';
 import { operatorRoutes } from './admin/index.ts';
 import { AgentObserver } from './agents/observer.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { agentWait, proxyMetrics, requestMetrics } from './middleware/metrics.ts';
+import { proxyMetrics, requestMetrics } from './middleware/metrics.ts';
 import { ensureAgent } from './middleware/ensure-agent.ts';
 import { instanceName } from './middleware/instance-name.ts';
 import { UserLimiter, userLimits } from './middleware/user-limits.ts';
@@ -89,26 +89,26 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
   const limits = userLimits(new UserLimiter(settings.server.userLimits));
   app.route('/', agentRoutes(lifecycle, activity, users.identity, agentName, limits));
 
-  app.on(PROXIED_METHODS, PROXIED_PATHS,
+  const proxyChain = [
     safePath(),
     bodyLimit({ maxBytes: settings.server.maxBodyBytes }),
     users.identity,
     agentName,
     limits,
     trackActivity(activity),
-    agentWait(),
     ensureAgent(lifecycle),
-    proxyMetrics(metrics),
-    proxyToAgent({
-      routes,
-      agentTokenSecret: settings.agents.tokenSecret,
-      maxBodyBytes: settings.server.maxBodyBytes,
-      headerTimeoutMs: { slow: settings.server.upstreamTimeoutMs, quick: settings.server.quickTimeoutMs },
-      bodyIdleMs: settings.server.bodyIdleMs,
-      unresponsive: new UnresponsiveAgents({ recheckMs: settings.server.healthRecheckMs, fetch: fetchImpl }),
-      fetch: fetchImpl,
-    }),
-  );
+  ] as const;
+  const proxy = proxyToAgent({
+    routes,
+    agentTokenSecret: settings.agents.tokenSecret,
+    maxBodyBytes: settings.server.maxBodyBytes,
+    headerTimeoutMs: { slow: settings.server.upstreamTimeoutMs, quick: settings.server.quickTimeoutMs },
+    bodyIdleMs: settings.server.bodyIdleMs,
+    unresponsive: new UnresponsiveAgents({ recheckMs: settings.server.healthRecheckMs, fetch: fetchImpl }),
+    fetch: fetchImpl,
+  });
+  // One registration per path, so each route's metrics know its name without looking it up.
+  for (const path of PROXIED_PATHS) app.on(PROXIED_METHODS, path, ...proxyChain, proxyMetrics(metrics, path), proxy);
 
   return app;
 }

@@ -9,8 +9,8 @@ export type Env = {
     requestId: string;
     identity: AgentIdentity;
     agent: RunningAgent;
-    /** When the request began waiting for its agent (middleware/metrics.ts). */
-    agentWaitFrom: number;
+    /** The pattern of the proxied route that answered, for the metrics (middleware/metrics.ts). */
+    route: string;
     /** How long it waited for its agent to start, when it had to (logged with the request). */
     agentStartMs: number;
   };

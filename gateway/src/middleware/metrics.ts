@@ -10,34 +10,35 @@ const routeOf = (c: Parameters<typeof routePath>[0]): string => {
   return path === '*' || path === '/*' ? 'unmatched' : path;
 };
 
-export const requestMetrics = (metrics: Metrics) =>
-  createMiddleware<Env>(async function requestMetrics(c, next) {
+/**
+ * Outermost but for the request id. A proxied route names itself (proxyMetrics), so the hot path
+ * skips `routePath`, which maps every matched handler; each label set's counter is made once and
+ * kept, so a request allocates no label object or hash string for it.
+ */
+export const requestMetrics = (metrics: Metrics) => {
+  const counters = new Map<string, ReturnType<Metrics['requests']['labels']>[]>();
+  return createMiddleware<Env>(async function requestMetrics(c, next) {
     await next();
-    metrics.requests.inc({ route: routeOf(c), status_class: statusClass(c.res.status) });
+    const route = c.get('route') ?? routeOf(c);
+    const status = c.res.status;
+    let byClass = counters.get(route);
+    if (!byClass) counters.set(route, (byClass = []));
+    (byClass[Math.floor(status / 100)] ??= metrics.requests.labels(route, statusClass(status))).inc();
   });
-
-/** Placed right before ensureAgent: marks when the request began waiting for its agent. */
-export const agentWait = () =>
-  createMiddleware<Env>(async function agentWait(c, next) {
-    c.set('agentWaitFrom', performance.now());
-    await next();
-  });
-
-/** A wait shorter than this is the hot path (an agent already healthy), not a start worth logging. */
-const START_LOG_THRESHOLD_MS = 5;
+};
 
 /**
- * Placed right before the proxy: the time is the agent's own (no start, no queue). An agent's error
- * answer is a small JSON body; a copy of it is read off the hot path for its `code`. Successful
- * answers (SSE streams included) are never read; errors inside a stream are not seen here.
+ * Placed right before the proxy of the route `route`: the time is the agent's own (no start, no
+ * queue). An agent's error answer is a small JSON body; a copy of it is read off the hot path for its
+ * `code`. Successful answers (SSE streams included) are never read; errors inside a stream are not seen here.
  */
-export const proxyMetrics = (metrics: Metrics) =>
-  createMiddleware<Env>(async function proxyMetrics(c, next) {
-    const waited = performance.now() - c.var.agentWaitFrom;
-    if (waited >= START_LOG_THRESHOLD_MS) c.set('agentStartMs', Math.round(waited));
-    const end = metrics.proxySeconds.startTimer({ route: routeOf(c) });
+export const proxyMetrics = (metrics: Metrics, route: string) => {
+  const seconds = metrics.proxySeconds.labels(route);
+  return createMiddleware<Env>(async function proxyMetrics(c, next) {
+    c.set('route', route);
+    const started = performance.now();
     await next();
-    end();
+    seconds.observe((performance.now() - started) / 1_000);
     const res = c.res;
     // c.error is set when the gateway itself answered (502, 504): only the agent's own answers count.
     if (!c.error && res.status >= 400 && res.status !== 499 && res.headers.get('content-type')?.includes('application/json')) {
@@ -48,3 +49,4 @@ export const proxyMetrics = (metrics: Metrics) =>
         .catch(() => metrics.agentErrors.inc({ code: 'other' }));
     }
   });
+};

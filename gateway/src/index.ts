@@ -1,4 +1,4 @@
-/** Runs the gateway from the environment: `bun gateway/src/index.ts`. */
+/** Runs the gateway from the environment: `sh gateway/start.sh` (which runs this file), or `bun gateway/src/index.ts`. */
 import { jsonLog } from './log.ts';
 import { loadSettings, SettingsError } from './settings.ts';
 import { startGateway } from './start.ts';

@@ -84,7 +84,7 @@ async function startGateway(suffix: string, env: Record<string, string> = {}): P
   const container = await docker.createContainer({
     name,
     Image: bunImage,
-    Cmd: ['bun', 'gateway/src/index.ts'],
+    Cmd: ['sh', 'gateway/start.sh'],
     WorkingDir: REPO_ROOT,
     Env: Object.entries(vars).map(([k, v]) => `${k}=${v}`),
     Labels: { [LABELS.instance]: instance },

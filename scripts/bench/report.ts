@@ -30,7 +30,7 @@ ratio below 1 is the share of the direct rate the gateway keeps. The baselines a
 agent (\`gateway/test/fixtures\`, a few lines of Bun) reached directly at its container IP, and for cold
 starts the same image started by hand with \`docker run\` (same binds, network, limits, hardening) and
 polled every 25 ms, so the numbers measure the gateway rather than the LLM agent. The client, the
-gateway process (\`bun gateway/src/index.ts\`) and the agents share the machine's cores, so the
+gateway process (\`sh gateway/start.sh\`, as its image starts it) and the agents share the machine's cores, so the
 absolute hot-path numbers include the client's own cost on both sides. For memory the baseline is the
 body size and the ratio is the peak growth of the gateway's resident set as a share of it; what
 matters is whether the growth follows the body (compare the 20 and 100 MiB rows): a streaming proxy

@@ -1,4 +1,4 @@
-/** The real gateway as its own process (`bun gateway/src/index.ts`), so its memory is its own. */
+/** The real gateway as its own process (`sh gateway/start.sh`, as its image runs it), so its memory is its own. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../scripts/lib/images.ts';
@@ -36,7 +36,8 @@ export async function spawnGateway(env: Record<string, string>, callsFile?: stri
   if (callsFile) writeFileSync(callsFile, '');
   const preload = callsFile ? ['--preload', join(REPO_ROOT, 'test/support/count-docker-calls.ts')] : [];
   if (logFile) writeFileSync(logFile, '');
-  const child = Bun.spawn(['bun', ...bunArgs, ...preload, 'gateway/src/index.ts'], {
+  // As the image starts it (gateway/start.sh), so what is measured and tested is what ships.
+  const child = Bun.spawn(['sh', 'gateway/start.sh', ...bunArgs, ...preload], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env, ...(callsFile ? { COUNT_DOCKER_CALLS_FILE: callsFile } : {}) },
     stdin: 'ignore',

@@ -29,8 +29,8 @@ import type { RouteTable } from './agents/route-table.ts';
 import type { AgentInspector, AgentRuntime } from './runtime/types.ts';
 import type { Settings } from './settings.ts';
 
-/** The agent endpoints of docs/agent-contract.md; only `/files` has paths below it. */
-export const PROXIED_PATHS = ['/chat', '/files', '/files/*', '/uploads', '/memory', '/health', '/conversations', '/sessions', '/export'];
+/** The agent endpoints of docs/agent-contract.md; only `/files` has paths below it (`/files/*` matches `/files` itself too). */
+export const PROXIED_PATHS = ['/chat', '/files/*', '/uploads', '/memory', '/health', '/conversations', '/sessions', '/export'];
 
 /** The methods the agent contract uses (HEAD with GET); TRACE, CONNECT and the rest are a 404 like any unknown route. */
 export const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];

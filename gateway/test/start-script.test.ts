@@ -22,10 +22,14 @@ test('a Bun that no longer knows the switch starts the gateway without it, inste
   const dir = mkdtempSync(join(tmpdir(), 'nb-start-'));
   try {
     // Bun's own answer to a JSC option it does not know: an error and exit code 1.
-    writeFileSync(join(dir, 'bun'), `#!/bin/sh\nif [ -n "$BUN_JSC_useWarmUpMarkedBlocks" ]; then echo 'error: invalid JSC environment variable' >&2; exit 1; fi\nexec ${process.execPath} "$@"\n`);
+    writeFileSync(join(dir, 'bun'), `#!/bin/sh\nif [ -n "$BUN_JSC_useWarmUpMarkedBlocks" ]; then echo 'error: invalid JSC environment variable' >&2; exit 1; fi\nexec "${process.execPath}" "$@"\n`);
     chmodSync(join(dir, 'bun'), 0o755);
     expect(await run({ ...process.env, BUN_JSC_useWarmUpMarkedBlocks: undefined, PATH: `${dir}:${process.env.PATH}` })).toEqual({ out: 'unset', code: 0 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a value the operator set is kept', async () => {
+  expect(await run({ ...process.env, BUN_JSC_useWarmUpMarkedBlocks: 'true' })).toEqual({ out: 'true', code: 0 });
 });

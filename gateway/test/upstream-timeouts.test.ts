@@ -289,32 +289,91 @@ describe('an agent lost in the middle of a streamed answer', () => {
 });
 
 describe('a caller that goes away while its agent works', () => {
-  test('the agent\'s request is cut within about a second, long before any deadline', async () => {
-    // Deadlines of a minute: only the caller's leaving can end the agent's request in this test.
-    const patient = serve(
-      createApp({ settings: testSettings({ UPSTREAM_TIMEOUT_MS: '60000', UPSTREAM_QUICK_TIMEOUT: '60s' }), runtime: agentRuntime, users: trustingUsers(), routes: new RouteTable(), log: () => {} }),
-      { port: 0, hostname: '127.0.0.1' },
-    );
-    try {
-      let cut: () => void = () => {};
-      const agentCut = new Promise<void>((resolve) => (cut = resolve));
-      let asked: () => void = () => {};
-      const agentAsked = new Promise<void>((resolve) => (asked = resolve));
-      script.set('/chat', (req) => {
-        req.signal.addEventListener('abort', cut, { once: true });
-        asked();
-        return forever();
-      });
+  // Deadlines of a minute: only the caller's leaving can end the agent's request in these tests.
+  let patient: ReturnType<typeof serve>;
+  beforeAll(() => {
+    const settings = testSettings({ UPSTREAM_TIMEOUT_MS: '60000', UPSTREAM_QUICK_TIMEOUT: '60s' });
+    patient = serve(createApp({ settings, runtime: agentRuntime, users: trustingUsers(), routes: new RouteTable(), log: () => {} }), { port: 0, hostname: '127.0.0.1' });
+  });
+  afterAll(() => patient.stop(true));
+
+  /** Resolves when the agent's side of the request is cut (its request aborted or its answer cancelled). */
+  function agentCut() {
+    let cut: () => void = () => {};
+    const done = new Promise<void>((resolve) => (cut = resolve));
+    let asked: () => void = () => {};
+    const reached = new Promise<void>((resolve) => (asked = resolve));
+    return { done, reached, cut: () => cut(), asked: () => asked() };
+  }
+
+  /** An answer that never ends: `chunk` every 50 ms until the reader goes. */
+  function endless(chunk: string, onCancel: () => void) {
+    let timer: Timer | undefined;
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        timer = setInterval(() => controller.enqueue(new TextEncoder().encode(chunk)), 50);
+      },
+      cancel() {
+        clearInterval(timer);
+        onCancel();
+      },
+    });
+  }
+
+  const callPatient = (path: string, signal: AbortSignal) =>
+    fetch(`${patient.url}${path.slice(1)}`, { method: 'POST', body: '{"message":"hi"}', headers: authHeaders(newUser()), signal });
+
+  test('before its answer: the agent\'s request is cut within about a second', async () => {
+    const agent = agentCut();
+    script.set('/chat', (req) => {
+      req.signal.addEventListener('abort', agent.cut, { once: true });
+      agent.asked();
+      return forever();
+    });
+    const caller = new AbortController();
+    const pending = callPatient('/chat', caller.signal).catch(() => 'gone');
+    await agent.reached;
+    const leftAt = performance.now();
+    caller.abort();
+    expect(await pending).toBe('gone');
+    await agent.done;
+    expect(performance.now() - leftAt).toBeLessThan(2_000);
+  }, 15_000);
+
+  test('after a long wait: once it has waited a second, the agent\'s request is cut as the caller goes', async () => {
+    const agent = agentCut();
+    script.set('/chat', (req) => {
+      req.signal.addEventListener('abort', agent.cut, { once: true });
+      agent.asked();
+      return forever();
+    });
+    const caller = new AbortController();
+    const pending = callPatient('/chat', caller.signal).catch(() => 'gone');
+    await agent.reached;
+    await Bun.sleep(1_500);
+    const leftAt = performance.now();
+    caller.abort();
+    expect(await pending).toBe('gone');
+    await agent.done;
+    expect(performance.now() - leftAt).toBeLessThan(500);
+  }, 15_000);
+
+  for (const [kind, type, chunk] of [
+    ['an SSE chat', 'text/event-stream', 'event: delta\ndata: {"text":"a"}\n\n'],
+    ['a download of no declared length', 'application/octet-stream', 'x'.repeat(1024)],
+  ] as const) {
+    test(`in the middle of ${kind} answered at once: the agent's answer is cut`, async () => {
+      const agent = agentCut();
+      script.set('/export', () => new Response(endless(chunk, agent.cut), { headers: { 'Content-Type': type } }));
       const caller = new AbortController();
-      const pending = fetch(`${patient.url}chat`, { method: 'POST', body: '{"message":"hi"}', headers: authHeaders(newUser()), signal: caller.signal }).catch(() => 'gone');
-      await agentAsked;
+      const res = await callPatient('/export', caller.signal);
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      expect((await reader.read()).done).toBe(false);
       const leftAt = performance.now();
       caller.abort();
-      expect(await pending).toBe('gone');
-      await agentCut;
-      expect(performance.now() - leftAt).toBeLessThan(5_000);
-    } finally {
-      await patient.stop(true);
-    }
-  }, 15_000);
+      await agent.done;
+      expect(performance.now() - leftAt).toBeLessThan(2_000);
+    }, 15_000);
+  }
 });

@@ -149,14 +149,28 @@ finished request clears (\`agents/pauses.ts\`), with nothing else changed: 2.2×
 same harness, the helper threads' share from about 50 to about 20 µs. (Measured by swapping one
 for the other; why JSC's generational collector pays so much for a long-lived table that every
 request adds to and deletes from was not traced inside JSC.) The assertion cache moved each hit to
-the end of its \`Map\` (delete, set), the same pattern per request; a hit now writes a use count. In this run: 1.64× at 32 connections (2.30× before), 0.81× the req/s (0.61×). What is
-left is not one piece. Swapped out one at a time in that harness, the request id and the request log
-saved 5-15 µs together and the three metrics middlewares about 14 µs, but identical configurations
-differ by up to 11 µs between rounds there, prom-client's own calls are 0.2-0.4 µs measured alone,
-and fourteen no-op Hono middlewares cost nothing measurable: keeping metrics as plain numbers, or one
-middleware instead of the chain, would not reach 1.5×. The allocator and collector threads still
-spend about 15 µs a request more than for the bare pass-through: the chain's own objects (a context,
-promises and closures) for each request in flight.`;
+the end of its \`Map\` (delete, set), the same pattern per request; a hit now writes a use count. In that session's run: 1.64× at 32 connections (2.30× before), 0.81× the req/s (0.61×). What was
+left then was not one piece: the chain's own objects, and the helper threads that serve the allocator.
+
+A fifth look (the session after) measured the chain in-process as well: \`createApp\` answering from
+a fetch that returns at once, several variants in one process in alternating rounds, the CPU of all
+threads per request, so that pieces of a few µs could be told apart. Two were not forwarding. The
+proxy attached a listener to the caller's \`req.signal\` on every request, and Bun makes that
+\`AbortSignal\` on first use: about 5 µs of the chain's 35. The request's one timer now starts
+following the caller once it has waited a second (and an answer that keeps coming follows it from its
+headers), so a caller who leaves a short request costs its agent at most a second more work. The
+metrics middlewares ran \`routePath\` twice a request (it maps every matched handler) and gave
+prom-client new label objects: about 3 µs; each proxied route now names itself and each label set's
+counter is made once. End to end in the host harness: 1.68-1.71× → 1.58-1.60×. The rest was
+JSC's \`JSCWarmUp\` thread, 17-21 µs a request there against 1 µs for the bare pass-through: it
+touches memory blocks ahead of the allocator. JavaScriptCore can turn it off
+(\`useWarmUpMarkedBlocks\`, which Bun reads from \`BUN_JSC_useWarmUpMarkedBlocks=false\` before it
+starts); with it off the JavaScript thread spends about 5 µs more and the process about 15 µs less
+(1.53-1.58× → 1.38-1.39× in one run of that harness). Bun says such switches may change between
+releases and refuses to start on one it no longer knows, so \`gateway/start.sh\`, which the image,
+this bench and the tests run, sets it only if the Bun it runs on accepts it. The fixed-rate p99 is
+the bench's noisiest number (one stall of a few ms in a round moves it): it is compared with the
+bare pass-through in the same run, which pays the same event loop.`;
 
 /** `only`: some phases were picked with `--only`; `pending`: phases still to run (the report is written after each). */
 export type Progress = { only: boolean; pending: readonly string[] };

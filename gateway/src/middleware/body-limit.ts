@@ -23,7 +23,7 @@ export type BodyWatch = {
   /** Fails the stream once more than this went by; undefined when HTTP framing already holds the body to its declared length. */
   maxBytes: number | undefined;
   onExceeded: () => void;
-  /** Each chunk that goes by (the proxy re-arms its idle timer here). */
+  /** Each chunk that goes by (the proxy moves its idle deadline on here). */
   onChunk: () => void;
   /** The whole body went by. */
   onEnd: () => void;

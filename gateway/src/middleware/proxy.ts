@@ -11,6 +11,7 @@ import type { UnresponsiveAgents } from '../agents/unresponsive.ts';
 import type { RunningAgent } from '../runtime/types.ts';
 import { splitUrl } from '../target.ts';
 import { tooLarge, watchBody } from './body-limit.ts';
+import { isSmall } from './answer-end.ts';
 import { endWithErrorEvent, isEventStream } from './event-stream.ts';
 
 export type ProxyOptions = {
@@ -114,15 +115,19 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, headerTim
       timerAt = at;
       timer = setTimeout(tick, Math.max(0, at - performance.now()));
     };
+    /** Says whether the caller is still there, and from now on cuts the agent's request when it goes. */
+    const followCaller = (): boolean => {
+      if (followingCaller) return true;
+      followingCaller = true;
+      if (req.signal.aborted) return false;
+      req.signal.addEventListener('abort', () => upstream.abort(), { once: true });
+      return true;
+    };
     function tick() {
       if (settled) return;
-      if (!followingCaller) {
-        followingCaller = true;
-        if (req.signal.aborted) {
-          stopReading?.(new Error('caller gone'));
-          return upstream.abort();
-        }
-        req.signal.addEventListener('abort', () => upstream.abort(), { once: true });
+      if (!followCaller()) {
+        stopReading?.(new Error('caller gone'));
+        return upstream.abort();
       }
       if (performance.now() >= deadline) expire();
       else arm(deadline);
@@ -183,6 +188,9 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, headerTim
       // Bun's fetch answer has headers of its own to change, so it goes back as it is.
       cleanDownstreamHeaders(res.headers);
       res.headers.set('x-request-id', requestId);
+      // An answer that keeps coming (a stream, a download) is the agent's work for as long as the
+      // caller reads it: from here the caller's leaving cuts it, whenever the request began.
+      if (res.body && !isSmall(res) && !followCaller()) upstream.abort();
       if (res.body && isEventStream(res.headers)) {
         const lost = () => routes.delete(agent.userId, agent.instanceId);
         return new Response(endWithErrorEvent(res.body, lost, (end) => pauses.onPause(agent.instanceId, () => end(PAUSED_EVENT))), res);

@@ -19,7 +19,7 @@ import { ms, ratio } from './stats.ts';
 /** The connection counts of the closed-loop table; the targets are read at 32, which is always run. */
 export const CONNECTIONS = [1, 32, 128];
 const TARGET_CONNECTIONS = 32;
-const ROUNDS = 2;
+const ROUNDS = 4;
 const SECONDS = 3;
 const WARMUP_SECONDS = 1;
 /** The fixed rate is this share of the gateway's closed-loop rate at 32 connections... */

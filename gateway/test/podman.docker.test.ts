@@ -35,7 +35,6 @@ const call = (path: string, extra: Record<string, string> = {}) => fetch(`${url}
 
 const inspect = (name: string) => inspectContainer(user, name);
 
-
 beforeAll(async () => {
   await Promise.all([buildTestAgent(), buildImage({ dockerfile: 'gateway/Dockerfile', tag: GATEWAY_IMAGE, quiet: true })]);
   user = await createRootlessUser();

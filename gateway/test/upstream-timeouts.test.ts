@@ -353,6 +353,7 @@ describe('a caller that goes away while its agent works', () => {
   for (const [kind, type, chunk] of [
     ['an SSE chat', 'text/event-stream', 'event: delta\ndata: {"text":"a"}\n\n'],
     ['a download of no declared length', 'application/octet-stream', 'x'.repeat(1024)],
+    ['a fast download (1 MiB every 50 ms) the caller stopped reading', 'application/octet-stream', 'x'.repeat(1024 * 1024)],
   ] as const) {
     test(`in the middle of ${kind} answered at once: the agent's answer is cut`, async () => {
       const agent = agentCut();

@@ -157,8 +157,8 @@ a fetch that returns at once, several variants in one process in alternating rou
 threads per request, so that pieces of a few µs could be told apart. Two were not forwarding. The
 proxy attached a listener to the caller's \`req.signal\` on every request, and Bun makes that
 \`AbortSignal\` on first use: about 5 µs of the chain's 35. The request's one timer now starts
-following the caller once it has waited a second (and an answer that keeps coming follows it from its
-headers), so a caller who leaves a short request costs its agent at most a second more work. The
+following the caller once it has waited a second (an answer already streaming is cut by Bun itself
+when its caller disconnects), so a caller who leaves a short request costs its agent at most a second more work. The
 metrics middlewares ran \`routePath\` twice a request (it maps every matched handler) and gave
 prom-client new label objects: about 3 µs; each proxied route now names itself and each label set's
 counter is made once. End to end in the host harness: 1.68-1.71× → 1.58-1.60×. The rest was

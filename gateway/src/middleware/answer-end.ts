@@ -11,8 +11,7 @@ import { onBodyEnd } from '../agents/activity.ts';
  */
 const SMALL_ANSWER_BYTES = 64 * 1024;
 
-/** An answer whose declared length says it is all but sent once its headers are. */
-export function isSmall(res: Response): boolean {
+function isSmall(res: Response): boolean {
   const length = res.headers.get('content-length');
   return length !== null && Number(length) <= SMALL_ANSWER_BYTES;
 }

@@ -11,7 +11,6 @@ import type { UnresponsiveAgents } from '../agents/unresponsive.ts';
 import type { RunningAgent } from '../runtime/types.ts';
 import { splitUrl } from '../target.ts';
 import { tooLarge, watchBody } from './body-limit.ts';
-import { isSmall } from './answer-end.ts';
 import { endWithErrorEvent, isEventStream } from './event-stream.ts';
 
 export type ProxyOptions = {
@@ -53,8 +52,8 @@ const WATCHED_BODY_BYTES = 1024 * 1024;
  * A request still waiting for its agent this long after it came starts following its caller, and its
  * agent's work is cut if the caller has gone. Following from the start (Bun makes a request's
  * AbortSignal on first use) was a sixth of the chain's CPU for every short request; a caller gone
- * sooner costs its agent at most this much more work. A streamed answer is cut as soon as its
- * caller stops reading it, either way.
+ * sooner costs its agent at most this much more work. An answer already streaming (SSE, a download)
+ * is cut as soon as its caller disconnects either way: Bun cancels the agent's body then.
  */
 const FOLLOW_CALLER_AFTER_MS = 1_000;
 
@@ -115,19 +114,16 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, headerTim
       timerAt = at;
       timer = setTimeout(tick, Math.max(0, at - performance.now()));
     };
-    /** Says whether the caller is still there, and from now on cuts the agent's request when it goes. */
-    const followCaller = (): boolean => {
-      if (followingCaller) return true;
-      followingCaller = true;
-      if (req.signal.aborted) return false;
-      req.signal.addEventListener('abort', () => upstream.abort(), { once: true });
-      return true;
-    };
     function tick() {
       if (settled) return;
-      if (!followCaller()) {
-        stopReading?.(new Error('caller gone'));
-        return upstream.abort();
+      // The first tick: from now on the caller's leaving cuts the agent's request, or at once if it has left.
+      if (!followingCaller) {
+        followingCaller = true;
+        if (req.signal.aborted) {
+          stopReading?.(new Error('caller gone'));
+          return upstream.abort();
+        }
+        req.signal.addEventListener('abort', () => upstream.abort(), { once: true });
       }
       if (performance.now() >= deadline) expire();
       else arm(deadline);
@@ -188,9 +184,6 @@ export const proxyToAgent = ({ routes, agentTokenSecret, maxBodyBytes, headerTim
       // Bun's fetch answer has headers of its own to change, so it goes back as it is.
       cleanDownstreamHeaders(res.headers);
       res.headers.set('x-request-id', requestId);
-      // An answer that keeps coming (a stream, a download) is the agent's work for as long as the
-      // caller reads it: from here the caller's leaving cuts it, whenever the request began.
-      if (res.body && !isSmall(res) && !followCaller()) upstream.abort();
       if (res.body && isEventStream(res.headers)) {
         const lost = () => routes.delete(agent.userId, agent.instanceId);
         return new Response(endWithErrorEvent(res.body, lost, (end) => pauses.onPause(agent.instanceId, () => end(PAUSED_EVENT))), res);

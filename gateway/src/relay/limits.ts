@@ -16,6 +16,12 @@ export type Refusal = {
 
 export const nextUtcMidnight = (now: Date): Date => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
 
+/** A daily budget used up: it resets at the next midnight UTC, which the message names. */
+function quota(used: string, now: Date): Refusal {
+  const midnight = nextUtcMidnight(now);
+  return { code: 'llm_quota', message: `${used}; it resets at ${midnight.toISOString().slice(0, 16).replace('T', ' ')} UTC.`, resetsAt: midnight };
+}
+
 type Limits = Pick<RelaySettings, 'tokensPerDay' | 'requestsPerMinute' | 'globalTokensPerDay'>;
 
 export class RelayLimits {
@@ -29,13 +35,11 @@ export class RelayLimits {
 
   /** Undefined when the user may make one more request now (and counts it), else why not. */
   check(userId: string, now = new Date()): Refusal | undefined {
-    const midnight = nextUtcMidnight(now);
-    const resets = `${midnight.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
     if (this.limits.tokensPerDay > 0 && this.store.tokensToday(userId, now) >= this.limits.tokensPerDay) {
-      return { code: 'llm_quota', message: `You have used today's tutoring allowance; it resets at ${resets}.`, resetsAt: midnight };
+      return quota("You have used today's tutoring allowance", now);
     }
     if (this.limits.globalTokensPerDay > 0 && this.store.globalTokensToday(now) >= this.limits.globalTokensPerDay) {
-      return { code: 'llm_quota', message: `The class has used today's tutoring allowance; it resets at ${resets}.`, resetsAt: midnight };
+      return quota("The class has used today's tutoring allowance", now);
     }
     if (this.limits.requestsPerMinute > 0) {
       const minute = Math.floor(now.getTime() / 60_000);

@@ -24,22 +24,23 @@ test("today's tokens count what is recorded at once, survive a restart, and star
   expect(store.tokensToday('ada-1', today)).toBe(40);
   expect(store.globalTokensToday(today)).toBe(50);
   // Recorded after the totals were read: counted without another look at the file.
-  store.record('ada-1', 'custom', usage(2.4, 2.6), today);
-  expect(store.tokensToday('ada-1', today)).toBe(45);
-  expect(store.globalTokensToday(today)).toBe(55);
+  // Rounded alike in the file and in memory: 2.5 and 2.5 are stored as 3 and 3 (Math.round).
+  store.record('ada-1', 'custom', usage(2.5, 2.5), today);
+  expect(store.tokensToday('ada-1', today)).toBe(46);
+  expect(store.globalTokensToday(today)).toBe(56);
   expect(store.tokensToday('cy-3', today)).toBe(0);
   store.close();
 
   const reopened = new UsageStore(path);
-  expect(reopened.tokensToday('ada-1', today)).toBe(45);
+  expect(reopened.tokensToday('ada-1', today)).toBe(46);
   expect(reopened.tokensToday('bob-2', today)).toBe(10);
-  expect(reopened.globalTokensToday(today)).toBe(55);
+  expect(reopened.globalTokensToday(today)).toBe(56);
   expect(reopened.tokensToday('ada-1', tomorrow)).toBe(0);
-  // A stream that began before midnight and ends after it is yesterday's: today's count stays as it was.
+  // A record dated the day before the one held in memory goes to the file only.
   reopened.record('ada-1', 'openai', usage(7, 0), today);
   expect(reopened.tokensToday('ada-1', tomorrow)).toBe(0);
   expect(reopened.globalTokensToday(tomorrow)).toBe(0);
-  expect(reopened.tokensToday('ada-1', today)).toBe(52);
-  expect(reopened.totals(today).today).toEqual({ requests: 4, promptTokens: 44, completionTokens: 18 });
+  expect(reopened.tokensToday('ada-1', today)).toBe(53);
+  expect(reopened.totals(today).today).toEqual({ requests: 4, promptTokens: 45, completionTokens: 18 });
   reopened.close();
 });

@@ -32,10 +32,10 @@ describe('relay keys', () => {
     const verify = relayKeyVerifier(SECRET);
     const ada = relayKey(SECRET, 'ada-1');
     const forged = `${ada.slice(0, -1)}${ada.endsWith('0') ? '1' : '0'}`;
-    expect(verify(ada)).toBe('ada-1');
     expect(verify(forged)).toBeUndefined();
     expect(verify(ada)).toBe('ada-1');
     expect(verify(forged)).toBeUndefined();
+    expect(verify(ada)).toBe('ada-1');
     expect(verify(relayKey('another-secret', 'ada-1'))).toBeUndefined();
   });
 

@@ -189,10 +189,10 @@ four 1.31-1.61×. JavaScriptCore compiles on a background thread from what it ha
 and its compile log (\`BUN_JSC_reportDFGCompileTimes\`, \`reportFTLCompileTimes\`) shows the same code
 compiled again and again through a floor run: each of the chain's async middlewares 3-7 times,
 Hono's \`dispatch\` 11 times. Which of its guesses fail was not traced; compiling on the JavaScript
-thread instead (\`useConcurrentJIT=false\`) was slower and no steadier. Floor runs with the 5 s
-warm-up gave 1.21, 1.23 and 1.24×, and 1.51× with JSC's compile log on and 1.60× when started on a
-machine still busy from a whole bench; the two whole benches, whose earlier phases send other
-requests first, 1.39 and 1.51×. So the target is met in most runs, not in all, and the spread
+thread instead (\`useConcurrentJIT=false\`) was slower and no steadier. Floor-only runs since
+gave 1.21 and 1.24× (the second warmed for 8 s), 1.23× under the profiler, 1.51× with JSC's compile
+log on and 1.60× when started on a machine still busy from a whole bench; the two whole benches,
+whose earlier phases send other requests first, 1.39 and 1.51×. So the target is met in most runs, not in all, and the spread
 between identical processes is as wide as the distance to it. What is above the bare pass-through
 is the chain's own work on the JavaScript thread, 30-80 µs a request between runs, no piece of it
 above 5 % of the samples; none of the ideas left is worth more than a few µs (eight no-op async
@@ -201,7 +201,7 @@ Hono middlewares cost 5 µs a request in-process, written as plain functions 3.5
 
 The fixed-rate p99 is the
 bench's noisiest number (one stall of a few ms in a round moves it), so it is read against the bare
-pass-through in the same run. In six floor runs of this session the bare pass-through added
+pass-through in the same run. In seven runs of the floor this session (five alone, two in whole benches) the bare pass-through added
 1.6-5.3 ms to the agent's p99 at 1,000 req/s, nginx 0.1-1.4 ms and the gateway 3.2-4.9 ms: no Bun
 proxy on this machine meets the 2 ms target, and the gateway adds about 1-2 ms of tail of its own.
 Bun's \`fetch\` answers on its own HTTP client thread, and each request's hand-over between that
@@ -213,7 +213,7 @@ for 0.5-1.4 ms in the bare pass-through (a 5-8 MB heap) and 1.3-3.2 ms in the ga
 which docker-modem's unused ssh2 client is most); with ssh2 kept from loading, the harness's p99 did
 not move beyond its noise, so the heap's size is not all of it.
 
-The relay's first chunk pays one more process hop, like the bare pass-through's (0.7-0.8 ms of the
+The relay's first chunk pays one more process hop, like the bare pass-through's (0.69-0.95 ms of the
 1 ms budget), and its own work: the key checked, the limits, the body read whole and parsed (the
 relay must add \`stream_options.include_usage\`, so it cannot stream the request through), and each
 chunk shown to the usage meter. Measured in a host harness, code run after an idle gap is far
@@ -226,7 +226,8 @@ need some hundreds): with 30 it added 0.40-0.46 ms over the bare pass-through, a
 What remains, 0.3-0.4 ms over the bare hop, is spread over the Hono dispatch, the body read, the
 header copies and the metering stream (swapping each out alone moved the median by 0.03-0.15 ms,
 within the run-to-run spread); a bare hop that reads the body first is itself 0.1-0.2 ms faster than
-the streaming bare pass-through, so the relay's work is about 0.3 ms of cold code.`;
+the streaming bare pass-through. So the relay's own work comes to about 0.3-0.4 ms, most of it code
+run after an idle gap, and the two halves of one run's samples differ by up to 0.3 ms.`;
 
 /** `only`: some phases were picked with `--only`; `pending`: phases still to run (the report is written after each). */
 export type Progress = { only: boolean; pending: readonly string[] };

@@ -20,9 +20,10 @@ const MAX_KEPT_MACS = 10_000;
 
 /**
  * Checks relay keys under one secret: the user a key belongs to, or undefined for anything that is
- * not a key this secret made. Each user's MAC is computed once and kept: an agent sends its key with
- * every call, and an HMAC run after an idle gap took 25-50 µs here before the first token could
- * move (1 µs when hot). The comparison stays constant-time.
+ * not a key this secret made. A user's MAC is kept once a key of theirs has passed (so keys made up
+ * for other ids cannot push real callers out): an agent sends its key with every call, and an HMAC
+ * run after an idle gap took 25-50 µs here before the first token could move (1 µs when hot). The
+ * comparison stays constant-time.
  */
 export function relayKeyVerifier(secret: string): (key: string) => string | undefined {
   const macs = new Map<string, Buffer>();
@@ -30,13 +31,14 @@ export function relayKeyVerifier(secret: string): (key: string) => string | unde
     const match = KEY_PATTERN.exec(key);
     if (!match) return undefined;
     const [, userId = '', hex = ''] = match;
-    let expected = macs.get(userId);
-    if (!expected) {
+    const kept = macs.get(userId);
+    const expected = kept ?? mac(secret, userId);
+    if (!timingSafeEqual(Buffer.from(hex, 'hex'), expected)) return undefined;
+    if (!kept) {
       if (macs.size >= MAX_KEPT_MACS) macs.clear();
-      expected = mac(secret, userId);
       macs.set(userId, expected);
     }
-    return timingSafeEqual(Buffer.from(hex, 'hex'), expected) ? userId : undefined;
+    return userId;
   };
 }
 

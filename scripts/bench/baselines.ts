@@ -4,13 +4,15 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Subprocess } from 'bun';
-import { cpuSecondsOf } from '../../test/support/proc.ts';
+import { cpuSecondsOf, threadCpuSecondsOf } from '../../test/support/proc.ts';
 
 export type BaselineProxy = {
   name: string;
   url: string;
   /** CPU seconds of every process of the proxy (nginx: master and workers). */
   cpuSeconds(): number;
+  /** CPU seconds by thread name, for a proxy that is one process (the bare pass-through). */
+  threadCpuSeconds?(): Map<string, number>;
   stop(): Promise<void>;
 };
 
@@ -39,6 +41,7 @@ export async function startBareProxy(target: string): Promise<BaselineProxy> {
     name: 'bare Bun.serve -> fetch',
     url: `http://127.0.0.1:${port}`,
     cpuSeconds: () => cpuSecondsOf(child.pid),
+    threadCpuSeconds: () => threadCpuSecondsOf(child.pid),
     async stop() {
       child.kill();
       await child.exited;

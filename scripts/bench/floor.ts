@@ -9,7 +9,7 @@
 import { SignJWT } from 'jose';
 import { ASSERTION_AUDIENCE, ASSERTION_ISSUER } from '../../gateway/src/accounts/identity.ts';
 import { agentToken, identityFor } from '../../gateway/src/identity.ts';
-import { cpuSecondsOf } from '../../test/support/proc.ts';
+import { cpuSecondsOf, threadCpuSecondsOf } from '../../test/support/proc.ts';
 import { nginxBinary, startBareProxy, startNginx, type BaselineProxy } from './baselines.ts';
 import { INSTANCE, pidOf } from './docker.ts';
 import { openLoad, wrkBinary, type LoadResult, type Target } from './open-load.ts';
@@ -36,10 +36,37 @@ const MAX_RATE = 1_000;
 const RATE_ROUNDS = 2;
 const RATE_SECONDS = 5;
 
+/** What each thread of the process does, as far as its name tells. */
+const THREAD_ROLES: Record<string, string> = {
+  bun: 'JavaScript, the event loop and the HTTP server',
+  'HTTP Client': "Bun's fetch (the connections to the agent)",
+  JITWorker: "JavaScriptCore's optimising compilers",
+  HeapHelper: 'garbage collector (marking)',
+  JSCWarmUp: "JavaScriptCore's memory block warm-up (off in the gateway: gateway/start.sh)",
+  'mi-scavenger': 'the allocator returning memory to the system',
+};
+
+/**
+ * The two Bun processes side by side, thread by thread (from /proc/<pid>/task/<tid>/stat over the same
+ * rounds): where the gateway's extra CPU per request is spent. Threads under 0.5 µs in both are left out.
+ */
+function byThread(bare: Stat, gateway: Stat): string[] {
+  const names = [...new Set([...bare.threadUs.keys(), ...gateway.threadUs.keys()])]
+    .filter((name) => Math.max(bare.threadUs.get(name) ?? 0, gateway.threadUs.get(name) ?? 0) >= 0.5)
+    .sort((a, b) => (gateway.threadUs.get(b) ?? 0) - (gateway.threadUs.get(a) ?? 0));
+  const us = (stat: Stat, name: string) => `${(stat.threadUs.get(name) ?? 0).toFixed(1)} µs`;
+  return [
+    '| thread | what it does | bare Bun pass-through | gateway |',
+    '|---|---|---:|---:|',
+    ...names.map((name) => `| ${name} | ${THREAD_ROLES[name] ?? '–'} | ${us(bare, name)} | ${us(gateway, name)} |`),
+  ];
+}
+
 /** Each load gets its target anew: the gateway's carries a user assertion that lives 60 s. */
-type Side = { name: string; target: () => Promise<Target>; cpuSeconds(): number };
-type Cell = { requests: number; seconds: number; cpu: number; p50: number[]; p99: number[] };
-type Stat = { rps: number; p50: number; p99: number; cpuUs: number };
+type Side = { name: string; target: () => Promise<Target>; cpuSeconds(): number; threadCpuSeconds?(): Map<string, number> };
+type Cell = { requests: number; seconds: number; cpu: number; threads: Map<string, number>; p50: number[]; p99: number[] };
+/** `threadUs`: CPU µs per request by thread name, for the sides that are one process of ours. */
+type Stat = { rps: number; p50: number; p99: number; cpuUs: number; threadUs: Map<string, number> };
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
@@ -74,13 +101,16 @@ async function measure(sides: Side[], loads: { connections: number; rate?: numbe
       for (const side of order) {
         const target = await side.target();
         const cpuBefore = side.cpuSeconds();
+        const threadsBefore = side.threadCpuSeconds?.();
         const load: LoadResult = await openLoad(target, connections, seconds, rate);
         const cpu = side.cpuSeconds() - cpuBefore;
+        const threadsAfter = side.threadCpuSeconds?.();
         const key = `${side.name}@${connections}`;
-        const cell = cells.get(key) ?? { requests: 0, seconds: 0, cpu: 0, p50: [], p99: [] };
+        const cell: Cell = cells.get(key) ?? { requests: 0, seconds: 0, cpu: 0, threads: new Map(), p50: [], p99: [] };
         cell.requests += load.requests;
         cell.seconds += load.seconds;
         cell.cpu += cpu;
+        for (const [name, seconds] of threadsAfter ?? []) cell.threads.set(name, (cell.threads.get(name) ?? 0) + seconds - (threadsBefore?.get(name) ?? 0));
         cell.p50.push(load.p50Ms);
         cell.p99.push(load.p99Ms);
         cells.set(key, cell);
@@ -90,7 +120,8 @@ async function measure(sides: Side[], loads: { connections: number; rate?: numbe
   }
   return (name: string, connections: number): Stat => {
     const cell = cells.get(`${name}@${connections}`)!;
-    return { rps: cell.requests / cell.seconds, p50: mean(cell.p50), p99: mean(cell.p99), cpuUs: (cell.cpu / cell.requests) * 1e6 };
+    const threadUs = new Map([...cell.threads].map(([thread, seconds]) => [thread, (seconds / cell.requests) * 1e6]));
+    return { rps: cell.requests / cell.seconds, p50: mean(cell.p50), p99: mean(cell.p99), cpuUs: (cell.cpu / cell.requests) * 1e6, threadUs };
   };
 }
 
@@ -106,7 +137,7 @@ export async function floor(bench: Bench, email: string, agentUrl: string, conne
     if (nginx) proxies.push(await startNginx(nginx, agentUrl));
     const sides: Side[] = [
       { name: 'agent direct', target: async () => ({ url: agentUrl, headers: straight }), cpuSeconds: () => cpuSecondsOf(agentPid) },
-      ...proxies.map((proxy) => ({ name: proxy.name, target: async () => ({ url: proxy.url, headers: straight }), cpuSeconds: proxy.cpuSeconds })),
+      ...proxies.map((proxy) => ({ name: proxy.name, target: async () => ({ url: proxy.url, headers: straight }), cpuSeconds: proxy.cpuSeconds, threadCpuSeconds: proxy.threadCpuSeconds })),
       {
         name: 'gateway',
         // As the web app calls it: the verified assertion and the email it names.
@@ -115,6 +146,7 @@ export async function floor(bench: Bench, email: string, agentUrl: string, conne
           headers: { Authorization: `Bearer ${bench.gatewayToken}`, 'X-User-Email': email, 'X-User-Assertion': await userAssertion(bench.assertionSecret, email) },
         }),
         cpuSeconds: () => bench.gateway.cpuSeconds(),
+        threadCpuSeconds: () => threadCpuSecondsOf(bench.gateway.pid),
       },
     ];
     const callsBefore = bench.gateway.dockerCalls().length;
@@ -150,6 +182,7 @@ export async function floor(bench: Bench, email: string, agentUrl: string, conne
 
     const gw = closed('gateway', TARGET_CONNECTIONS);
     const bareClosed = closed(bare, TARGET_CONNECTIONS);
+    const threadTable = byThread(bareClosed, gw);
     const gwFixed = fixed('gateway', TARGET_CONNECTIONS);
     const bareFixed = fixed(bare, TARGET_CONNECTIONS);
     const rows: Row[] = [
@@ -180,6 +213,7 @@ export async function floor(bench: Bench, email: string, agentUrl: string, conne
       sections: [
         { title: 'The hot path against the floor (POST /chat), closed loop: capacity and CPU', lines: closedTable },
         { title: `The hot path below saturation (POST /chat at ${rate} req/s, ${TARGET_CONNECTIONS} connections): added latency`, lines: fixedTable },
+        { title: `Where the CPU goes: each thread's CPU per request, ${TARGET_CONNECTIONS} connections, closed loop`, lines: threadTable },
       ],
     };
   } finally {

@@ -44,7 +44,8 @@ and load: a bare \`Bun.serve\` -> \`fetch\` pass-through (scripts/bench/bare-pro
 any proxy written in Bun) and nginx. The load generator runs on the same two cores as the proxy and
 the agent, so req/s and latency move with whatever else the machine does; CPU per request of the
 proxy process alone (user + system time from /proc/<pid>/stat over the load, divided by the requests
-it served) is the fairer measure and the one the targets are set in. The gateway logs to a file
+it served) is the fairer measure and the one the targets are set in. For the two Bun processes it
+is also read thread by thread (/proc/<pid>/task), which shows where the gateway's extra CPU goes. The gateway logs to a file
 there, as nginx does (a pipe drained by the busy bench process made it wait on its own writes), and
 its per-student limits are on but set too high to refuse, so their cost is in its numbers. Every
 side is warmed for 5 s before the rounds: the gateway's JavaScript must be compiled by
@@ -190,9 +191,9 @@ and its compile log (\`BUN_JSC_reportDFGCompileTimes\`, \`reportFTLCompileTimes\
 compiled again and again through a floor run: each of the chain's async middlewares 3-7 times,
 Hono's \`dispatch\` 11 times. Which of its guesses fail was not traced; compiling on the JavaScript
 thread instead (\`useConcurrentJIT=false\`) was slower and no steadier. Floor-only runs since
-gave 1.21 and 1.24× (the second warmed for 8 s), 1.23× under the profiler, 1.51× with JSC's compile
-log on and 1.60× when started on a machine still busy from a whole bench; the two whole benches,
-whose earlier phases send other requests first, 1.39 and 1.51×. So the target is met in most runs, not in all, and the spread
+gave 1.21 and 1.24× (the second warmed for 8 s), 1.48×, 1.23× under the profiler, 1.51× with JSC's
+compile log on and 1.60× when started on a machine still busy from a whole bench; the three whole
+benches, whose earlier phases send other requests first, 1.39, 1.51 and 1.36×. So the target is met in most runs, not in all, and the spread
 between identical processes is as wide as the distance to it. What is above the bare pass-through
 is the chain's own work on the JavaScript thread, 30-80 µs a request between runs, no piece of it
 above 5 % of the samples; none of the ideas left is worth more than a few µs (eight no-op async
@@ -201,9 +202,10 @@ Hono middlewares cost 5 µs a request in-process, written as plain functions 3.5
 
 The fixed-rate p99 is the
 bench's noisiest number (one stall of a few ms in a round moves it), so it is read against the bare
-pass-through in the same run. In seven runs of the floor this session (five alone, two in whole benches) the bare pass-through added
+pass-through in the same run. In nine runs of the floor this session (six alone, three in whole benches) the bare pass-through added
 1.6-5.3 ms to the agent's p99 at 1,000 req/s, nginx 0.1-1.4 ms and the gateway 3.2-4.9 ms: no Bun
-proxy on this machine meets the 2 ms target, and the gateway adds about 1-2 ms of tail of its own.
+proxy on this machine meets the 2 ms target, and the gateway adds up to about 2 ms of tail of its own
+(none in the session's last whole bench: 4.09 ms against the bare pass-through's 4.35).
 Bun's \`fetch\` answers on its own HTTP client thread, and each request's hand-over between that
 thread and the JavaScript thread waits for a core on two cores shared with the load generator and
 the agent; nginx is one thread that hands nothing over. Part of the gateway's own tail is its

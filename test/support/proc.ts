@@ -14,12 +14,16 @@ export function resetPeakMemory(pid: number): void {
   writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
-/** User plus system CPU seconds a process has used so far. */
-export function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** User plus system CPU seconds of one `stat` line (of a process or of one of its threads). */
+function cpuSecondsOfStat(stat: string): number {
   // The command name may hold spaces; the fields after its closing parenthesis are fixed.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+/** User plus system CPU seconds a process has used so far. */
+export function cpuSecondsOf(pid: number): number {
+  return cpuSecondsOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 }
 
 /**
@@ -36,8 +40,7 @@ export function threadCpuSecondsOf(pid: number): Map<string, number> {
       continue; // ended between the listing and the read
     }
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/ \d+$/, '');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / ticksPerSecond);
+    byName.set(name, (byName.get(name) ?? 0) + cpuSecondsOfStat(stat));
   }
   return byName;
 }

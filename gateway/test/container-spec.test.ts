@@ -11,7 +11,6 @@ const agents = testSettings({
   AGENT_IMAGE: 'tutor:1',
   DATA_DIR: '/data',
   HOST_DATA_DIR: '/srv/nanobot/data',
-  HOST_CONFIG_PATH: '/srv/nanobot/config.json',
   NETWORK_NAME: 'unit-net',
   AGENT_MEMORY: '512m',
   AGENT_CPUS: '0.5',
@@ -126,6 +125,25 @@ describe('isOutdated', () => {
   test('a container from before the relay, which binds the admin\'s config.json with its keys, is outdated', () => {
     const { [LABELS.config]: _, ...older } = spec.Labels ?? {};
     expect(isOutdated(factsOf(spec, { labels: older }), agents, 'sha256:current')).toBe(true);
+  });
+
+  test('a container made with other limits, command or network is outdated, so a changed .env reaches every tutor', () => {
+    const changed: Partial<typeof agents>[] = [
+      { memoryBytes: 2 * agents.memoryBytes },
+      { cpus: 2 },
+      { pids: 128 },
+      { quotaBytes: 1 },
+      { quotaFiles: 1 },
+      { command: ['status'] },
+      { readOnly: !agents.readOnly },
+      { networkName: 'other-net' },
+      { port: 9000 },
+    ];
+    for (const change of changed) expect(isOutdated(factsOf(spec), { ...agents, ...change }, 'sha256:current')).toBe(true);
+    // Settings that do not shape the container leave it alone.
+    expect(isOutdated(factsOf(spec), { ...agents, startTimeoutMs: 1 }, 'sha256:current')).toBe(false);
+    const { [LABELS.spec]: _, ...unmarked } = spec.Labels ?? {};
+    expect(isOutdated(factsOf(spec, { labels: unmarked }), agents, 'sha256:current')).toBe(true);
   });
 });
 

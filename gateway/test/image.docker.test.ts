@@ -62,7 +62,7 @@ test('the gateway in a container on the agents\' network spawns an agent and rea
     '-v', `${bed.env.CONFIG_PATH}:/config/config.json:ro`,
     '-e', `GATEWAY_TOKEN=${TOKEN}`, '-e', 'AGENT_TOKEN_SECRET=s', '-e', 'GATEWAY_TRUST_EMAIL_HEADER=1',
     '-e', `GATEWAY_INSTANCE=${bed.instance}`, '-e', `AGENT_IMAGE=${bed.env.AGENT_IMAGE}`, '-e', `NETWORK_NAME=${NETWORK}`,
-    '-e', 'DATA_DIR=/data', '-e', `HOST_DATA_DIR=${bed.dataDir}`, '-e', `HOST_CONFIG_PATH=${bed.env.CONFIG_PATH}`,
+    '-e', 'DATA_DIR=/data', '-e', `HOST_DATA_DIR=${bed.dataDir}`,
     TAG,
   );
   const url = await publishedUrl(ON_NETWORK);

@@ -58,7 +58,7 @@ beforeAll(async () => {
     '--volume', `${user.socket}:/var/run/docker.sock`, '--volume', `${data}:/data`, '--volume', `${config}:/config/config.json:ro`,
     '--env', `GATEWAY_TOKEN=${TOKEN}`, '--env', 'AGENT_TOKEN_SECRET=test-agent-secret', '--env', 'GATEWAY_TRUST_EMAIL_HEADER=1',
     '--env', `GATEWAY_INSTANCE=${user.name}`, '--env', `AGENT_IMAGE=${POD_AGENT_IMAGE}`, '--env', `NETWORK_NAME=${NETWORK}`,
-    '--env', `HOST_DATA_DIR=${data}`, '--env', `HOST_CONFIG_PATH=${config}`, '--env', 'AGENT_MEMORY=128m', '--env', 'START_TIMEOUT_MS=30000',
+    '--env', `HOST_DATA_DIR=${data}`, '--env', 'AGENT_MEMORY=128m', '--env', 'START_TIMEOUT_MS=30000',
     GATEWAY_IMAGE,
   );
   await eventually(async () => expect((await fetch(`${url}/readyz`)).status).toBe(200), 30_000);

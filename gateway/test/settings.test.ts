@@ -13,7 +13,6 @@ describe('loadSettings', () => {
         dataDir: '/data',
         hostDataDir: '/data',
         configPath: '/config/config.json',
-        hostConfigPath: '/config/config.json',
         startTimeoutMs: 60_000,
         memoryBytes: 1024 ** 3,
         cpus: 1,

@@ -293,6 +293,24 @@ describe('the gateway on a real Docker Engine', () => {
     }
   }, 120_000);
 
+  test('an agent made with other limits is replaced on the next request after a restart, with the new limits and its data', async () => {
+    const user = email('relimited');
+    expect((await call('/memory', user, {}, { 'X-Test-Write': 'kept across new limits' })).status).toBe(200);
+    const old = await containerOf(user);
+    const relimited = await startTestGateway({ ...bed.env, AGENT_MEMORY: '192m', AGENT_PIDS: '100' });
+    try {
+      const res = await fetch(`${relimited.url}/memory`, { headers: authHeaders(user) });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as Echo).marker).toBe('kept across new limits');
+      const now = await containerOf(user);
+      expect(now.Id).not.toBe(old.Id);
+      expect(now.HostConfig.Memory).toBe(192 * 1024 * 1024);
+      expect(now.HostConfig.PidsLimit).toBe(100);
+    } finally {
+      await relimited.stop();
+    }
+  }, 120_000);
+
   test('/readyz reports ready when the engine answers and the image exists', async () => {
     const res = await fetch(`${gateway.url}/readyz`);
     expect(res.status).toBe(200);

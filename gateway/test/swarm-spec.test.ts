@@ -100,6 +100,10 @@ describe('isServiceOutdated', () => {
     expect(isServiceOutdated(service(), agents, 'sha256:newer')).toBe(true);
     expect(isServiceOutdated(service(), { ...agents, tokenSecret: 'rotated' }, 'sha256:current')).toBe(true);
   });
+
+  test('changed limits outdate it, so the service is updated to them', () => {
+    expect(isServiceOutdated(service(), { ...agents, memoryBytes: 2 * agents.memoryBytes }, 'sha256:current')).toBe(true);
+  });
 });
 
 describe('tasks', () => {

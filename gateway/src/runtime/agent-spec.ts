@@ -22,6 +22,17 @@ export const LOG_OPTIONS = { 'max-size': '10m', 'max-file': '3' };
 export const fingerprint = (token: string): string => createHash('sha256').update(token).digest('hex').slice(0, 16);
 export const tokenOf = (settings: AgentSettings, name: string): string => agentToken(settings.tokenSecret, name);
 
+/**
+ * The settings that shape an agent's container, as a hash. An agent made with other limits, another
+ * command or network counts as outdated and is replaced (its data is in the bind mount), so a
+ * changed .env reaches every tutor, not only new ones.
+ */
+export function specFingerprint(settings: AgentSettings): string {
+  const { memoryBytes, cpus, pids, quotaBytes, quotaFiles, command, readOnly, networkName, port, hostDataDir } = settings;
+  const shape = [memoryBytes, cpus, pids, quotaBytes, quotaFiles, command, readOnly, networkName, port, hostDataDir];
+  return createHash('sha256').update(JSON.stringify(shape)).digest('hex').slice(0, 16);
+}
+
 /** The labels an agent carries; a scan finds this instance's agents and tells outdated ones by them. */
 export function agentLabels(identity: AgentIdentity, settings: AgentSettings): Record<string, string> {
   return {
@@ -31,6 +42,7 @@ export function agentLabels(identity: AgentIdentity, settings: AgentSettings): R
     [LABELS.instance]: settings.instance,
     [LABELS.tokenFingerprint]: fingerprint(tokenOf(settings, identity.containerName)),
     [LABELS.config]: 'relay',
+    [LABELS.spec]: specFingerprint(settings),
   };
 }
 
@@ -52,11 +64,16 @@ export const agentMounts = (identity: AgentIdentity, settings: AgentSettings): A
 ];
 
 /**
- * An agent made under another AGENT_TOKEN_SECRET would refuse every request, and one holding the
- * admin's config instead of the relay's copy must not keep it: both are replaced or updated.
+ * An agent made under another AGENT_TOKEN_SECRET would refuse every request, one holding the
+ * admin's config instead of the relay's copy must not keep it, and one made with other limits
+ * would keep them: all are replaced or updated.
  */
-export function hasCurrentToken(name: string, labels: Record<string, string>, settings: AgentSettings): boolean {
-  return labels[LABELS.tokenFingerprint] === fingerprint(tokenOf(settings, name)) && labels[LABELS.config] === 'relay';
+export function matchesSettings(name: string, labels: Record<string, string>, settings: AgentSettings): boolean {
+  return (
+    labels[LABELS.tokenFingerprint] === fingerprint(tokenOf(settings, name)) &&
+    labels[LABELS.config] === 'relay' &&
+    labels[LABELS.spec] === specFingerprint(settings)
+  );
 }
 
 /** Whether an agent was made by this gateway instance: anything else is never used, started or removed. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { AgentIdentity } from '../identity.ts';
 import type { AgentSettings } from '../settings.ts';
-import { agentEnv, agentLabels, agentMounts, agentRevision, hasCurrentToken, isOurs, LOG_OPTIONS, MAX_RESTARTS, messageOf, statusOf, STOP_TIMEOUT_SECONDS } from './agent-spec.ts';
+import { agentEnv, agentLabels, agentMounts, agentRevision, matchesSettings, isOurs, LOG_OPTIONS, MAX_RESTARTS, messageOf, statusOf, STOP_TIMEOUT_SECONDS } from './agent-spec.ts';
 import { demuxLogs, lastLines } from './container-output.ts';
 import { agentOwner, prepareDataFolder } from './data-folder.ts';
 import { instanceLabelFilters, LABELS } from './labels.ts';
@@ -89,7 +89,7 @@ export function addressOf(container: ContainerFacts, mode: AddressMode, port: nu
  */
 export function isOutdated(container: ContainerFacts, settings: AgentSettings, currentImageId: string | undefined): boolean {
   return (
-    !hasCurrentToken(container.name.replace(/^\//, ''), container.labels, settings) ||
+    !matchesSettings(container.name.replace(/^\//, ''), container.labels, settings) ||
     (currentImageId !== undefined && container.imageId !== currentImageId)
   );
 }

@@ -11,6 +11,8 @@ export const LABELS = {
   tokenFingerprint: 'nanobot.token-fingerprint',
   /** `relay` on agents whose config.json is the gateway's keyless copy; older agents hold the admin's file and are replaced. */
   config: 'nanobot.config',
+  /** A hash of the settings the agent was made with (limits, command, network): another one means it is outdated. */
+  spec: 'nanobot.spec',
   /** On Swarm services: the id of the image AGENT_IMAGE named when the service was made or last updated. */
   imageId: 'nanobot.image-id',
 } as const;

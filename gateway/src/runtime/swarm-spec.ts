@@ -10,7 +10,7 @@
 import type Docker from 'dockerode';
 import type { AgentIdentity } from '../identity.ts';
 import type { AgentSettings } from '../settings.ts';
-import { agentEnv, agentLabels, agentMounts, hasCurrentToken, LOG_OPTIONS, MAX_RESTARTS, STOP_TIMEOUT_SECONDS, TMP_SIZE_BYTES } from './agent-spec.ts';
+import { agentEnv, agentLabels, agentMounts, matchesSettings, LOG_OPTIONS, MAX_RESTARTS, STOP_TIMEOUT_SECONDS, TMP_SIZE_BYTES } from './agent-spec.ts';
 import { LABELS } from './labels.ts';
 
 const NS_PER_SECOND = 1e9;
@@ -116,7 +116,7 @@ export const replicasOf = (service: ServiceInfo): number => service.Spec.Mode?.R
 export function isServiceOutdated(service: ServiceInfo, settings: AgentSettings, currentImageId: string | undefined): boolean {
   const labels = service.Spec.Labels ?? {};
   return (
-    !hasCurrentToken(service.Spec.Name ?? '', labels, settings) ||
+    !matchesSettings(service.Spec.Name ?? '', labels, settings) ||
     (currentImageId !== undefined && labels[LABELS.imageId] !== currentImageId)
   );
 }

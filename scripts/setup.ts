@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { addMissing, readDotenv } from './lib/dotenv.ts';
-import { buildImage, prepareBuild, REPO_ROOT } from './lib/images.ts';
+import { buildImage, isReferenceAgentImage, prepareBuild, REFERENCE_AGENT_IMAGE, REPO_ROOT } from './lib/images.ts';
 import { llmCheckVia, llmSummary } from './lib/llm-summary.ts';
 import { findCompose } from './lib/compose.ts';
 import { checkPodman } from './lib/podman.ts';
@@ -83,14 +83,21 @@ async function buildImages(): Promise<void> {
   writeFileSync(BUILD_LOG, '');
   say(`Building the images (the whole build log: ${BUILD_LOG})`);
   const agentContext = flags['agent-context'] ?? process.env.AGENT_BUILD_CONTEXT;
-  const agentImage = stackSetting('AGENT_IMAGE', 'nanobot-tutor');
+  const agentImage = stackSetting('AGENT_IMAGE', REFERENCE_AGENT_IMAGE);
   if (agentContext) {
     say(`Building ${agentImage} from ${resolve(agentContext)}`);
     const { bunImage } = await prepareBuild(say);
     await run(['docker', 'build', '--build-arg', `BUN_IMAGE=${bunImage}`, '-t', agentImage, resolve(agentContext)]);
-  } else {
+  } else if (isReferenceAgentImage(agentImage)) {
     say(`Building ${agentImage} (agent/)`);
     await buildImage({ dockerfile: 'agent/Dockerfile', tag: agentImage, logFile: BUILD_LOG });
+  } else {
+    if (!(await imageExists(agentImage))) {
+      fail(`AGENT_IMAGE=${agentImage} (.env) is not in the engine. Build it and run setup again, or let setup build it:
+    bun run setup --agent-context <the image's build folder>
+  (setup builds the reference agent, agent/, only as ${REFERENCE_AGENT_IMAGE}; an image under any other name is yours and is never overwritten.)`);
+    }
+    say(`Using ${agentImage}, the agent image .env names, as it is in the engine (not rebuilt)`);
   }
   say('Building nanobot-gateway (gateway/)');
   await buildImage({ dockerfile: 'gateway/Dockerfile', tag: 'nanobot-gateway', logFile: BUILD_LOG });
@@ -100,7 +107,7 @@ async function buildImages(): Promise<void> {
 
 /** `--no-build`: the three images must be in the engine already, under the names the stack uses. */
 async function checkImages(): Promise<void> {
-  const wanted = [stackSetting('AGENT_IMAGE', 'nanobot-tutor'), 'nanobot-gateway', 'nanobot-web'];
+  const wanted = [stackSetting('AGENT_IMAGE', REFERENCE_AGENT_IMAGE), 'nanobot-gateway', 'nanobot-web'];
   const missing: string[] = [];
   for (const image of wanted) if (!(await imageExists(image))) missing.push(image);
   if (missing.length > 0) {
@@ -198,5 +205,5 @@ console.log(`
 
   ${llm}
   ${adminPage}
-  Stop everything with: bun run down   (student data in data/ is kept)
+  Stop the web app and the gateway: bun run down   (add --agents to stop the tutors too; data/ is kept)
 `);

@@ -50,3 +50,12 @@ export async function buildImage({ dockerfile, tag, context = REPO_ROOT, quiet =
   const built = await capture(cmd);
   if (built.code !== 0) throw new Error(`building ${tag} from ${dockerfile} failed:\n${built.stdout.slice(-3000)}${built.stderr.slice(-3000)}`);
 }
+
+/** The reference agent's image name: the one name setup builds `agent/` into. */
+export const REFERENCE_AGENT_IMAGE = 'nanobot-tutor';
+
+/**
+ * Whether AGENT_IMAGE names the reference agent, which setup builds from `agent/`. An image under
+ * any other name is one the administrator built and named themselves: setup must never overwrite it.
+ */
+export const isReferenceAgentImage = (image: string): boolean => [REFERENCE_AGENT_IMAGE, `${REFERENCE_AGENT_IMAGE}:latest`].includes(image);

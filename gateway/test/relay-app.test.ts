@@ -182,8 +182,9 @@ describe('the relay', () => {
     const res = await chat('eve-5', hello);
     expect(res.status).toBe(429);
     expect(res.headers.get('x-should-retry')).toBe('false');
-    const { error } = (await res.json()) as { error: { code: string; message: string; resets_at: string } };
+    const { error } = (await res.json()) as { error: { code: string; message: string; resets_at: string; scope: string } };
     expect(error.code).toBe('llm_quota');
+    expect(error.scope).toBe('student');
     expect(error.message).toContain("You have used today's tutoring allowance; it resets at");
     expect(new Date(error.resets_at).getUTCHours()).toBe(0);
     expect((await chat('fay-6', hello)).status).toBe(200);
@@ -196,12 +197,12 @@ describe('RelayLimits', () => {
     const now = new Date('2030-01-02T10:00:05Z');
     expect(limits.check('gus-7', now)).toBeUndefined();
     expect(limits.check('gus-7', now)).toBeUndefined();
-    expect(limits.check('gus-7', now)?.code).toBe('llm_rate_limited');
+    expect(limits.check('gus-7', now)).toMatchObject({ code: 'llm_rate_limited', scope: 'student' });
     expect(limits.check('hal-8', now)).toBeUndefined();
     expect(limits.check('gus-7', new Date('2030-01-02T10:01:00Z'))).toBeUndefined();
     store.record('hal-8', 'openai', { model: 'm', promptTokens: 50, completionTokens: 0 }, now);
     const refusal = limits.check('ivy-9', now);
-    expect(refusal?.code).toBe('llm_quota');
+    expect(refusal).toMatchObject({ code: 'llm_quota', scope: 'class' });
     expect(refusal?.message).toContain('The class has used');
     expect(refusal?.resetsAt.toISOString()).toBe('2030-01-03T00:00:00.000Z');
   });

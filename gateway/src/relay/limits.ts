@@ -10,6 +10,8 @@ export type Refusal = {
   /** `llm_quota`: a daily budget is used up; `llm_rate_limited`: too many requests this minute. */
   code: 'llm_quota' | 'llm_rate_limited';
   message: string;
+  /** Whose budget is used up: the student's own, or the whole class's (RELAY_GLOBAL_TOKENS_PER_DAY). */
+  scope: 'student' | 'class';
   /** When asking again can succeed. */
   resetsAt: Date;
 };
@@ -17,9 +19,9 @@ export type Refusal = {
 export const nextUtcMidnight = (now: Date): Date => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
 
 /** A daily budget used up: it resets at the next midnight UTC, which the message names. */
-function quota(used: string, now: Date): Refusal {
+function quota(scope: Refusal['scope'], used: string, now: Date): Refusal {
   const midnight = nextUtcMidnight(now);
-  return { code: 'llm_quota', message: `${used}; it resets at ${midnight.toISOString().slice(0, 16).replace('T', ' ')} UTC.`, resetsAt: midnight };
+  return { code: 'llm_quota', scope, message: `${used}; it resets at ${midnight.toISOString().slice(0, 16).replace('T', ' ')} UTC.`, resetsAt: midnight };
 }
 
 type Limits = Pick<RelaySettings, 'tokensPerDay' | 'requestsPerMinute' | 'globalTokensPerDay'>;
@@ -36,17 +38,17 @@ export class RelayLimits {
   /** Undefined when the user may make one more request now (and counts it), else why not. */
   check(userId: string, now = new Date()): Refusal | undefined {
     if (this.limits.tokensPerDay > 0 && this.store.tokensToday(userId, now) >= this.limits.tokensPerDay) {
-      return quota("You have used today's tutoring allowance", now);
+      return quota('student', "You have used today's tutoring allowance", now);
     }
     if (this.limits.globalTokensPerDay > 0 && this.store.globalTokensToday(now) >= this.limits.globalTokensPerDay) {
-      return quota("The class has used today's tutoring allowance", now);
+      return quota('class', "The class has used today's tutoring allowance", now);
     }
     if (this.limits.requestsPerMinute > 0) {
       const minute = Math.floor(now.getTime() / 60_000);
       if (minute !== this.window.minute) this.window = { minute, counts: new Map() };
       const used = this.window.counts.get(userId) ?? 0;
       if (used >= this.limits.requestsPerMinute) {
-        return { code: 'llm_rate_limited', message: 'Too many requests to the tutor in a minute; please wait a moment.', resetsAt: new Date((minute + 1) * 60_000) };
+        return { code: 'llm_rate_limited', scope: 'student', message: 'Too many requests to the tutor in a minute; please wait a moment.', resetsAt: new Date((minute + 1) * 60_000) };
       }
       this.window.counts.set(userId, used + 1);
     }

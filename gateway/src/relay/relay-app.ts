@@ -189,7 +189,7 @@ export function createRelayApp(options: RelayAppOptions) {
       log({ level: 'info', msg: 'llm relay refused', userId, provider: name, code: refusal.code });
       const retryAfter = Math.max(1, Math.ceil((refusal.resetsAt.getTime() - Date.now()) / 1000));
       // x-should-retry: both SDKs would otherwise retry a 429 at once, which cannot help.
-      return relayError(429, refusal.code, refusal.message, { resets_at: refusal.resetsAt.toISOString() }, {
+      return relayError(429, refusal.code, refusal.message, { resets_at: refusal.resetsAt.toISOString(), scope: refusal.scope }, {
         'retry-after': String(retryAfter),
         'x-should-retry': 'false',
       });

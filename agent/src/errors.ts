@@ -36,16 +36,17 @@ function codeForStatus(status: number): string {
   return codes[status] ?? (status >= 500 ? 'internal_error' : 'bad_request');
 }
 
-export type ErrorBody = { error: string; code: string; resetsAt?: string };
+export type ErrorBody = { error: string; code: string; resetsAt?: string; scope?: string };
 
 /** Maps anything a route throws onto a status and the one error shape. */
 export function errorBody(error: unknown): { status: ContentfulStatusCode; body: ErrorBody } {
   if (error instanceof ApiError) return { status: error.status, body: { error: error.message, code: error.code } };
   // The codes let the web app tell "no model configured" from a tutor that is still starting (both 503).
   if (error instanceof NoProviderError) return { status: 503, body: { error: error.message, code: error.code } };
-  // The gateway's relay refused: the student has used today's allowance; resetsAt says until when.
-  if (error instanceof LlmError && error.code === 'llm_quota') {
-    return { status: 429, body: { error: error.message, code: error.code, ...(error.resetsAt ? { resetsAt: error.resetsAt } : {}) } };
+  // The gateway's relay refused: an allowance is used up, or the student asks too fast; resetsAt says until when, scope whose.
+  if (error instanceof LlmError && error.refusal) {
+    const { resetsAt, scope } = error.refusal;
+    return { status: 429, body: { error: error.message, code: error.code, ...(resetsAt ? { resetsAt } : {}), ...(scope ? { scope } : {}) } };
   }
   if (error instanceof LlmError) return { status: 502, body: { error: error.message, code: error.code } };
   // nginx's "client closed request": nobody reads it, but a log line says what happened.

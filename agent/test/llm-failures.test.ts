@@ -73,6 +73,21 @@ describe('LLM failures', () => {
     expect(await response.json()).toEqual({ error: message, code: 'llm_quota', resetsAt: '2030-01-03T00:00:00.000Z' });
   });
 
+  test('the relay\'s class-wide refusal keeps its scope, and its per-minute limit is a 429 llm_rate_limited, the question kept', async () => {
+    const classMessage = "The class has used today's tutoring allowance; it resets at 2030-01-03 00:00 UTC.";
+    script = [{ error: { status: 429, message: classMessage, code: 'llm_quota', extra: { resets_at: '2030-01-03T00:00:00.000Z', scope: 'class' } } }];
+    const refused = await agent.fetch('/chat', postJson({ message: QUESTION }, { 'X-Session-ID': 'class-quota' }));
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toEqual({ error: classMessage, code: 'llm_quota', resetsAt: '2030-01-03T00:00:00.000Z', scope: 'class' });
+
+    const fast = 'You are asking your tutor faster than your school allows. Please wait a minute and try again.';
+    script = [{ error: { status: 429, message: fast, code: 'llm_rate_limited', extra: { resets_at: '2030-01-02T10:01:00.000Z', scope: 'student' } } }];
+    const limited = await agent.fetch('/chat', postJson({ message: QUESTION }, { 'X-Session-ID': 'too-fast' }));
+    expect(limited.status).toBe(429);
+    expect(await limited.json()).toEqual({ error: fast, code: 'llm_rate_limited', resetsAt: '2030-01-02T10:01:00.000Z', scope: 'student' });
+    expect((await lastTurn('too-fast'))[1]).toMatchObject({ status: 'error', code: 'llm_rate_limited' });
+  });
+
   test('a 500 (retried once by the SDK) is a 502 llm_failed with the status logged', async () => {
     script = [{ error: { status: 500, message: 'upstream exploded' } }, { error: { status: 500, message: 'upstream exploded' } }];
     const response = await agent.fetch('/chat', postJson({ message: QUESTION }, { 'X-Session-ID': 'server-error' }));

@@ -112,3 +112,54 @@ test('after a reload the stored session still shows the question and the sentenc
   expect(html).toContain('What is energy?');
   expect(html).toContain('You have used today&#x27;s tutoring allowance; it resets at');
 });
+
+/** A second relay and agent for `student`, with other limits, so the tests above keep theirs. */
+async function refusedBy(limits: { globalTokensPerDay?: number; requestsPerMinute?: number }, student: string) {
+  const other = await startTestRelay({
+    providers: { custom: { apiKey: 'sk-real-key-0123456789', apiBase: llm.url } },
+    secret: SECRET,
+    limits,
+    maxBodyBytes: 1024 * 1024,
+  });
+  const config = fakeConfig(`${other.url}/llm/custom/v1`);
+  config.providers.custom.apiKey = relayKey(SECRET, student);
+  const tutor = await startTestAgent({ config });
+  const chat = () => agentRoute(handleChat, () => tutor.url, student)(chatRequest({ headers: { 'X-Session-ID': crypto.randomUUID() } }));
+  return { relay: other, chat, stop: async () => (await tutor.stop(), await other.stop()) };
+}
+
+test('when the class\'s daily allowance is used up, the student is told it is the class\'s, not theirs', async () => {
+  const { relay: other, chat, stop } = await refusedBy({ globalTokensPerDay: 10 }, 'bea');
+  try {
+    other.store.record('someone-else', 'custom', { model: 'fake-tutor', promptTokens: 8, completionTokens: 4 });
+    const response = await chat();
+    expect(response.status).toBe(429);
+    expect(await response.json()).toEqual({ error: "The class has used today's tutoring allowance; it resets at 00:00 UTC.", code: 'quota', reason: 'llm_quota' });
+  } finally {
+    await stop();
+  }
+});
+
+test('asking faster than the per-minute limit is a 429 telling the student to wait, not "starting" (which the browser would resend)', async () => {
+  const { chat, stop } = await refusedBy({ requestsPerMinute: 1 }, 'cy');
+  try {
+    // Two calls in one minute: a third covers a minute boundary passed between the first two.
+    const statuses: number[] = [];
+    let refused: Response | undefined;
+    for (let i = 0; i < 3 && !refused; i += 1) {
+      const response = await chat();
+      statuses.push(response.status);
+      if (response.status === 429) refused = response;
+      else await response.text();
+    }
+    expect(statuses[0]).toBe(200);
+    expect(refused).toBeDefined();
+    expect(await refused!.json()).toEqual({
+      error: 'You are asking your tutor faster than your school allows. Please wait a minute and try again.',
+      code: 'quota',
+      reason: 'llm_rate_limited',
+    });
+  } finally {
+    await stop();
+  }
+});

@@ -3,7 +3,7 @@
  * stream), Stop from the client, errors turned into sentences for the student with a machine code, and
  * one JSON log line per failure (never the key, never the student's text).
  */
-import { LlmError, relayQuota, StoppedError, type ChatRequest, type LlmProvider } from './provider.ts';
+import { LlmError, relayRefusal, StoppedError, type ChatRequest, type LlmProvider } from './provider.ts';
 
 export type GuardOptions = {
   provider: string;
@@ -93,9 +93,9 @@ export function guardProvider(inner: LlmProvider, options: GuardOptions): LlmPro
         const status = statusOf(error);
         const detail = mask(detailOf(error), options.apiKey);
         let failure: LlmError;
-        const quota = relayQuota(error);
-        if (quota) {
-          failure = new LlmError(quota.message, 'llm_quota', status, quota.resetsAt);
+        const refused = relayRefusal(error);
+        if (refused) {
+          failure = new LlmError(refused.message, refused.code, status, { resetsAt: refused.resetsAt, scope: refused.scope });
         } else if (deadline) {
           failure = new LlmError(`The ${options.provider} provider ${deadline}. Try again in a moment.`, 'llm_timeout');
         } else if (

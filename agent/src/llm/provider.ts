@@ -42,7 +42,14 @@ export interface LlmProvider {
   chat(request: ChatRequest): Promise<ChatResult>;
 }
 
-export type LlmErrorCode = 'llm_failed' | 'llm_timeout' | 'no_vision' | 'llm_quota';
+export type LlmErrorCode = 'llm_failed' | 'llm_timeout' | 'no_vision' | RelayRefusalCode;
+
+/** The gateway relay's refusals: a daily allowance used up, or too many calls in a minute. */
+export type RelayRefusalCode = 'llm_quota' | 'llm_rate_limited';
+const RELAY_REFUSALS: readonly string[] = ['llm_quota', 'llm_rate_limited'] satisfies RelayRefusalCode[];
+
+/** Whose allowance the relay refused on: the student's own, or the whole class's. */
+export type RefusalScope = 'student' | 'class';
 
 /** A provider call that failed; the message is safe to show to the student. */
 export class LlmError extends Error {
@@ -51,23 +58,30 @@ export class LlmError extends Error {
     readonly code: LlmErrorCode = 'llm_failed',
     /** The provider's HTTP status, when it answered at all. */
     readonly status?: number,
-    /** For `llm_quota`: when the allowance resets (ISO 8601), as the gateway's relay said. */
-    readonly resetsAt?: string,
+    /** For the relay's refusals: when asking again can succeed (ISO 8601), and whose allowance it was, as the relay said. */
+    readonly refusal?: { resetsAt?: string; scope?: RefusalScope },
   ) {
     super(message);
   }
 }
 
+export type RelayRefusal = { code: RelayRefusalCode; message: string; resetsAt?: string; scope?: RefusalScope };
+
 /**
- * The gateway's LLM relay refusing because a daily allowance is used up: its message is meant for
- * the student. In an SDK error, `error` is the body's `error` (OpenAI) or the whole body (Anthropic).
+ * The gateway's LLM relay refusing (429): its message is meant for the student. In an SDK error,
+ * `error` is the body's `error` (OpenAI) or the whole body (Anthropic).
  */
-export function relayQuota(error: unknown): { message: string; resetsAt: string | undefined } | undefined {
+export function relayRefusal(error: unknown): RelayRefusal | undefined {
   if (!error || typeof error !== 'object' || !('status' in error) || error.status !== 429 || !('error' in error)) return undefined;
-  const body = error.error as { code?: unknown; message?: unknown; resets_at?: unknown; error?: unknown } | null;
-  const inner = (body?.error && typeof body.error === 'object' ? body.error : body) as { code?: unknown; message?: unknown; resets_at?: unknown } | null;
-  if (inner?.code !== 'llm_quota' || typeof inner.message !== 'string') return undefined;
-  return { message: inner.message, resetsAt: typeof inner.resets_at === 'string' ? inner.resets_at : undefined };
+  const body = error.error as { error?: unknown } | null;
+  const inner = (body?.error && typeof body.error === 'object' ? body.error : body) as { code?: unknown; message?: unknown; resets_at?: unknown; scope?: unknown } | null;
+  if (typeof inner?.code !== 'string' || !RELAY_REFUSALS.includes(inner.code) || typeof inner.message !== 'string') return undefined;
+  return {
+    code: inner.code as RelayRefusalCode,
+    message: inner.message,
+    ...(typeof inner.resets_at === 'string' ? { resetsAt: inner.resets_at } : {}),
+    ...(inner.scope === 'student' || inner.scope === 'class' ? { scope: inner.scope } : {}),
+  };
 }
 
 /** The call was abandoned because the client went away or pressed Stop. */

@@ -48,7 +48,7 @@ export class RelayLimits {
       if (minute !== this.window.minute) this.window = { minute, counts: new Map() };
       const used = this.window.counts.get(userId) ?? 0;
       if (used >= this.limits.requestsPerMinute) {
-        return { code: 'llm_rate_limited', scope: 'student', message: 'Too many requests to the tutor in a minute; please wait a moment.', resetsAt: new Date((minute + 1) * 60_000) };
+        return { code: 'llm_rate_limited', scope: 'student', message: 'You are asking your tutor faster than your school allows. Please wait a minute and try again.', resetsAt: new Date((minute + 1) * 60_000) };
       }
       this.window.counts.set(userId, used + 1);
     }

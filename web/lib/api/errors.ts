@@ -17,6 +17,7 @@ export const MESSAGES = {
   noModel: 'Your tutor has no AI model configured yet. Please tell your administrator (config.json needs an LLM provider key).',
   modelFailed: 'Your tutor’s AI model did not answer. Please try again.',
   tooSlow: 'Your tutor took too long to answer. Please try again.',
+  tooFast: 'You are asking your tutor faster than your school allows. Please wait a minute and try again.',
   noVision: 'Your tutor’s AI model cannot look at images. Describe the picture in words instead.',
   cannotStart: 'Your tutor could not start. Your administrator has been told; please try again later.',
   forbidden: 'Only your uploads and notes can be changed.',
@@ -34,26 +35,32 @@ export function unauthenticated(): Response {
   return jsonError(401, { error: MESSAGES.unauthenticated, code: 'unauthenticated' });
 }
 
-/** The `code` of a JSON error body from the gateway or the agent behind it, and `resetsAt` of a used-up LLM allowance. */
-async function bodyOf(response: Response): Promise<{ code: string | undefined; resetsAt?: unknown }> {
+/** What a JSON error body from the gateway or the agent behind it says: its `code`, and for the relay's refusals when and whose. */
+async function bodyOf(response: Response): Promise<{ code: string | undefined; resetsAt?: unknown; scope?: unknown }> {
   const body: unknown = await response.json().catch(() => undefined);
   if (!body || typeof body !== 'object') return { code: undefined };
-  return { code: 'code' in body && typeof body.code === 'string' ? body.code : undefined, resetsAt: 'resetsAt' in body ? body.resetsAt : undefined };
+  return {
+    code: 'code' in body && typeof body.code === 'string' ? body.code : undefined,
+    resetsAt: 'resetsAt' in body ? body.resetsAt : undefined,
+    scope: 'scope' in body ? body.scope : undefined,
+  };
 }
 
-/** The gateway's LLM relay refused: the student's (or the class's) daily allowance is used up. */
-export function quotaMessage(resetsAt: unknown): string {
+/** The gateway's LLM relay refused: the student's own daily allowance is used up, or (scope `class`) the whole class's. */
+export function quotaMessage(resetsAt: unknown, scope?: unknown): string {
   const when = typeof resetsAt === 'string' && !Number.isNaN(Date.parse(resetsAt)) ? new Date(resetsAt) : undefined;
   const time = when ? `${when.toISOString().slice(11, 16)} UTC` : 'midnight UTC';
-  return `You have used today's tutoring allowance; it resets at ${time}.`;
+  return `${scope === 'class' ? 'The class has' : 'You have'} used today's tutoring allowance; it resets at ${time}.`;
 }
 
 /** Maps a failed gateway response; the gateway's own wording is meant for operators, not students. */
 export async function fromGateway(response: Response): Promise<Response> {
   const retryAfter = Number(response.headers.get('retry-after')) || undefined;
-  const { code, resetsAt } = await bodyOf(response);
+  const { code, resetsAt, scope } = await bodyOf(response);
   const reply = (status: number, body: StudentError, headers?: Record<string, string>) => jsonError(status, code ? { ...body, reason: code } : body, headers);
-  if (code === 'llm_quota') return reply(429, { error: quotaMessage(resetsAt), code: 'quota' });
+  if (code === 'llm_quota') return reply(429, { error: quotaMessage(resetsAt, scope), code: 'quota' });
+  // Not "starting": retrying at once would be refused again, so the student is told to wait.
+  if (code === 'llm_rate_limited') return reply(429, { error: MESSAGES.tooFast, code: 'quota' });
   // The agent answered, so it is not starting: waiting would not help.
   if (code === 'no_provider') return reply(503, { error: MESSAGES.noModel, code: 'misconfigured' });
   if (code === 'llm_failed') return reply(502, { error: MESSAGES.modelFailed, code: 'failed' });

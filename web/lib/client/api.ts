@@ -5,7 +5,7 @@ import { readSse } from './sse.ts';
 export type { ErrorCode };
 
 /** Agent failures that happen after the agent stored the student's message (contract: it always stores it first). */
-const STORED_FAILURES = new Set(['llm_failed', 'llm_timeout', 'no_provider', 'no_vision', 'llm_quota']);
+const STORED_FAILURES = new Set(['llm_failed', 'llm_timeout', 'no_provider', 'no_vision', 'llm_quota', 'llm_rate_limited']);
 
 export class ApiError extends Error {
   constructor(

@@ -1,11 +1,12 @@
 /**
  * The docs against the code: every setting the gateway, the web app and the agent read is in a
  * settings table with the default the code has, no table lists a setting the code no longer reads,
- * the README opens with the two commands, and nothing points at files a clone does not have.
+ * the README opens with the two commands, every relative link and #anchor of the docs leads somewhere,
+ * and nothing points at files a clone does not have.
  */
 import { describe, expect, test } from 'bun:test';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { REPO_ROOT } from '../scripts/lib/images.ts';
 
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');
@@ -154,6 +155,92 @@ describe('the Swarm stack', () => {
     const defaultOf = (value: string | undefined) => /^\$\{[A-Z0-9_]+:-(.*)\}$/.exec(value ?? '')?.[1];
     const differing = [...compose].filter(([name, value]) => name !== 'NETWORK_NAME' && defaultOf(value) !== undefined && stack.has(name) && defaultOf(stack.get(name)) !== undefined && defaultOf(stack.get(name)) !== defaultOf(value));
     expect(differing).toEqual([]);
+  });
+});
+
+/** The text of a Markdown file without its fenced code blocks and inline code spans, where a `[x](y)` is no link. */
+function proseOf(text: string): string {
+  let fenced = false;
+  return text
+    .split('\n')
+    .filter((line) => {
+      if (/^\s*(```|~~~)/.test(line)) {
+        fenced = !fenced;
+        return false;
+      }
+      return !fenced;
+    })
+    .join('\n')
+    .replace(/(`+)[^`]*?\1/g, '');
+}
+
+/** GitHub's anchor for a heading: its text as rendered, lower-cased, spaces to `-`, punctuation but `-` and `_` dropped. */
+const slugOf = (heading: string) =>
+  heading
+    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/`/g, '')
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+
+/** The anchors of a Markdown file's headings; a repeated heading gets `-1`, `-2`, … as on GitHub. */
+function anchorsOf(text: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  let fenced = false;
+  for (const line of text.split('\n')) {
+    if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
+    const heading = fenced ? undefined : /^ {0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(line)?.[1];
+    if (heading === undefined) continue;
+    const slug = slugOf(heading);
+    const count = seen.get(slug) ?? 0;
+    seen.set(slug, count + 1);
+    anchors.add(count === 0 ? slug : `${slug}-${count}`);
+  }
+  return anchors;
+}
+
+describe('the Markdown links', () => {
+  const docs = trackedFiles().filter((f) => f === 'README.md' || /^docs\/[^/]+\.md$/.test(f) || /^[^/]+\/README\.md$/.test(f));
+  /** Every relative link (and image) of these files: `[text](path#anchor)`, `[text](#anchor)`. */
+  const links = docs.flatMap((file) =>
+    [...proseOf(read(file)).matchAll(/\]\(<?([^)\s>]+)>?(?:\s+"[^"]*")?\)/g)]
+      .map((m) => m[1]!)
+      .filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target))
+      .map((target) => {
+        const [path = '', anchor] = target.split('#');
+        return { file, target, path: path ? join(dirname(file), decodeURIComponent(path)) : file, anchor };
+      }),
+  );
+
+  test('were found (the test would prove nothing otherwise)', () => {
+    expect(docs).toContain('README.md');
+    expect(docs).toContain('docs/architecture.md');
+    expect(docs).toContain('gateway/README.md');
+    expect(links.filter((l) => l.anchor !== undefined).length).toBeGreaterThan(20);
+    expect(links.filter((l) => l.path !== l.file).length).toBeGreaterThan(20);
+  });
+
+  test('each points at a file of the repository', () => {
+    expect(links.filter((l) => !existsSync(join(REPO_ROOT, l.path))).map((l) => `${l.file}: ${l.target}`)).toEqual([]);
+  });
+
+  test('each #anchor names a heading of its target', () => {
+    const anchors = new Map<string, Set<string>>();
+    const broken = links.filter(({ path, anchor }) => {
+      if (anchor === undefined || !path.endsWith('.md') || !existsSync(join(REPO_ROOT, path))) return false;
+      if (!anchors.has(path)) anchors.set(path, anchorsOf(read(path)));
+      return !anchors.get(path)!.has(decodeURIComponent(anchor));
+    });
+    expect(broken.map((l) => `${l.file}: ${l.target}`)).toEqual([]);
+  });
+
+  test('headings get the anchors GitHub gives them', () => {
+    expect(slugOf("The gateway's settings")).toBe('the-gateways-settings');
+    expect(slugOf('`config.json`: the LLM, with the keys only the gateway sees')).toBe('configjson-the-llm-with-the-keys-only-the-gateway-sees');
+    expect(slugOf('The shared password (`LOCAL_AUTH_MODE=shared`)')).toBe('the-shared-password-local_auth_modeshared');
+    expect([...anchorsOf('# A\n```\n# not a heading\n```\n## A\n')]).toEqual(['a', 'a-1']);
   });
 });
 

@@ -4,6 +4,7 @@ import { requestId } from 'hono/request-id';
 import type { Users } from './accounts/index.ts';
 import type { Env } from './env.ts';
 import { errorHandler, notFoundResponse } from './errors.ts';
+import { tokenAuth } from './middleware/admin-auth.ts';
 import { auth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { Activity } from './agents/activity.ts';
@@ -78,9 +79,12 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
   app.get('/readyz', readyz({ runtime, routes, settings }));
 
   // Before the GATEWAY_TOKEN check: the admin routes take ADMIN_TOKEN instead.
-  if (usage && settings.users.adminToken) app.route('/admin/usage', usageRoutes(usage, settings.relay, settings.users.adminToken));
+  const { adminToken } = settings.users;
+  if (usage && adminToken) app.route('/admin/usage', usageRoutes(usage, settings.relay, adminToken));
   if (users.admin) app.route('/admin', users.admin);
-  app.route('/', operatorRoutes({ settings: settings.admin, metrics, inspector: shared.inspector, runtime, lifecycle, activity, observer, routes, log }));
+  app.route('/', operatorRoutes({ settings: settings.admin, metrics, inspector: shared.inspector, runtime, lifecycle, activity, observer, log }));
+  // An admin's call that no admin route takes is a 404, not the GATEWAY_TOKEN refusal below.
+  if (adminToken) app.all('/admin/*', tokenAuth([adminToken], 'ADMIN_TOKEN'), notFoundResponse);
   app.use(auth({ token: settings.server.gatewayToken }));
   if (users.auth) app.route('/auth', users.auth);
 

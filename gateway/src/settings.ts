@@ -21,6 +21,14 @@ const duration = (fallback: string) =>
 const flag = z.enum(['0', '1', 'true', 'false', '']).default('').transform((v) => v === '1' || v === 'true');
 /** Unset and empty are the same (Compose passes `${VAR:-}` as an empty string). */
 const optional = z.string().trim().optional().transform((v) => v || undefined);
+/**
+ * What a bearer header can carry and hono/bearer-auth accepts (RFC 6750 token68), or empty; setup
+ * writes base64url. Any other character would make the token fail some routes' checks, not all.
+ */
+const TOKEN68 = /^(?:[A-Za-z0-9._~+/-]+=*)?$/;
+const TOKEN68_CHARACTERS = 'may only hold letters, digits and . _ ~ + / - (then = padding)';
+/** ADMIN_TOKEN and METRICS_TOKEN: optional, 16 characters or more. */
+const bearerToken = optional.pipe(z.string().min(16, 'must be at least 16 characters').regex(TOKEN68, TOKEN68_CHARACTERS).optional());
 
 /** The environment, checked and turned into settings grouped by who uses them; every default is here. */
 const schema = z
@@ -28,8 +36,7 @@ const schema = z
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
     // Loopback on the host; the image sets 0.0.0.0, as a container must for its network to reach it.
     LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
-    // What hono/bearer-auth accepts in a header (RFC 6750 token68); setup writes base64url.
-    GATEWAY_TOKEN: z.string().regex(/^(?:[A-Za-z0-9._~+/-]+=*)?$/, 'may only hold letters, digits and . _ ~ + / - (then = padding)').optional(),
+    GATEWAY_TOKEN: z.string().regex(TOKEN68, TOKEN68_CHARACTERS).optional(),
     GATEWAY_ALLOW_NO_TOKEN: flag,
     AGENT_TOKEN_SECRET: z.string({ error: 'is required' }).min(1, 'is required'),
     GATEWAY_INSTANCE: z.string().max(MAX_INSTANCE_LENGTH).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may only hold letters, digits, _ . - (starting with a letter or digit)').default('default'),
@@ -78,10 +85,10 @@ const schema = z
     MAX_ACTIVE_AGENTS: nonNegativeInt(0),
     LOCAL_AUTH_MODE: z.enum(['accounts', 'shared']).default('accounts'),
     USER_ASSERTION_SECRET: optional.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
-    ADMIN_TOKEN: optional.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    ADMIN_TOKEN: bearerToken,
     SUPABASE_URL: optional.pipe(z.url({ protocol: /^https?$/ }).optional()),
     GATEWAY_TRUST_EMAIL_HEADER: flag,
-    METRICS_TOKEN: optional.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    METRICS_TOKEN: bearerToken,
     DELETED_RETENTION: duration('7d'),
     INVITE_TTL: duration('7d').pipe(z.number().positive('must be longer than 0')),
   })

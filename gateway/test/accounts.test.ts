@@ -110,6 +110,35 @@ describe('the state database', () => {
   });
 });
 
+describe('request bodies', () => {
+  async function expectTooLarge(res: Response) {
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { code: string }).code).toBe('payload_too_large');
+  }
+  const streamOf = (text: string) => new Blob([text]).stream();
+
+  test('the auth forms and the admin account routes are refused with a JSON 413 past their bound, declared or chunked', async () => {
+    const { app } = gateway();
+    const form = JSON.stringify({ email: 'ada@example.edu', password: 'p'.repeat(65 * 1024) });
+    for (const path of ['/auth/sign-in', '/auth/sign-out', '/auth/invites/lookup', '/auth/invites/accept']) {
+      await expectTooLarge(await app.request(path, { method: 'POST', headers: { ...web, 'Content-Length': String(form.length) }, body: form }));
+      await expectTooLarge(await app.request(path, { method: 'POST', headers: web, body: streamOf(form) }));
+    }
+    await expectTooLarge(await app.request('/admin/students/invite', { method: 'POST', headers: admin, body: streamOf(form) }));
+    const list = JSON.stringify({ emails: ['x'.repeat(3 * 1024 * 1024)] });
+    await expectTooLarge(await app.request('/admin/students', { method: 'POST', headers: admin, body: streamOf(list) }));
+  });
+
+  test('a list of students may be far larger than a form', async () => {
+    const { app } = gateway();
+    const domain = `${'a'.repeat(60)}.${'b'.repeat(60)}.example`;
+    const emails = Array.from({ length: 600 }, (_, i) => `student${i}@${domain}`);
+    const res = await post(app, '/admin/students', { emails }, admin);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { students: unknown[] }).students).toHaveLength(600);
+  });
+});
+
 describe('invites', () => {
   test('the admin API needs ADMIN_TOKEN, not GATEWAY_TOKEN', async () => {
     const { app } = gateway();

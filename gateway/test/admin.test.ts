@@ -7,6 +7,7 @@ import { DELETED_DIR, moveToDeleted, purgeDeleted } from '../src/admin/deleted.t
 import { RouteTable } from '../src/agents/route-table.ts';
 import { createApp } from '../src/app.ts';
 import { identityFor } from '../src/identity.ts';
+import { UsageStore } from '../src/relay/store.ts';
 import type { AgentInspector } from '../src/runtime/types.ts';
 import { fakeRuntime, healthyFetch } from './fake-runtime.ts';
 import { authHeaders, testSettings, trustingUsers } from './helpers.ts';
@@ -54,7 +55,8 @@ function gateway() {
     },
   };
   const settings = testSettings({ ADMIN_TOKEN: ADMIN, METRICS_TOKEN: METRICS, DATA_DIR: dataDir });
-  const app = createApp({ settings, runtime: fake.runtime, users: trustingUsers(), routes: new RouteTable(), fetch: healthyFetch, inspector, log: () => {} });
+  const usage = new UsageStore(join(dataDir, '.state', 'usage.db'));
+  const app = createApp({ settings, runtime: fake.runtime, users: trustingUsers(), routes: new RouteTable(), fetch: healthyFetch, inspector, usage, log: () => {} });
   /** A student who has used their tutor once. */
   async function student(email: string) {
     const { id } = identityFor(email);
@@ -87,6 +89,34 @@ test('the admin API takes ADMIN_TOKEN only; bad ids are a 400, unknown ones a 40
   const res = await admin('/admin/agents/nobody_example_com-0123456789');
   expect(res.status).toBe(404);
   expect(((await res.json()) as { code: string }).code).toBe('unknown_agent');
+});
+
+test('an admin call that no admin route takes is a JSON 404, not a refusal of the gateway token', async () => {
+  const { app, admin } = gateway();
+  for (const [method, path] of [['PUT', '/admin/agents'], ['POST', '/admin/llm'], ['GET', '/admin/students/invite'], ['GET', '/admin/nothing'], ['GET', '/admin']]) {
+    const res = await admin(path!, { method });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { code: string }).code).toBe('not_found');
+  }
+  const stranger = await app.request('/admin/nothing', { headers: authHeaders('a@example.com') });
+  expect(stranger.status).toBe(401);
+  expect(((await stranger.json()) as { error: string }).error).toContain('ADMIN_TOKEN');
+});
+
+test('/admin/usage refuses like every admin route: a JSON 401 naming ADMIN_TOKEN, with WWW-Authenticate', async () => {
+  const { app, admin } = gateway();
+  expect((await admin('/admin/usage')).status).toBe(200);
+  const refusal = async (path: string, authorization: string | undefined) => {
+    const res = await app.request(path, { headers: authorization === undefined ? {} : { Authorization: authorization } });
+    const { error, code } = (await res.json()) as { error: string; code: string };
+    return { status: res.status, challenge: res.headers.get('www-authenticate'), error, code };
+  };
+  for (const authorization of [undefined, 'Bearer a b', 'Bearer wrong-token-0123456789', `Bearer ${METRICS}`, 'Basic YTpi']) {
+    const usage = await refusal('/admin/usage', authorization);
+    expect(usage).toEqual(await refusal('/admin/agents', authorization));
+    expect(usage).toMatchObject({ status: 401, challenge: 'Bearer', code: 'unauthorized' });
+    expect(usage.error).toContain('ADMIN_TOKEN');
+  }
 });
 
 test('GET /admin/agents lists state, activity, memory and CPU since the last listing', async () => {
@@ -165,6 +195,80 @@ test('an agent busy answering is stopped too, and the next request starts it aga
   const again = await app.request('/memory', { headers: authHeaders('di@example.com') });
   expect(again.status).toBe(200);
   expect(containers.get(id)?.running).toBe(true);
+});
+
+test('a request arriving while an admin stops a busy agent waits for the stop, then starts the agent again', async () => {
+  const { app, admin, student, containers, hooks } = gateway();
+  const id = await student('el@example.com');
+  const busy = await app.request('/memory', { headers: authHeaders('el@example.com') });
+  const stopHeld = Promise.withResolvers<void>();
+  hooks.beforeStop = () => stopHeld.promise;
+  const stopping = admin(`/admin/agents/${id}/stop`, { method: 'POST' });
+  await Bun.sleep(5);
+  let answered = false;
+  const meanwhile = Promise.resolve(app.request('/memory', { headers: authHeaders('el@example.com') })).then((res) => ((answered = true), res));
+  await Bun.sleep(20);
+  expect(answered).toBe(false);
+  stopHeld.resolve();
+  expect((await stopping).status).toBe(200);
+  expect((await meanwhile).status).toBe(200);
+  expect(containers.get(id)?.running).toBe(true);
+  await busy.text();
+});
+
+test('removing a busy agent: requests meanwhile wait, then get a new container; nothing is left half removed', async () => {
+  const { app, admin, student, containers, hooks, calls } = gateway();
+  const id = await student('flo@example.com');
+  const before = containers.get(id)!.instanceId;
+  const busy = await app.request('/memory', { headers: authHeaders('flo@example.com') });
+  const stopHeld = Promise.withResolvers<void>();
+  hooks.beforeStop = () => stopHeld.promise;
+  const removing = admin(`/admin/agents/${id}`, { method: 'DELETE' });
+  await Bun.sleep(5);
+  const meanwhile = app.request('/memory', { headers: authHeaders('flo@example.com') });
+  await Bun.sleep(20);
+  stopHeld.resolve();
+  expect(await (await removing).json()).toEqual({ userId: id, removed: true, dataKept: true });
+  expect((await meanwhile).status).toBe(200);
+  // Removed while nothing could start it, then made anew for the waiting request.
+  expect(calls.filter((call) => call.startsWith('remove') || call.startsWith(`ensure ${id}`)).slice(-2)).toEqual([`remove ${before}`, `ensure ${id}`]);
+  expect(containers.get(id)).toMatchObject({ running: true });
+  expect(containers.get(id)!.instanceId).not.toBe(before);
+  await busy.text();
+});
+
+test('deleting a busy student: a request meanwhile waits, and its agent starts only once the folder is moved aside', async () => {
+  const { app, admin, student, hooks, dataDir } = gateway();
+  const id = await student('hal@example.com');
+  const busy = await app.request('/memory', { headers: authHeaders('hal@example.com') });
+  const stopHeld = Promise.withResolvers<void>();
+  hooks.beforeStop = () => stopHeld.promise;
+  const folderAtStart: boolean[] = [];
+  hooks.beforeStart = async () => void folderAtStart.push(existsSync(join(dataDir, id)));
+  const deleting = admin(`/admin/users/${id}?confirm=${id}`, { method: 'DELETE' });
+  await Bun.sleep(5);
+  const meanwhile = app.request('/memory', { headers: authHeaders('hal@example.com') });
+  await Bun.sleep(20);
+  stopHeld.resolve();
+  expect(((await (await deleting).json()) as { containerRemoved: boolean }).containerRemoved).toBe(true);
+  expect((await meanwhile).status).toBe(200);
+  expect(folderAtStart).toEqual([false]);
+  await busy.text();
+});
+
+test('restarting a busy agent ends with it running, its requests served and no failure recorded', async () => {
+  const { app, admin, student, containers } = gateway();
+  const id = await student('gus@example.com');
+  const busy = await app.request('/memory', { headers: authHeaders('gus@example.com') });
+  const restarting = admin(`/admin/agents/${id}/restart`, { method: 'POST' });
+  const meanwhile = app.request('/memory', { headers: authHeaders('gus@example.com') });
+  expect((await restarting).status).toBe(202);
+  expect((await meanwhile).status).toBe(200);
+  await busy.text();
+  await Bun.sleep(10);
+  expect(containers.get(id)?.running).toBe(true);
+  const [agent] = ((await (await admin('/admin/agents')).json()) as { agents: { state: string; lastFailure: unknown }[] }).agents;
+  expect(agent).toMatchObject({ state: 'running', lastFailure: null });
 });
 
 test('GET /admin/health says whether the engine answers, the image is there and how much disk is free', async () => {

@@ -8,9 +8,9 @@ import { identityFor } from '../src/identity.ts';
 import { fakeRuntime } from './fake-runtime.ts';
 import { authHeaders, testSettings, trustingUsers } from './helpers.ts';
 
-function gateway(agentFetch: typeof fetch) {
+function gateway(agentFetch: typeof fetch, env: Record<string, string> = {}) {
   const fake = fakeRuntime();
-  const settings = testSettings();
+  const settings = testSettings(env);
   const routes = new RouteTable();
   const activity = new Activity();
   const lifecycle = new Lifecycle({ runtime: fake.runtime, routes, activity, settings: settings.lifecycle, startTimeoutMs: 1_000, fetch: agentFetch });
@@ -42,6 +42,28 @@ test('the progress routes need the token and an identity like the proxied ones',
   const { app } = gateway(healthy);
   expect((await app.request('/agent')).status).toBe(401);
   expect((await app.request('/agent/start', { method: 'POST', headers: authHeaders('not an email') })).status).toBe(400);
+});
+
+test('HEAD on the progress routes ends like any request: it frees its connection and its events listener', async () => {
+  const { app, lifecycle } = gateway(healthy, { USER_MAX_CONNECTIONS: '2' });
+  let listening = 0;
+  const watch = lifecycle.watch.bind(lifecycle);
+  lifecycle.watch = (userId, listener) => {
+    listening += 1;
+    const unwatch = watch(userId, listener);
+    return () => {
+      listening -= 1;
+      unwatch();
+    };
+  };
+  const email = 'hal@example.com';
+  for (const path of ['/agent', '/agent/events', '/agent/start', '/agent', '/agent/events']) {
+    const res = await app.request(path, { method: 'HEAD', headers: authHeaders(email) });
+    expect(res.body).toBeNull();
+  }
+  await Bun.sleep(5);
+  expect(listening).toBe(0);
+  expect((await app.request('/agent', { headers: authHeaders(email) })).status).toBe(200);
 });
 
 test('GET /agent/events streams each state in order until running', async () => {

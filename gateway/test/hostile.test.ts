@@ -155,6 +155,15 @@ const bodyCases: Case[] = [
   { name: 'a negative Content-Length', head: head('POST', '/uploads', {}, [['Content-Length', '-1']]), bare: true },
   { name: 'a Content-Length that is not a number', head: head('POST', '/uploads', {}, [['Content-Length', 'abc']]), bare: true },
   { name: 'two different Content-Lengths', head: head('POST', '/uploads', {}, [['Content-Length', '1'], ['Content-Length', '2']]), bare: true },
+  // Bun passes equal repeated values on joined ("2, 2"), which no numeric check reads.
+  { name: 'the same Content-Length twice', head: head('POST', '/uploads', {}, [['Content-Length', '2'], ['Content-Length', '2']]), body: ['{}'], status: 400, code: 'bad_content_length' },
+  {
+    name: 'the same Content-Length over MAX_BODY_BYTES twice',
+    head: head('POST', '/uploads', {}, [['Content-Length', '100000000'], ['Content-Length', '100000000']]),
+    body: ['{}'],
+    status: 413,
+    code: 'payload_too_large',
+  },
   { name: 'Content-Length and chunked together', head: head('POST', '/uploads', {}, [['Content-Length', '5'], ['Transfer-Encoding', 'chunked']]), body: ['0\r\n\r\n'], bare: true },
   { name: 'a transfer coding other than chunked', head: head('POST', '/uploads', {}, [['Transfer-Encoding', 'gzip']]), bare: true },
   // Bun finds the bad chunk only when the proxy reads the body, so this valid user's agent may be started first.
@@ -243,6 +252,16 @@ describe('the hostile corpus against the gateway', () => {
     const { path } = JSON.parse(res.body) as { path: string };
     expect(path).toStartWith('/files/');
     expect(path).not.toMatch(/\.\.|%|\\/);
+  });
+
+  test('a repeated Content-Length leaves the route to a healthy agent alone', async () => {
+    const user = { 'X-User-Email': 'repeated.length@example.com' };
+    const post = (lengths: string[]) => rawRequest(gateway.port!, head('POST', '/uploads', user, lengths.map((l): Header => ['Content-Length', l])), { body: ['{}'] });
+    expect((await post(['2'])).status).toBe(200);
+    const before = ensured.length;
+    for (let i = 0; i < 3; i += 1) expect((await post(['2', '2'])).status).toBe(400);
+    expect((await post(['2'])).status).toBe(200);
+    expect(ensured.length).toBe(before);
   });
 
   test('a well-formed request on the same server still reaches the agent', async () => {

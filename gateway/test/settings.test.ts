@@ -50,6 +50,17 @@ describe('loadSettings', () => {
     expect(loadSettings({ GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_INSTANCE: 'x'.repeat(30), USER_ASSERTION_SECRET: 'u'.repeat(32) }).agents.instance).toHaveLength(30);
   });
 
+  test('ADMIN_TOKEN and METRICS_TOKEN must be what a bearer header carries, as GATEWAY_TOKEN must', () => {
+    const base = { GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_TRUST_EMAIL_HEADER: '1' };
+    for (const name of ['ADMIN_TOKEN', 'METRICS_TOKEN', 'GATEWAY_TOKEN']) {
+      for (const token of ['admin#token!with$chars', 'a token with spaces', 'padding=in=the=middle', 'ünïcödé-token-0123456789']) {
+        expect(() => loadSettings({ ...base, [name]: token })).toThrow(`${name} may only hold letters, digits and . _ ~ + / - (then = padding)`);
+      }
+    }
+    const token = 'Ab0._~+/-Ab0._~+/-==';
+    expect(loadSettings({ ...base, ADMIN_TOKEN: token, METRICS_TOKEN: token }).admin).toMatchObject({ adminToken: token, metricsToken: token });
+  });
+
   test('METRICS_TOKEN needs 16 characters; DELETED_RETENTION is a duration, 0 keeps deleted folders', () => {
     const base = { GATEWAY_TOKEN: 't', AGENT_TOKEN_SECRET: 's', GATEWAY_TRUST_EMAIL_HEADER: '1' };
     expect(() => loadSettings({ ...base, METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN must be at least 16 characters/);

@@ -6,17 +6,40 @@
  * different secret, so the web app cannot create accounts): add, invite, disable, enable, list.
  */
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Env } from '../env.ts';
 import { GatewayError } from '../errors.ts';
+import { MAX_EMAIL_LENGTH } from '../email.ts';
 import { emailSchema, identityFor } from '../identity.ts';
 import type { Log } from '../log.ts';
+import { tooLarge } from '../middleware/body-limit.ts';
 import { FailureLimiter } from './rate-limit.ts';
 import { AccountError, type AccountStore } from './store.ts';
 
 export const MIN_PASSWORD = 10;
 const MAX_PASSWORD = 1024;
+
+const MAX_STUDENTS = 10_000;
+
+/**
+ * The bodies are read whole (MAX_BODY_BYTES bounds only what is proxied, and Bun's own limit is off),
+ * so each is bounded by what its largest valid form needs. A sign-in or invite form (an address, a
+ * password of at most MAX_PASSWORD, a token) is under 2 KiB: 64 KiB is ample and cheap to buffer.
+ * A list of students is MAX_STUDENTS addresses, each quoted and followed by a comma.
+ */
+const FORM_BYTES = 64 * 1024;
+const STUDENT_LIST_BYTES = MAX_STUDENTS * (MAX_EMAIL_LENGTH + 3) + FORM_BYTES;
+
+/** hono/body-limit counts a chunked body too; its refusal is the gateway's JSON 413. */
+const limitBody = (maxBytes: number) =>
+  bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw tooLarge(maxBytes);
+    },
+  });
 
 const password = z.string().min(MIN_PASSWORD).max(MAX_PASSWORD);
 const clientIp = z.string().trim().max(100).optional();
@@ -30,7 +53,7 @@ const bodies = {
   signOut: z.object({ sessionId: z.string().min(1).max(200), everywhere: z.boolean().default(false) }),
   inviteLookup: z.object({ token, clientIp }),
   inviteAccept: z.object({ token, password, clientIp }),
-  students: z.object({ emails: z.array(emailSchema).min(1).max(10_000) }),
+  students: z.object({ emails: z.array(emailSchema).min(1).max(MAX_STUDENTS) }),
   student: z.object({ email: emailSchema }),
 };
 
@@ -54,6 +77,7 @@ export type AuthApiOptions = { store: AccountStore; limiter?: FailureLimiter; lo
 
 export function authApi({ store, limiter = new FailureLimiter(), log }: AuthApiOptions) {
   const api = new Hono<Env>();
+  api.use(limitBody(FORM_BYTES));
 
   /** Refuses while the address or the account is blocked, before any password is checked. */
   function checkLimits(keys: string[]): void {
@@ -134,6 +158,7 @@ export function adminApi({ store, adminToken, log }: AdminApiOptions) {
     }
     await next();
   });
+  api.use('/students/:action', limitBody(FORM_BYTES));
 
   const accountCall = <T>(work: () => T): T => {
     try {
@@ -147,7 +172,7 @@ export function adminApi({ store, adminToken, log }: AdminApiOptions) {
   api.get('/students', (c) => c.json({ students: store.list() }));
 
   /** Creates the accounts that are missing and invites them; existing accounts are left alone. */
-  api.post('/students', async (c) => {
+  api.post('/students', limitBody(STUDENT_LIST_BYTES), async (c) => {
     const { emails } = await body(c, bodies.students, 'Send {"emails": [...]} with valid email addresses.');
     const students = [...new Set(emails)].map((email) => {
       if (!store.add(email)) return { email, created: false };

@@ -9,7 +9,6 @@ import { z } from 'zod';
 import type { Activity } from '../agents/activity.ts';
 import type { Lifecycle } from '../agents/lifecycle.ts';
 import type { AgentObserver } from '../agents/observer.ts';
-import type { RouteTable } from '../agents/route-table.ts';
 import type { Env } from '../env.ts';
 import { GatewayError } from '../errors.ts';
 import { identityFor } from '../identity.ts';
@@ -32,7 +31,6 @@ export type AdminApiOptions = {
   lifecycle: Lifecycle;
   activity: Activity;
   observer: AgentObserver;
-  routes: RouteTable;
   log: Log;
   /** Used for the LLM check; injectable for tests. */
   fetch?: typeof fetch;
@@ -44,7 +42,7 @@ export function userIdOf(c: Context<Env>): string {
   return parsed.data;
 }
 
-export function agentsAdminApi({ settings, runtime, inspector, lifecycle, activity, observer, routes, log, fetch: fetchImpl = fetch }: AdminApiOptions) {
+export function agentsAdminApi({ settings, runtime, inspector, lifecycle, activity, observer, log, fetch: fetchImpl = fetch }: AdminApiOptions) {
   const api = new Hono<Env>();
   /** The last CPU sample per agent, so each listing reports CPU use since the one before. */
   const lastCpu = new Map<string, AgentUsage>();
@@ -99,16 +97,12 @@ export function agentsAdminApi({ settings, runtime, inspector, lifecycle, activi
   }
 
   /**
-   * Through the lifecycle when the agent is idle (so its state is right); an agent busy answering
-   * is stopped anyway (the operator asked), and its route is dropped so the next request starts it
-   * again instead of waiting for the engine's event.
+   * Through the lifecycle, busy or not (the operator asked; the agent drains what is in flight), so
+   * the student's requests meanwhile wait and then start it again; `then` (a removal) happens before.
+   * A stopped agent goes through it too: a start may be under way that the listing did not show.
    */
-  async function stop(agent: AgentDetails): Promise<void> {
-    if (!agent.running) return;
-    if (await lifecycle.stop(agent.userId, agent.instanceId)) return;
-    routes.delete(agent.userId, agent.instanceId);
-    await runtime.stop(agent.instanceId);
-  }
+  const stop = <T>(agent: AgentDetails, then: () => Promise<T>): Promise<T> => lifecycle.stopForOperator(agent.userId, agent.instanceId, then);
+  const nothing = async () => {};
 
   api.get('/agents', async (c) => {
     const agents = await withUsage(await inspector.details());
@@ -125,14 +119,14 @@ export function agentsAdminApi({ settings, runtime, inspector, lifecycle, activi
 
   api.post('/agents/:userId/stop', async (c) => {
     const agent = await agentOf(userIdOf(c));
-    await stop(agent);
+    await stop(agent, nothing);
     log({ level: 'info', msg: 'admin stopped an agent', requestId: c.var.requestId, userId: agent.userId });
     return c.json({ userId: agent.userId, state: 'stopped' });
   });
 
   api.post('/agents/:userId/restart', async (c) => {
     const agent = await agentOf(userIdOf(c));
-    await stop(agent);
+    await stop(agent, nothing);
     const identity = identityFor(agent.email, settings.instance);
     lifecycle.startInBackground(identity);
     log({ level: 'info', msg: 'admin restarted an agent', requestId: c.var.requestId, userId: agent.userId });
@@ -141,8 +135,7 @@ export function agentsAdminApi({ settings, runtime, inspector, lifecycle, activi
 
   api.delete('/agents/:userId', async (c) => {
     const agent = await agentOf(userIdOf(c));
-    await stop(agent);
-    await runtime.remove(agent.instanceId);
+    await stop(agent, () => runtime.remove(agent.instanceId));
     log({ level: 'info', msg: 'admin removed an agent (data kept)', requestId: c.var.requestId, userId: agent.userId });
     return c.json({ userId: agent.userId, removed: true, dataKept: true });
   });
@@ -153,11 +146,14 @@ export function agentsAdminApi({ settings, runtime, inspector, lifecycle, activi
       throw new GatewayError(400, 'confirmation_required', 'Deleting a student needs ?confirm=<the same user id>.');
     }
     const [agent] = await inspector.details(userId);
-    if (agent) {
-      await stop(agent);
-      await runtime.remove(agent.instanceId);
-    }
-    const movedTo = await moveToDeleted(settings.dataDir, userId);
+    const moveData = () => moveToDeleted(settings.dataDir, userId);
+    // Moved before anything may start the agent again: a new start gets a fresh folder, never the old one.
+    const movedTo = agent
+      ? await stop(agent, async () => {
+          await runtime.remove(agent.instanceId);
+          return moveData();
+        })
+      : await moveData();
     if (!agent && !movedTo) throw new GatewayError(404, 'unknown_user', `Neither an agent nor a data folder belongs to ${userId}.`);
     log({ level: 'info', msg: 'admin deleted a student', requestId: c.var.requestId, userId, containerRemoved: Boolean(agent), dataMoved: Boolean(movedTo) });
     return c.json({

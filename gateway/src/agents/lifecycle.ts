@@ -2,7 +2,8 @@
  * The one place that moves agents between states, after KubeSpawner's progress events and
  * JupyterHub's poll(): absent → queued → creating → starting → waiting_for_health → running →
  * stopping → stopped, or failed with a reason. Starts pass the spawn queue (MAX_CONCURRENT_SPAWNS)
- * and the active limit (MAX_ACTIVE_AGENTS); stops (culling, making room) wait for answers in flight.
+ * and the active limit (MAX_ACTIVE_AGENTS); stops (culling, making room) wait for answers in flight,
+ * and an operator's (the admin API) is made however busy the agent is, which still drains them.
  * `running` and `stopped` are read from the route table and the runtime, never stored, so they
  * cannot drift; only the passing states and `failed` are kept here.
  */
@@ -156,18 +157,43 @@ export class Lifecycle {
     const passing = this.states.get(userId);
     const busy = hung ? this.stops.has(userId) || (passing !== undefined && passing.state !== 'failed') : !this.isIdle(userId);
     if (busy) return Promise.resolve(false);
+    return this.stopping(userId, instanceId, hung?.graceSeconds, async () => {}).then(
+      () => true,
+      (err: unknown) => {
+        this.log({ level: 'warn', msg: 'stopping an agent failed', userId, error: String(err) });
+        return true;
+      },
+    );
+  }
+
+  /**
+   * An operator's stop (the admin API), the culler's path without its patience: after any start or
+   * stop under way, the agent is stopped whatever is in flight (it still drains it), then `then`
+   * runs (removing the container, moving the data aside) before anything may start it again.
+   * Requests arriving meanwhile wait for all of it and then start the agent as after culling, so
+   * none of them adopts a draining container and counts its exit as a crash.
+   */
+  async stopForOperator<T>(userId: string, instanceId: string, then: () => Promise<T>): Promise<T> {
+    for (;;) {
+      const underWay = this.stops.get(userId) ?? this.starts.get(userId);
+      // Checked and marked in the same turn, so no start slips in between.
+      if (!underWay) return this.stopping(userId, instanceId, undefined, then);
+      await underWay.catch(() => {});
+    }
+  }
+
+  /** Stops the agent and runs `then`; requests wait for both (`ensure`), and hear `stopped` once both are over. */
+  private stopping<T>(userId: string, instanceId: string, graceSeconds: number | undefined, then: () => Promise<T>): Promise<T> {
     this.set(userId, { state: 'stopping' });
     this.routes.delete(userId, instanceId);
-    const stopped = this.runtime
-      .stop(instanceId, hung?.graceSeconds)
-      .catch((err: unknown) => this.log({ level: 'warn', msg: 'stopping an agent failed', userId, error: String(err) }))
-      .finally(() => {
-        this.stops.delete(userId);
-        this.states.delete(userId);
-        this.emit(userId, { state: 'stopped' });
-      });
-    this.stops.set(userId, stopped);
-    return stopped.then(() => true);
+    const work = this.runtime.stop(instanceId, graceSeconds).then(then);
+    const over = work.then(() => {}, () => {}).finally(() => {
+      this.stops.delete(userId);
+      this.states.delete(userId);
+      this.emit(userId, { state: 'stopped' });
+    });
+    this.stops.set(userId, over);
+    return over.then(() => work);
   }
 
   /** No request in flight, no start or stop under way: safe to stop. */

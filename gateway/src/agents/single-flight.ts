@@ -2,6 +2,11 @@
 export class SingleFlight<T> {
   private readonly inFlight = new Map<string, Promise<T>>();
 
+  /** The task under way for the key, if any. */
+  get(key: string): Promise<T> | undefined {
+    return this.inFlight.get(key);
+  }
+
   run(key: string, task: () => Promise<T>): Promise<T> {
     const running = this.inFlight.get(key);
     if (running) return running;

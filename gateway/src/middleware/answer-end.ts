@@ -24,6 +24,12 @@ export async function untilAnswered(c: Context, next: Next, done: () => void): P
     throw err;
   }
   const body = c.res.body;
-  if (body && !isSmall(c.res)) c.res = new Response(onBodyEnd(body, done), c.res);
-  else done();
+  if (!body || isSmall(c.res)) return done();
+  // Hono answers HEAD with the GET handler's headers and drops its body unread, so nothing would
+  // ever see that body end: cancel it (which also ends a stream such as /agent/events) and be done.
+  if (c.req.method === 'HEAD') {
+    body.cancel().catch(() => {});
+    return done();
+  }
+  c.res = new Response(onBodyEnd(body, done), c.res);
 }

@@ -1,7 +1,8 @@
 /**
  * Refuses a declared body over the limit before an agent is started for it. Chunked bodies are
  * counted while the proxy streams them (hono/body-limit would buffer every chunked body whole).
- * A declared length that is not a plain number of bytes never reaches here: Bun's parser refuses it.
+ * Bun's parser refuses most malformed lengths itself, but lets repeated equal ones through, joined
+ * as `n, n`: refused here, since it slips past a numeric check and fetch will not send it on.
  */
 import { createMiddleware } from 'hono/factory';
 import type { Env } from '../env.ts';
@@ -10,12 +11,20 @@ import { GatewayError } from '../errors.ts';
 export const tooLarge = (maxBytes: number) =>
   new GatewayError(413, 'payload_too_large', `The request body is larger than ${maxBytes} bytes.`);
 
+/** 413 when every value is over the limit anyway, else 400. */
+function badLength(header: string, maxBytes: number): GatewayError {
+  if (header.split(',').every((value) => Number(value) > maxBytes)) return tooLarge(maxBytes);
+  return new GatewayError(400, 'bad_content_length', 'Send one Content-Length header with the number of bytes in the body.');
+}
+
 export type BodyLimitOptions = { maxBytes: number };
 
 export const bodyLimit = ({ maxBytes }: BodyLimitOptions) =>
   createMiddleware<Env>(async function bodyLimit(c, next) {
-    const declared = Number(c.req.header('content-length') ?? 0);
+    const header = c.req.header('content-length');
+    const declared = Number(header ?? 0);
     if (declared > maxBytes) throw tooLarge(maxBytes);
+    if (Number.isNaN(declared)) throw badLength(header!, maxBytes);
     await next();
   });
 

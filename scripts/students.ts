@@ -10,9 +10,11 @@
  *   bun run students invite alice@example.edu         a new invite link (password reset)
  *   bun run students disable alice@example.edu        refuse sign-in and end every session
  *   bun run students enable alice@example.edu
+ *   bun run students delete alice@example.edu         the account, the tutor, and the folder moved aside
  *   bun run students list
  */
 import { readFileSync } from 'node:fs';
+import { identityFor } from '../gateway/src/identity.ts';
 import { withSecretFiles } from '../gateway/src/secret-files.ts';
 import { emailsInCsv, normalEmail } from './lib/roster.ts';
 import { stackSetting } from './lib/stack.ts';
@@ -23,6 +25,7 @@ const USAGE = `usage: bun run students <command>
   invite <email>        a new invite link (also how a password is reset)
   disable <email>       refuse sign-in and end every session of the account
   enable <email>        allow sign-in again
+  delete <email>        delete the account and the tutor; the folder goes to data/.deleted/
   list                  every account and its state`;
 
 function fail(message: string): never {
@@ -42,7 +45,8 @@ function adminToken(): string {
   }
 }
 
-async function admin<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+/** The admin API's status and JSON body; fails only when the gateway is unreachable or has no admin API. */
+async function call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; json: { error?: string } }> {
   const token = adminToken();
   if (!token) fail('ADMIN_TOKEN is missing from .env: run bun run setup first.');
   const response = await fetch(`${gatewayUrl}/admin${path}`, {
@@ -52,8 +56,36 @@ async function admin<T>(method: 'GET' | 'POST', path: string, body?: unknown): P
   }).catch(() => fail(`The gateway does not answer at ${gatewayUrl}: is the stack up (bun run setup)?`));
   const json = (await response.json().catch(() => ({}))) as { error?: string };
   if (response.status === 404 && !json.error) fail('The gateway has no admin API: set ADMIN_TOKEN in .env and LOCAL_AUTH_MODE=accounts, then run bun run setup.');
-  if (!response.ok) fail(json.error ?? `The gateway answered ${response.status}.`);
+  return { status: response.status, json };
+}
+
+async function admin<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const { status, json } = await call(method, path, body);
+  if (status >= 400) fail(json.error ?? `The gateway answered ${status}.`);
   return json as T;
+}
+
+/** The same, but a 404 naming what is missing (no account; no tutor or folder) is `undefined`. */
+async function adminIfFound<T>(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<T | undefined> {
+  const { status, json } = await call(method, path, body);
+  if (status === 404) return undefined;
+  if (status >= 400) fail(json.error ?? `The gateway answered ${status}.`);
+  return json as T;
+}
+
+/**
+ * Sign-in refused first, so no new tutor can start meanwhile; then the tutor and the folder (moved
+ * to data/.deleted/, purged after DELETED_RETENTION); the account last, so a failure part-way
+ * leaves it disabled and the command can be run again.
+ */
+async function deleteStudent(email: string): Promise<void> {
+  const disabled = await adminIfFound('POST', '/students/disable', { email });
+  const { id } = identityFor(email);
+  const removed = await adminIfFound<{ containerRemoved: boolean; dataMovedTo: string | null }>('DELETE', `/users/${id}?confirm=${id}`);
+  if (disabled) await admin('POST', '/students/delete', { email });
+  if (!disabled && !removed) fail(`Neither an account nor a tutor or folder belongs to ${email}.`);
+  const gone = [disabled && 'the account', removed?.containerRemoved && 'the tutor', removed?.dataMovedTo && `the folder (moved to data/${removed.dataMovedTo})`];
+  console.log(`${email}: deleted ${gone.filter(Boolean).join(', ')}.`);
 }
 
 const inviteLink = (token: string) => `${publicUrl}/invite/${token}`;
@@ -98,6 +130,12 @@ switch (command) {
     if (!who) fail('Name the email address.');
     await admin('POST', `/students/${command}`, { email: who });
     console.log(command === 'disable' ? `${who} is disabled; every session of it has ended.` : `${who} may sign in again.`);
+    break;
+  }
+  case 'delete': {
+    const [who] = emails(args.slice(0, 1));
+    if (!who) fail('Name the email address.');
+    await deleteStudent(who);
     break;
   }
   case 'list': {

@@ -192,6 +192,21 @@ describe('invites', () => {
     const listed = (await (await app.request('/admin/students', { headers: admin })).json()) as { students: { email: string; disabled: boolean }[] };
     expect(listed.students).toEqual([expect.objectContaining({ email: 'ada@example.edu', disabled: true, hasPassword: true, activeSessions: 0 })]);
   });
+  test('deleting an account ends its sessions, voids its invites and forgets it; the address can be added again', async () => {
+    const { app, store } = gateway();
+    const sid = await student(app, 'ada@example.edu');
+    const pending = (await (await post(app, '/admin/students', { emails: ['bo@example.edu'] }, admin)).json()) as { students: { token: string }[] };
+    expect((await post(app, '/admin/students/delete', { email: 'ada@example.edu' }, admin)).status).toBe(200);
+    expect((await post(app, '/admin/students/delete', { email: 'bo@example.edu' }, admin)).status).toBe(200);
+    expect(store.sessionActive(sid, 'ada@example.edu')).toBe(false);
+    expect((await post(app, '/auth/sign-in', { email: 'ada@example.edu', password: PASSWORD })).status).toBe(401);
+    expect((await post(app, '/auth/invites/lookup', { token: pending.students[0]!.token })).status).toBe(404);
+    expect(((await (await app.request('/admin/students', { headers: admin })).json()) as { students: unknown[] }).students).toEqual([]);
+    expect((await post(app, '/admin/students/delete', { email: 'ada@example.edu' }, admin)).status).toBe(404);
+    expect((await post(app, '/admin/students/delete', { email: 'ada@example.edu' })).status).toBe(401);
+    const again = (await (await post(app, '/admin/students', { emails: ['ada@example.edu'] }, admin)).json()) as { students: { created: boolean }[] };
+    expect(again.students[0]!.created).toBe(true);
+  });
 });
 
 describe('sign-in', () => {

@@ -3,7 +3,7 @@
  *
  * `/auth/*`, for the web app (behind GATEWAY_TOKEN): sign in, sign out (here or everywhere),
  * look an invite up, accept it. `/admin/*`, for `bun run students` (behind ADMIN_TOKEN, a
- * different secret, so the web app cannot create accounts): add, invite, disable, enable, list.
+ * different secret, so the web app cannot create accounts): add, invite, disable, enable, delete, list.
  */
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -202,6 +202,14 @@ export function adminApi({ store, adminToken, log }: AdminApiOptions) {
     accountCall(() => store.enable(email));
     log({ level: 'info', msg: 'account enabled', requestId: c.var.requestId, userId: userIdOf(email) });
     return c.json({ email, disabled: false });
+  });
+
+  /** The account only: `bun run students delete` removes the tutor and moves the folder aside first. */
+  api.post('/students/delete', async (c) => {
+    const { email } = await body(c, bodies.student, 'Send {"email": ...}.');
+    accountCall(() => store.delete(email));
+    log({ level: 'info', msg: 'account deleted', requestId: c.var.requestId, userId: userIdOf(email) });
+    return c.json({ email, deleted: true });
   });
 
   return api;

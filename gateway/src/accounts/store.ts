@@ -195,6 +195,17 @@ export class AccountStore {
     this.revokeAll(email);
   }
 
+  /** Deletes the account with its sessions and invites (ended at once); the address can be added again later. */
+  delete(email: string): void {
+    this.revokeAll(email);
+    const deleted = this.#db.transaction(() => {
+      this.#db.query('DELETE FROM invites WHERE email = ?').run(email);
+      this.#db.query('DELETE FROM sessions WHERE email = ?').run(email);
+      return this.#db.query('DELETE FROM accounts WHERE email = ?').run(email).changes;
+    })();
+    if (deleted !== 1) throw new AccountError('unknown_account', `There is no account for ${email}.`);
+  }
+
   enable(email: string): void {
     const changed = this.#db.query('UPDATE accounts SET disabled = 0 WHERE email = ?').run(email);
     if (changed.changes !== 1) throw new AccountError('unknown_account', `There is no account for ${email}.`);

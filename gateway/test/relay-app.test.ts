@@ -4,7 +4,7 @@ import { startFakeLlm, type FakeLlm } from '../../agent/test/fake-llm.ts';
 import { RouteTable } from '../src/agents/route-table.ts';
 import { createApp } from '../src/app.ts';
 import { relayKey } from '../src/relay/keys.ts';
-import { RelayLimits } from '../src/relay/limits.ts';
+import { MAX_CALLS_IN_FLIGHT, RelayLimits } from '../src/relay/limits.ts';
 import type { UsageStore } from '../src/relay/store.ts';
 import type { AgentRuntime } from '../src/runtime/types.ts';
 import { testSettings, TOKEN, trustingUsers } from './helpers.ts';
@@ -205,6 +205,24 @@ describe('RelayLimits', () => {
     expect(refusal).toMatchObject({ code: 'llm_quota', scope: 'class' });
     expect(refusal?.message).toContain('The class has used');
     expect(refusal?.resetsAt.toISOString()).toBe('2030-01-03T00:00:00.000Z');
+  });
+
+  test(`at most ${MAX_CALLS_IN_FLIGHT} calls of a student in flight; a call never forwarded gives its minute's count back`, () => {
+    const limits = new RelayLimits({ tokensPerDay: 0, requestsPerMinute: MAX_CALLS_IN_FLIGHT + 1, globalTokensPerDay: 0 }, store);
+    const now = new Date('2030-01-02T10:00:05Z');
+    for (let i = 0; i < MAX_CALLS_IN_FLIGHT; i += 1) expect(limits.check('jo-10', now)).toBeUndefined();
+    const refusal = limits.check('jo-10', now);
+    expect(refusal).toMatchObject({ code: 'llm_rate_limited', scope: 'student' });
+    expect(refusal?.resetsAt.getTime()).toBe(now.getTime() + 1000);
+    expect(limits.check('kim-11', now)).toBeUndefined();
+    // Two end: one answered, one whose body was refused (its count comes back).
+    limits.release('jo-10', true);
+    limits.release('jo-10', false);
+    expect(limits.check('jo-10', now)).toBeUndefined();
+    expect(limits.check('jo-10', now)).toBeUndefined();
+    // Now the minute's count (5) is used up, whatever is in flight.
+    limits.release('jo-10', true);
+    expect(limits.check('jo-10', now)).toMatchObject({ code: 'llm_rate_limited', resetsAt: new Date('2030-01-02T10:01:00Z') });
   });
 });
 

@@ -9,13 +9,15 @@ import { UsageStore } from '../src/relay/store.ts';
 
 export type TestRelayOptions = {
   /** config.json's `providers`: the real keys and where each provider is. */
-  providers: Record<string, { apiKey: string; apiBase?: string }>;
+  providers: Record<string, { apiKey: string; apiBase?: string; extraHeaders?: Record<string, string> }>;
   /** AGENT_TOKEN_SECRET: the relay keys' HMAC key. */
   secret: string;
   /** Daily and per-minute limits; each 0 (none) unless given. */
   limits?: Partial<{ tokensPerDay: number; requestsPerMinute: number; globalTokensPerDay: number }>;
   maxBodyBytes?: number;
+  upstreamTimeoutMs?: number;
   countUsage?: RelayAppOptions['countUsage'];
+  onError?: RelayAppOptions['onError'];
 };
 
 export type TestRelay = {
@@ -26,7 +28,7 @@ export type TestRelay = {
   stop: () => Promise<void>;
 };
 
-export async function startTestRelay({ providers, secret, limits = {}, maxBodyBytes = 64 * 1024, countUsage }: TestRelayOptions): Promise<TestRelay> {
+export async function startTestRelay({ providers, secret, limits = {}, maxBodyBytes = 64 * 1024, upstreamTimeoutMs = 5000, countUsage, onError }: TestRelayOptions): Promise<TestRelay> {
   const dir = await mkdtemp(join(tmpdir(), 'nbtest-relay-'));
   const configPath = join(dir, 'config.json');
   await writeFile(configPath, JSON.stringify({ providers }));
@@ -37,8 +39,9 @@ export async function startTestRelay({ providers, secret, limits = {}, maxBodyBy
     limits: new RelayLimits({ tokensPerDay: 0, requestsPerMinute: 0, globalTokensPerDay: 0, ...limits }, store),
     secret,
     maxBodyBytes,
-    upstreamTimeoutMs: 5000,
+    upstreamTimeoutMs,
     countUsage,
+    onError,
   });
   const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: app.fetch });
   const port = server.port ?? 0;

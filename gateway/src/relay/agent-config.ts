@@ -1,6 +1,6 @@
 /**
  * The agents' config.json: the admin's file with every configured provider's key replaced by the
- * agent's relay key and its `apiBase` pointing at the relay. One file per agent, in a folder of the
+ * agent's relay key, its `apiBase` pointing at the relay and its `extraHeaders` left out. One file per agent, in a folder of the
  * gateway's (never the student's writable folder), bound read-only over /root/.nanobot/config.json.
  */
 import { readdir, writeFile, mkdir } from 'node:fs/promises';
@@ -22,7 +22,9 @@ export function deriveAgentConfig(admin: AdminConfigFile, { key, relayUrl }: { k
       providers[name] = entry;
       continue;
     }
-    const { api_key: _key, api_base: _base, apiKey: _k, apiBase: _b, ...rest } = entry;
+    // extraHeaders may hold secrets of their own (an Azure `api-key`, an AI gateway's token); the
+    // relay adds them on the way out, so the agent needs none.
+    const { api_key: _key, api_base: _base, apiKey: _k, apiBase: _b, extraHeaders: _h, extra_headers: _eh, ...rest } = entry;
     providers[name] = { ...rest, apiKey: key, apiBase: `${relayUrl}/llm/${name}${agentSuffix(kindOf(name))}` };
   }
   return { ...admin, providers };

@@ -26,7 +26,7 @@ export function relayMetrics(registry: Registry): UsageCounter {
   });
   const tokens = new Counter({
     name: 'nanobot_gateway_llm_tokens_total',
-    help: 'Tokens the providers reported for calls through the LLM relay, by provider, model and kind (prompt, completion).',
+    help: 'Tokens of calls through the LLM relay, as the providers reported them (estimated when they did not), by provider, model and kind (prompt, completion).',
     labelNames: ['provider', 'model', 'kind'] as const,
     registers,
   });

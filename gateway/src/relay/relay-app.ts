@@ -37,6 +37,8 @@ const FORWARDED_HEADERS = ['content-type', 'accept', 'anthropic-version', 'anthr
 const DROPPED_RESPONSE_HEADERS = ['content-encoding', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'set-cookie'];
 /** What is passed on of a provider's error body. */
 const MAX_ERROR_BYTES = 64 * 1024;
+/** extraHeaders values shorter than this are names and switches (`x-team: a`), not secrets: redacting them would garble error bodies. */
+const MIN_SECRET_LENGTH = 16;
 
 /**
  * One error shape both SDKs read: the OpenAI SDK takes `error.message`, Anthropic's `error.message`
@@ -46,15 +48,52 @@ function relayError(status: number, code: string, message: string, extra: Record
   return Response.json({ type: 'error', error: { type: code, code, message, ...extra } }, { status, headers });
 }
 
-/** Removes the provider key, and anything that looks like a piece of it, from a provider's error body. */
+/** What gives a long key away when echoed cut or masked (`sk-proj-abcdefgh***`): its first and last 8 characters. */
+const piecesOf = (key: string): string[] => (key.length >= 16 ? [key.slice(0, 8), key.slice(-8)] : []);
+
+/** Whitespace and quotes: where a word holding a piece of the key ends. */
+const WORD_END = /[\s"']/;
+
+/**
+ * Replaces every word (a run without whitespace or quotes) that holds `piece` with `[redacted]`.
+ * Each occurrence is found with indexOf and widened by hand, never back past the last replacement,
+ * so the text is walked about twice: linear, where the regex `[^\s"']*piece[^\s"']*` backtracks
+ * quadratically over a long word (a 64 KiB model name echoed in a 404 froze the event loop for seconds).
+ */
+function redactWords(text: string, piece: string): string {
+  let out = '';
+  let from = 0;
+  for (let at = text.indexOf(piece); at !== -1; at = text.indexOf(piece, from)) {
+    let start = at;
+    while (start > from && !WORD_END.test(text.charAt(start - 1))) start -= 1;
+    let end = at + piece.length;
+    while (end < text.length && !WORD_END.test(text.charAt(end))) end += 1;
+    out += `${text.slice(from, start)}[redacted]`;
+    from = end;
+  }
+  return out + text.slice(from);
+}
+
+/** Removes the key, and any word holding a piece of it, from a provider's error body. */
 export function redactKey(text: string, key: string): string {
   if (!key) return text;
   let out = text.split(key).join('[redacted]');
-  const pieces = key.length >= 16 ? [key.slice(0, 8), key.slice(-8)] : [];
-  for (const piece of pieces) {
-    out = out.replace(new RegExp(`[^\\s"']*${piece.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[^\\s"']*`, 'g'), '[redacted]');
-  }
+  for (const piece of piecesOf(key)) out = redactWords(out, piece);
   return out;
+}
+
+/** What no agent may see: the provider key and the admin's extraHeaders values (an Azure `api-key`, an AI gateway's token). */
+const secretsOf = (upstream: Upstream): string[] =>
+  [upstream.apiKey, ...Object.values(upstream.headers).filter((value) => value.length >= MIN_SECRET_LENGTH)].filter(Boolean);
+
+/** The provider's response headers less those about the connection, and less any that holds a secret (a proxy echoing the key). */
+function responseHeaders(res: Response, secrets: string[]): Headers {
+  const needles = secrets.flatMap((secret) => [secret, ...piecesOf(secret)]);
+  const headers = new Headers();
+  for (const [name, value] of res.headers) {
+    if (!DROPPED_RESPONSE_HEADERS.includes(name) && !needles.some((needle) => value.includes(needle))) headers.append(name, value);
+  }
+  return headers;
 }
 
 class BodyTooLarge extends Error {}
@@ -83,6 +122,28 @@ async function readBody(req: Request, maxBytes: number): Promise<Uint8Array> {
   return Buffer.concat(parts);
 }
 
+/**
+ * The start of a provider's error body: at most MAX_ERROR_BYTES, the rest cancelled unread. A body
+ * that breaks off, or is aborted by the upstream timeout, ends where it is.
+ */
+async function errorText(body: ReadableStream<Uint8Array> | null): Promise<string> {
+  if (!body) return '';
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      parts.push(read.value);
+      size += read.value.byteLength;
+      if (size >= MAX_ERROR_BYTES) break;
+    }
+  } catch {
+    // What came before the break is passed on.
+  }
+  reader.cancel().catch(() => {});
+  return new TextDecoder().decode(Buffer.concat(parts).subarray(0, MAX_ERROR_BYTES));
+}
+
 function outgoingHeaders(incoming: Headers, upstream: Upstream): Headers {
   const headers = new Headers();
   for (const name of FORWARDED_HEADERS) {
@@ -95,14 +156,20 @@ function outgoingHeaders(incoming: Headers, upstream: Upstream): Headers {
   return headers;
 }
 
-/** Passes the body through chunk by chunk, showing each chunk to the meter; `done` runs once at the end. */
-function metered(body: ReadableStream<Uint8Array>, meter: UsageMeter, done: () => void): ReadableStream<Uint8Array> {
+/** A read error in a word (`ECONNRESET`, `AbortError`): its message or stack may name the upstream URL. */
+const errorName = (err: unknown): string => (err instanceof Error ? String((err as Error & { code?: unknown }).code ?? err.name) : 'unknown error');
+
+/**
+ * Passes the body through chunk by chunk, showing each chunk to the meter; `done` runs once at the
+ * end, given the error when the provider's side broke off.
+ */
+function metered(body: ReadableStream<Uint8Array>, meter: UsageMeter, done: (err?: unknown) => void): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let finished = false;
-  const finish = () => {
+  const finish = (err?: unknown) => {
     if (finished) return;
     finished = true;
-    done();
+    done(err);
   };
   return new ReadableStream<Uint8Array>(
     {
@@ -117,8 +184,10 @@ function metered(body: ReadableStream<Uint8Array>, meter: UsageMeter, done: () =
           meter.push(value);
           controller.enqueue(value);
         } catch (err) {
-          finish();
-          controller.error(err);
+          finish(err);
+          // The agent sees the connection cut. No reason given: Bun prints one as a raw stack trace
+          // (with the upstream URL) on stderr, and `done` has reported it already.
+          controller.error();
         }
       },
       cancel(reason) {
@@ -166,24 +235,6 @@ export function createRelayApp(options: RelayAppOptions) {
       return relayError(404, 'unknown_path', `The relay does not forward ${c.req.method} ${pathname}.`);
     }
 
-    let payload: Record<string, unknown> | undefined;
-    if (c.req.method === 'POST') {
-      let bytes: Uint8Array;
-      try {
-        bytes = await readBody(c.req.raw, maxBodyBytes);
-      } catch (err) {
-        if (err instanceof BodyTooLarge) return relayError(413, 'payload_too_large', `The request body is larger than ${maxBodyBytes} bytes.`);
-        throw err;
-      }
-      try {
-        const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
-        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-        payload = parsed as Record<string, unknown>;
-      } catch {
-        return relayError(400, 'invalid_json', 'The request body must be a JSON object.');
-      }
-    }
-
     const refusal = limits.check(userId);
     if (refusal) {
       log({ level: 'info', msg: 'llm relay refused', userId, provider: name, code: refusal.code });
@@ -194,53 +245,99 @@ export function createRelayApp(options: RelayAppOptions) {
         'x-should-retry': 'false',
       });
     }
-
-    const streamed = payload?.stream === true;
-    if (payload && streamed && kind === 'openai') {
-      // Without it an OpenAI-compatible stream reports no usage at all.
-      const given = payload.stream_options;
-      payload.stream_options = { ...(given && typeof given === 'object' ? given : {}), include_usage: true };
-    }
-
-    const controller = new AbortController();
-    const abort = () => controller.abort();
-    c.req.raw.signal.addEventListener('abort', abort, { once: true });
-    const timer = setTimeout(abort, upstreamTimeoutMs);
-    let res: Response;
+    // Checked before the body is read, so a refused call never buffers one. The call now holds a
+    // slot (limits.ts) until its answer has ended: the answer's stream gives it back when there is
+    // one, the `finally` below otherwise.
+    let forwarded = false;
+    let streaming = false;
     try {
-      res = await fetchImpl(`${upstream.base}${rest}${search}`, {
-        method: c.req.method,
-        headers: outgoingHeaders(c.req.raw.headers, upstream),
-        ...(payload ? { body: JSON.stringify(payload) } : {}),
-        signal: controller.signal,
-      });
-    } catch (err) {
-      if (c.req.raw.signal.aborted) return new Response(null, { status: 499 });
-      onError(err);
-      return relayError(502, 'provider_unreachable', `The ${name} provider could not be reached.`);
-    } finally {
-      clearTimeout(timer);
-    }
-
-    const headers = new Headers(res.headers);
-    for (const header of DROPPED_RESPONSE_HEADERS) headers.delete(header);
-    if (!res.ok || !res.body) {
-      log({ level: 'warn', msg: 'llm relay provider error', userId, provider: name, status: res.status });
-      const text = (await res.text().catch(() => '')).slice(0, MAX_ERROR_BYTES);
-      return new Response(redactKey(text, upstream.apiKey), { status: res.status, headers });
-    }
-    const meter = new UsageMeter(kind, res.headers.get('content-type')?.includes('text/event-stream') ?? false, typeof payload?.model === 'string' ? payload.model : '');
-    const record = () => {
-      try {
-        const usage = meter.end();
-        store.record(userId, name, usage);
-        countUsage(name, usage);
-        log({ level: 'info', msg: 'llm relay', userId, provider: name, ...usage });
-      } catch (err) {
-        onError(err);
+      let payload: Record<string, unknown> | undefined;
+      let body: string | undefined;
+      if (c.req.method === 'POST') {
+        let bytes: Uint8Array;
+        try {
+          bytes = await readBody(c.req.raw, maxBodyBytes);
+        } catch (err) {
+          if (err instanceof BodyTooLarge) return relayError(413, 'payload_too_large', `The request body is larger than ${maxBodyBytes} bytes.`);
+          throw err;
+        }
+        try {
+          const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
+          if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+          payload = parsed as Record<string, unknown>;
+          if (payload.stream && kind === 'openai') {
+            // Without it an OpenAI-compatible stream reports no usage at all. Any truthy `stream`:
+            // lenient servers (vLLM, LiteLLM) stream for `1` or `"true"` too.
+            const given = payload.stream_options;
+            payload.stream_options = { ...(given && typeof given === 'object' ? given : {}), include_usage: true };
+          }
+          // Here, not in the fetch: JSON nested too deep to write out again is the caller's fault.
+          body = JSON.stringify(payload);
+        } catch {
+          return relayError(400, 'invalid_json', 'The request body must be a JSON object.');
+        }
       }
-    };
-    return new Response(metered(res.body, meter, c.req.method === 'POST' ? record : () => {}), { status: res.status, headers });
+
+      forwarded = true;
+      const controller = new AbortController();
+      const abort = () => controller.abort();
+      c.req.raw.signal.addEventListener('abort', abort, { once: true });
+      // Bounds the wait for the headers, and for an error body.
+      const timer = setTimeout(abort, upstreamTimeoutMs);
+      let res: Response;
+      try {
+        res = await fetchImpl(`${upstream.base}${rest}${search}`, {
+          method: c.req.method,
+          headers: outgoingHeaders(c.req.raw.headers, upstream),
+          ...(body === undefined ? {} : { body }),
+          signal: controller.signal,
+          // A redirect would carry the real key (x-api-key, extraHeaders) to wherever it points.
+          redirect: 'manual',
+        });
+      } catch (err) {
+        clearTimeout(timer);
+        if (c.req.raw.signal.aborted) return new Response(null, { status: 499 });
+        onError(err);
+        return relayError(502, 'provider_unreachable', `The ${name} provider could not be reached.`);
+      }
+
+      // A redirect is not followed (above) nor passed on (its Location is not the agent's business);
+      // a status outside 200-599 cannot be answered with.
+      if (res.status < 200 || res.status > 599 || (res.status >= 300 && res.status < 400)) {
+        clearTimeout(timer);
+        res.body?.cancel().catch(() => {});
+        log({ level: 'warn', msg: 'llm relay provider error', userId, provider: name, status: res.status });
+        return relayError(502, 'provider_error', `The ${name} provider answered with status ${res.status}, which the relay does not pass on.`);
+      }
+      const secrets = secretsOf(upstream);
+      const headers = responseHeaders(res, secrets);
+      if (!res.ok || !res.body) {
+        log({ level: 'warn', msg: 'llm relay provider error', userId, provider: name, status: res.status });
+        const text = await errorText(res.body);
+        clearTimeout(timer);
+        return new Response(secrets.reduce((out, secret) => redactKey(out, secret), text), { status: res.status, headers });
+      }
+      clearTimeout(timer);
+
+      const meter = new UsageMeter(kind, res.headers.get('content-type')?.includes('text/event-stream') ?? false, typeof payload?.model === 'string' ? payload.model : '', body ?? '');
+      const end = (err?: unknown) => {
+        limits.release(userId, true);
+        if (err !== undefined && !c.req.raw.signal.aborted) onError(new Error(`The ${name} provider's answer broke off: ${errorName(err)}`));
+        if (c.req.method !== 'POST') return;
+        try {
+          const usage = meter.end();
+          store.record(userId, name, usage);
+          countUsage(name, usage);
+          log({ level: 'info', msg: 'llm relay', userId, provider: name, ...usage });
+        } catch (recordErr) {
+          onError(recordErr);
+        }
+      };
+      streaming = true;
+      return new Response(metered(res.body, meter, end), { status: res.status, headers });
+    } finally {
+      if (!streaming) limits.release(userId, forwarded);
+    }
   });
 
   return app;

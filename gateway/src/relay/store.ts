@@ -45,7 +45,7 @@ export class UsageStore {
     );
   }
 
-  /** One forwarded request and the tokens its answer reported. */
+  /** One forwarded request and the tokens its answer reported (or that were estimated, usage.ts). */
   record(userId: string, provider: string, usage: Usage, now = new Date()): void {
     const day = dayOf(now);
     const prompt = Math.round(usage.promptTokens);

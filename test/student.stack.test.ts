@@ -199,8 +199,9 @@ describe('a student and the tutor, on the real stack', () => {
     await shot('failed-turn');
     await page.reload();
     await page.getByRole('tab', { name: question, selected: true }).waitFor();
-    // After a reload the agent's own sentence, stored with the turn, names the provider's reason.
-    await lastAnswer().getByRole('alert').filter({ hasText: 'The model is overloaded.' }).waitFor();
+    // After a reload the same student sentence, from the code stored with the turn; the provider's own text is never shown.
+    await lastAnswer().getByRole('alert').filter({ hasText: 'Your tutor’s AI model did not answer.' }).waitFor();
+    expect(await lastAnswer().innerText()).not.toContain('The model is overloaded.');
     expect(await lastAnswer().getAttribute('data-status')).toBe('error');
     await lastAnswer().getByRole('button', { name: 'Retry' }).click();
     await page.getByRole('button', { name: 'Stop' }).waitFor({ state: 'detached', timeout: 2 * MINUTE });

@@ -1,7 +1,7 @@
 'use client';
 
 import { Fragment, useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from 'react';
-import { IMAGE_TYPES, MAX_FILE_BYTES, MAX_FILE_LABEL, MAX_IMAGES, type Capabilities } from '@/lib/api/shared.ts';
+import { IMAGE_TYPES, MAX_FILE_BYTES, MAX_FILE_LABEL, MAX_IMAGES, MAX_MESSAGE_CHARS, MAX_MESSAGE_LABEL, type Capabilities } from '@/lib/api/shared.ts';
 import { uploadFiles } from '@/lib/client/api.ts';
 import { fileUrl } from '@/lib/client/files.ts';
 import { Markdown } from './Markdown.tsx';
@@ -18,13 +18,29 @@ type Props = {
   onStop: () => void;
   /** Asks the question again in place, optionally with new wording (retry, regenerate, edit). */
   onReask: (questionId: string, text?: string) => void;
+  /** Photos attached to the next question; kept by the caller per session, so they survive a switch of tabs. */
+  attachments: Attachment[];
+  onAttachments: (change: (current: Attachment[]) => Attachment[]) => void;
 };
 
-type Attachment = { path: string; name: string };
+export type Attachment = { path: string; name: string };
 
 const SUGGESTIONS = ['Explain the chain rule with an example', 'Quiz me on what we covered last time', 'Help me plan a week of revision'];
 
 const nameOf = (path: string) => path.split('/').pop() ?? path;
+
+/** How close to the end of the chat still counts as being at the end. */
+const NEAR_END = 80;
+
+/**
+ * Whether the chat keeps following a growing answer after a scroll event. The app's own scroll to the
+ * end is reported a frame later, when the answer may have grown far past it, so distance from the end
+ * alone would read it as the student leaving: only a move up stops following, and the end resumes it.
+ */
+export function stillFollowing(following: boolean, previousTop: number, el: Pick<HTMLElement, 'scrollTop' | 'scrollHeight' | 'clientHeight'>): boolean {
+  if (el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_END) return true;
+  return el.scrollTop < previousTop ? false : following;
+}
 
 function Images({ paths, downloads }: { paths: string[]; downloads: boolean }) {
   return (
@@ -107,20 +123,22 @@ function AssistantMessage({ message, pending, busy, last, canRegenerate, onReask
   );
 }
 
-export function ChatView({ session, pending, disabled, capabilities, onSend, onStop, onReask }: Props) {
+export function ChatView({ session, pending, disabled, capabilities, onSend, onStop, onReask, attachments, onAttachments }: Props) {
   const [draft, setDraft] = useState('');
   const [editing, setEditing] = useState<string | null>(null);
-  const [attachments, setAttachments] = useState<Attachment[]>([]);
   const [attaching, setAttaching] = useState(false);
   const [attachError, setAttachError] = useState<string>();
   const scroller = useRef<HTMLDivElement>(null);
   const input = useRef<HTMLTextAreaElement>(null);
   const picker = useRef<HTMLInputElement>(null);
   const stickToBottom = useRef(true);
+  const lastScrollTop = useRef(0);
+  const sendOrStop = useRef<HTMLButtonElement>(null);
   const list = useRef<HTMLDivElement>(null);
   const last = session.messages.at(-1);
   const lastQuestion = session.messages.findLast((m) => m.role === 'user');
   const canAttach = capabilities.chatOptions;
+  const atLimit = draft.length >= MAX_MESSAGE_CHARS;
 
   useEffect(() => {
     const el = scroller.current;
@@ -129,8 +147,16 @@ export function ChatView({ session, pending, disabled, capabilities, onSend, onS
 
   useEffect(() => {
     stickToBottom.current = true;
-    input.current?.focus();
+    // Arrow keys on the tabs (and the sessions list) choose a session while focus stays on them.
+    if (!document.activeElement?.matches('[role="tab"], select')) input.current?.focus();
   }, [session.id]);
+
+  // When an answer ends, Stop turns back into Send, disabled while the box is empty, and the focus on
+  // it would drop to the page: the keyboard's place goes back to the message box instead.
+  useEffect(() => {
+    const focused = document.activeElement;
+    if (!pending && (!focused || focused === document.body || focused === sendOrStop.current)) input.current?.focus();
+  }, [pending]);
 
   // Photos and late layout grow the list after the scroll above (a reopened session with photos
   // opened well above its last message): follow the growth while the student is at the bottom.
@@ -157,7 +183,7 @@ export function ChatView({ session, pending, disabled, capabilities, onSend, onS
     setAttaching(true);
     try {
       const saved = await uploadFiles(fitting, () => undefined);
-      setAttachments((current) => [...current, ...saved.map((path) => ({ path, name: nameOf(path) }))]);
+      onAttachments((current) => [...current, ...saved.map((path) => ({ path, name: nameOf(path) }))]);
     } catch (error) {
       setAttachError(error instanceof Error ? error.message : String(error));
     } finally {
@@ -175,7 +201,7 @@ export function ChatView({ session, pending, disabled, capabilities, onSend, onS
     else onSend(text, { images: attachments.map((a) => a.path) });
     setDraft('');
     setEditing(null);
-    setAttachments([]);
+    onAttachments(() => []);
     setAttachError(undefined);
   }
 
@@ -220,7 +246,8 @@ export function ChatView({ session, pending, disabled, capabilities, onSend, onS
         ref={scroller}
         onScroll={(e) => {
           const el = e.currentTarget;
-          stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+          stickToBottom.current = stillFollowing(stickToBottom.current, lastScrollTop.current, el);
+          lastScrollTop.current = el.scrollTop;
         }}
       >
         {session.messages.length === 0 ? (
@@ -276,7 +303,7 @@ export function ChatView({ session, pending, disabled, capabilities, onSend, onS
       <p className="visually-hidden" role="status">
         {pending ? (pending.phase === 'starting' ? 'Starting your tutor' : 'Your tutor is answering') : ''}
       </p>
-      {(editing || attachments.length > 0 || attaching || attachError) && (
+      {(editing || attachments.length > 0 || attaching || attachError || atLimit) && (
         <div className="composer-extra">
           {editing && (
             <p className="composer-editing">
@@ -292,7 +319,7 @@ export function ChatView({ session, pending, disabled, capabilities, onSend, onS
                 <li key={a.path}>
                   {capabilities.downloads && <img src={fileUrl(a.path, true)} alt="" />}
                   <span>{a.name}</span>
-                  <button type="button" className="icon-button" aria-label={`Remove ${a.name}`} onClick={() => setAttachments((list) => list.filter((x) => x.path !== a.path))}>
+                  <button type="button" className="icon-button" aria-label={`Remove ${a.name}`} onClick={() => onAttachments((list) => list.filter((x) => x.path !== a.path))}>
                     ×
                   </button>
                 </li>
@@ -307,6 +334,12 @@ export function ChatView({ session, pending, disabled, capabilities, onSend, onS
           {attachError && (
             <p className="form-error" role="alert">
               {attachError}
+            </p>
+          )}
+          {/* The box takes no more, so a longer paste was cut off. */}
+          {atLimit && (
+            <p className="form-error" role="status">
+              A message holds at most {MAX_MESSAGE_LABEL} characters.
             </p>
           )}
         </div>
@@ -340,17 +373,18 @@ export function ChatView({ session, pending, disabled, capabilities, onSend, onS
           onChange={(e) => setDraft(e.target.value)}
           onKeyDown={onKeyDown}
           onPaste={onPaste}
+          maxLength={MAX_MESSAGE_CHARS}
           aria-describedby="composer-hint"
         />
         {pending ? (
-          <button type="button" className="button button-stop" onClick={onStop}>
+          <button ref={sendOrStop} type="button" className="button button-stop" onClick={onStop}>
             <svg aria-hidden="true" viewBox="0 0 16 16" width="12" height="12">
               <rect x="3" y="3" width="10" height="10" rx="2" fill="currentColor" />
             </svg>
             Stop
           </button>
         ) : (
-          <button type="submit" className="button button-primary" disabled={disabled || attaching || !draft.trim()}>
+          <button ref={sendOrStop} type="submit" className="button button-primary" disabled={disabled || attaching || !draft.trim()}>
             {editing ? 'Send edit' : 'Send'}
           </button>
         )}

@@ -3,7 +3,7 @@
 import { useCallback, useState } from 'react';
 import { AgentProgress } from './AgentProgress.tsx';
 import { Brand } from './Brand.tsx';
-import { ChatView } from './ChatView.tsx';
+import { ChatView, type Attachment } from './ChatView.tsx';
 import { FilesPanel } from './FilesPanel.tsx';
 import { MemoryPanel } from './MemoryPanel.tsx';
 import { SessionTabs } from './SessionTabs.tsx';
@@ -18,6 +18,9 @@ export function TutorApp({ email, localAuth, admin = false }: Props) {
   const [workspaceVersion, setWorkspaceVersion] = useState(0);
   const [panelOpen, setPanelOpen] = useState(false);
   const [notice, setNotice] = useState<string>();
+  // Per session and outside the chat view, which is made anew for each tab: photos attached in one
+  // tab wait there while the student looks at another.
+  const [attachments, setAttachments] = useState<Record<string, Attachment[]>>({});
   const refreshWorkspace = useCallback(() => setWorkspaceVersion((v) => v + 1), []);
   const tutor = useTutor({ onAnswered: refreshWorkspace });
   const agent = useAgentProgress();
@@ -139,6 +142,8 @@ export function TutorApp({ email, localAuth, admin = false }: Props) {
                 onSend={(text, options) => void tutor.ask(active.id, text, options)}
                 onStop={() => tutor.stop(active.id)}
                 onReask={(questionId, text) => tutor.reask(active.id, questionId, text)}
+                attachments={attachments[active.id] ?? []}
+                onAttachments={(change) => setAttachments((all) => ({ ...all, [active.id]: change(all[active.id] ?? []) }))}
               />
               <div className="chat-actions">
                 <button type="button" className="link-button" onClick={() => void closeSession(active.id)}>

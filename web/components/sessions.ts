@@ -1,4 +1,6 @@
 /** The chat's state: sessions (tabs) with their messages, changed only through these actions. */
+import { failedAnswerMessage, MESSAGES } from '@/lib/api/shared.ts';
+
 export type Message = {
   id: string;
   role: 'user' | 'assistant';
@@ -79,7 +81,8 @@ export function sessionsReducer(state: SessionsState, action: SessionsAction): S
     case 'rename':
       return mapSession(state, action.sessionId, (s) => ({ ...s, title: action.title }));
     case 'clear':
-      return mapSession(state, action.sessionId, (s) => ({ ...s, messages: [] }));
+      // The agent deletes a cleared session, title and all: the tab is a new, empty one again, as the agent sees it.
+      return mapSession(state, action.sessionId, (s) => ({ ...s, title: NEW_SESSION_TITLE, messages: [] }));
   }
 }
 
@@ -102,6 +105,8 @@ type StoredMessage = {
   content: unknown;
   status?: string;
   error?: string;
+  /** The agent's code for a failed answer (`llm_failed`, …); its `error` text is for operators. */
+  code?: string;
   images?: unknown;
 };
 
@@ -119,7 +124,7 @@ function fromStoredMessage(m: StoredMessage, id: string): Message | null {
   const content = typeof m.content === 'string' ? m.content : '';
   const images = Array.isArray(m.images) ? m.images.filter((p): p is string => typeof p === 'string') : [];
   if (m.role === 'user') return content || images.length ? { id, role: 'user', content, ...(images.length ? { images } : {}) } : null;
-  if (m.status === 'error') return { id, role: 'assistant', content, status: 'error', error: m.error || 'Your tutor could not answer this.', stored: true };
+  if (m.status === 'error') return { id, role: 'assistant', content, status: 'error', error: failedAnswerMessage(m.code, m.error), stored: true };
   if (m.status === 'stopped') return { id, role: 'assistant', content, status: 'stopped' };
   if (!content) return null;
   if (isAnsweredFailure(content)) return { id, role: 'assistant', content, status: 'error', error: ANSWERED_FAILURE_NOTE, stored: true };
@@ -129,6 +134,10 @@ function fromStoredMessage(m: StoredMessage, id: string): Message | null {
 export function fromStored(stored: StoredSession): Session {
   const sessionId = stored.id ?? stored.session_id ?? '';
   const messages = (stored.messages ?? []).flatMap((m, index) => fromStoredMessage(m, `${sessionId}-${m.id ?? index}`) ?? []);
+  // The agent stores the question before answering; one left without an answer lost its tutor midway.
+  if (messages.at(-1)?.role === 'user') {
+    messages.push({ id: `${sessionId}-unanswered`, role: 'assistant', content: '', status: 'error', error: MESSAGES.unavailable, stored: true });
+  }
   const firstUser = messages.find((m) => m.role === 'user');
   return { id: sessionId, title: stored.title?.trim() || (firstUser ? titleFrom(firstUser.content) : NEW_SESSION_TITLE), messages };
 }

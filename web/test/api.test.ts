@@ -1,6 +1,5 @@
 import { afterAll, beforeEach, describe, expect, test } from 'bun:test';
 import { handleChat } from '../lib/api/chat.ts';
-import { quotaMessage } from '../lib/api/errors.ts';
 import { handleClearConversation } from '../lib/api/conversations.ts';
 import { handleDeleteFile, handleFiles, handleRenameFile } from '../lib/api/files.ts';
 import { authorized, type ApiHandler } from '../lib/api/handler.ts';
@@ -8,7 +7,7 @@ import { handleMemory } from '../lib/api/memory.ts';
 import { handleCapabilities } from '../lib/api/capabilities.ts';
 import { handleExport } from '../lib/api/export.ts';
 import { handleDeleteSession, handleListSessions, handleRenameSession } from '../lib/api/sessions.ts';
-import { ERROR_CODES, MAX_FILE_BYTES } from '../lib/api/shared.ts';
+import { ERROR_CODES, MAX_FILE_BYTES, MAX_MESSAGE_CHARS, quotaMessage } from '../lib/api/shared.ts';
 import { handleUpload } from '../lib/api/upload.ts';
 import { LOCAL_SESSION_COOKIE, signLocalSession } from '../lib/auth/local.ts';
 import { resolveUser } from '../lib/auth/resolve.ts';
@@ -100,6 +99,13 @@ describe('chat', () => {
   test('refuses an empty message without bothering the tutor', async () => {
     const response = await route(handleChat)(chatRequest('   '));
     expect(response.status).toBe(400);
+    expect(gateway.received).toHaveLength(0);
+  });
+
+  test('refuses a message over the limit, saying so and naming the limit, without bothering the tutor', async () => {
+    const response = await route(handleChat)(chatRequest('x'.repeat(MAX_MESSAGE_CHARS + 1)));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: 'Your message is too long (at most 100,000 characters).', code: 'bad_request' });
     expect(gateway.received).toHaveLength(0);
   });
 });

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { accessibilityProblems, exercisePng, launchChromium } from '../../test/support/chromium.ts';
+import { MESSAGES } from '../lib/api/shared.ts';
 import { LLM_FAILED, NANOBOT_ERROR_REPLY, startFakeGateway, type FakeGateway } from './fake-gateway.ts';
 import { buildWeb, startWeb, WEB_DIR, type NextServer } from './next-server.ts';
 
@@ -63,6 +64,13 @@ async function streamedAnswer() {
   await page.locator('[data-role="assistant"][data-status="streaming"]').waitFor();
   await answered();
 }
+
+/** The focused element: a tab by its title, anything else by its accessible name or tag. */
+const focused = () =>
+  page.evaluate(() => {
+    const el = document.activeElement;
+    return el?.getAttribute('role') === 'tab' ? `tab ${el.textContent}` : (el?.getAttribute('aria-label') ?? el?.tagName);
+  });
 
 async function send(message: string) {
   await page.getByLabel('Message').fill(message);
@@ -117,6 +125,23 @@ describe('the web app in a browser', () => {
     expect(titles).toEqual(['Explain energy', 'What is momentum?']);
     expect(await page.getByRole('tab', { selected: true }).innerText()).toBe('What is momentum?');
     expect(await questions().allInnerTexts()).toEqual(['What is momentum?']);
+  }, 60_000);
+
+  test('keyboard focus stays on the tabs while arrows and End choose, and goes back to the message box when an answer ends or is stopped', async () => {
+    await page.getByRole('tab', { selected: true }).focus();
+    await page.keyboard.press('ArrowLeft');
+    await page.getByRole('tab', { name: 'Explain energy', selected: true }).waitFor();
+    expect(await focused()).toBe('tab Explain energy');
+    await page.keyboard.press('End');
+    await page.getByRole('tab', { name: 'What is momentum?', selected: true }).waitFor();
+    expect(await focused()).toBe('tab What is momentum?');
+    await send('And angular momentum?');
+    await answered();
+    expect(await focused()).toBe('Message');
+    await send('And torque?');
+    await page.getByRole('button', { name: 'Stop' }).press('Enter');
+    await answered();
+    expect(await focused()).toBe('Message');
   }, 60_000);
 
   test('uploads a file and lists it in the Files panel', async () => {
@@ -189,12 +214,15 @@ describe('the web app in a browser', () => {
   test('an answer that fails midway keeps its question and what streamed, with Retry, also after a reload', async () => {
     gateway.chatFailures.push('midway');
     await send('Why is the sky blue?');
-    await page.getByRole('alert').filter({ hasText: LLM_FAILED }).waitFor();
+    // The agent's own text names the provider's error; the student gets the sentence for its code.
+    await page.getByRole('alert').filter({ hasText: MESSAGES.modelFailed }).waitFor();
     expect(await lastAnswer().getAttribute('data-status')).toBe('error');
     expect(await lastAnswer().innerText()).toContain('Great question!');
     await page.reload();
     await lastAnswer().getByRole('button', { name: 'Retry' }).waitFor();
     expect(await lastAnswer().getAttribute('data-status')).toBe('error');
+    expect(await lastAnswer().getByRole('alert').innerText()).toContain(MESSAGES.modelFailed);
+    expect(await lastAnswer().innerText()).not.toContain(LLM_FAILED);
     await lastAnswer().getByRole('button', { name: 'Retry' }).click();
     await streamedAnswer();
     expect(await lastAnswer().getAttribute('data-status')).toBe('done');

@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'bun:test';
 import { fromStored, NEW_SESSION_TITLE, sessionsReducer, type SessionsState } from '../components/sessions.ts';
-import { ApiError, newSessionId } from '../lib/client/api.ts';
+import { stillFollowing } from '../components/ChatView.tsx';
+import { MESSAGES } from '../lib/api/shared.ts';
+import { ApiError, newSessionId, streamChat } from '../lib/client/api.ts';
 import { isOwnFile } from '../lib/client/files.ts';
 import { whileStarting } from '../lib/client/retry.ts';
 import { normalizeMath } from '../lib/client/math.ts';
@@ -53,6 +55,16 @@ describe('math in answers', () => {
     const code = 'Use `\\(x\\)` or\n```tex\n\\[ y \\]\n```';
     expect(normalizeMath(code)).toBe(code);
   });
+
+  test('dollar amounts stay text; `$…$` maths, escaped dollars and `$$…$$` inside a line are kept', () => {
+    expect(normalizeMath('Price is $5 and $10 dollars.')).toBe('Price is \\$5 and \\$10 dollars.');
+    expect(normalizeMath('It costs $5, so $2x + 3 = 7$ gives $x = 2$.')).toBe('It costs \\$5, so $2x + 3 = 7$ gives $x = 2$.');
+    expect(normalizeMath('Already \\$5, and $$a^2$$ inline')).toBe('Already \\$5, and $$a^2$$ inline');
+  });
+
+  test('`$$…$$` alone on a line becomes a display formula', () => {
+    expect(normalizeMath('The area:\n$$\\int_0^1 x\\,dx$$\nso')).toBe('The area:\n$$\n\\int_0^1 x\\,dx\n$$\nso');
+  });
 });
 
 describe('session state', () => {
@@ -89,7 +101,7 @@ describe('session state', () => {
       title: 'Renamed',
       messages: [
         { role: 'user', content: 'Q1' },
-        { role: 'assistant', content: '', status: 'error', error: 'The AI model did not answer.' },
+        { role: 'assistant', content: '', status: 'error', error: 'The AI model did not answer.', code: 'llm_failed' },
         { role: 'user', content: 'Q2', images: ['files_uploaded/photo.png', 7] },
         { role: 'assistant', content: 'Half an ans', status: 'stopped' },
       ],
@@ -102,7 +114,7 @@ describe('session state', () => {
       ['user', undefined, 'Q2'],
       ['assistant', 'stopped', 'Half an ans'],
     ]);
-    expect(session.messages[1]).toMatchObject({ error: 'The AI model did not answer.', stored: true });
+    expect(session.messages[1]).toMatchObject({ error: MESSAGES.modelFailed, stored: true });
     expect(session.messages[2]!.images).toEqual(['files_uploaded/photo.png']);
   });
 
@@ -112,12 +124,76 @@ describe('session state', () => {
     expect(session.messages[1]).toMatchObject({ content: 'Sorry, I encountered an error: boom', status: 'error' });
   });
 
+  test('a stored failure shows the student the sentence for its code, never the provider’s own text', () => {
+    const failed = (code: string | undefined, error: string) =>
+      fromStored({ id: 's', messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: '', status: 'error', error, code }] }).messages[1]!.error;
+    expect(failed('llm_failed', 'The custom provider failed: 500 upstream exploded')).toBe(MESSAGES.modelFailed);
+    expect(failed('llm_timeout', 'The custom provider did not start answering within 60 seconds.')).toBe(MESSAGES.tooSlow);
+    expect(failed('no_provider', 'no LLM provider configured')).toBe(MESSAGES.noModel);
+    expect(failed('no_vision', 'The model cannot read images (sk-…abcd)')).toBe(MESSAGES.noVision);
+    expect(failed('llm_rate_limited', 'Your tutor is already working on several answers')).toBe(MESSAGES.tooFast);
+    expect(failed('internal_error', 'The tutor failed unexpectedly. Try again.')).toBe(MESSAGES.failed);
+    expect(failed(undefined, 'Incorrect API key provided: sk-proj-…')).toBe(MESSAGES.failed);
+    // The relay writes its refusal for students, with when the allowance resets.
+    const quota = "You have used today's tutoring allowance; it resets at 2026-11-27 00:00 UTC.";
+    expect(failed('llm_quota', quota)).toBe(quota);
+  });
+
+  test('a question left without an answer (its tutor was lost midway) shows a note and Retry after a reload', () => {
+    const session = fromStored({ id: 's', messages: [{ role: 'user', content: 'Q1' }, { role: 'assistant', content: 'A1' }, { role: 'user', content: 'SLOWANSWER pause me' }] });
+    expect(session.messages.map((m) => [m.role, m.status])).toEqual([
+      ['user', undefined],
+      ['assistant', undefined],
+      ['user', undefined],
+      ['assistant', 'error'],
+    ]);
+    // The agent holds the question, so Retry replaces that turn instead of asking twice.
+    expect(session.messages[3]).toMatchObject({ content: '', error: MESSAGES.unavailable, stored: true });
+  });
+
+  test('clearing a renamed session leaves a new, empty tab, as the agent deleted the session with its title', () => {
+    const renamed: SessionsState = { sessions: [{ id: 'a', title: 'My renamed', messages: [{ id: '1', role: 'user', content: 'Hi' }] }], activeId: 'a' };
+    const cleared = sessionsReducer(renamed, { type: 'clear', sessionId: 'a' });
+    expect(cleared.sessions[0]).toEqual({ id: 'a', title: NEW_SESSION_TITLE, messages: [] });
+    // The next question names it again, as it does a new tab.
+    const asked = sessionsReducer(cleared, { type: 'append', sessionId: 'a', messages: [{ id: '2', role: 'user', content: 'Fresh start' }] });
+    expect(asked.sessions[0]!.title).toBe('Fresh start');
+  });
+
   test('truncating drops a message and everything after it', () => {
     const state = sessionsReducer(
       { sessions: [{ id: 'a', title: 'A', messages: ['1', '2', '3'].map((id) => ({ id, role: 'user' as const, content: id })) }], activeId: 'a' },
       { type: 'truncate', sessionId: 'a', fromMessageId: '2' },
     );
     expect(state.sessions[0]!.messages.map((m) => m.id)).toEqual(['1']);
+  });
+});
+
+describe('an answer that fails midway', () => {
+  test('an `error` event gives the student the sentence for its code, not the agent’s text', async () => {
+    const original = globalThis.fetch;
+    const events = 'event: delta\ndata: {"text":"Half"}\n\nevent: error\ndata: {"error":"The custom provider failed: 500 upstream exploded","code":"llm_failed"}\n\n';
+    globalThis.fetch = (async () => new Response(streamOf(events), { headers: { 'Content-Type': 'text/event-stream' } })) as unknown as typeof fetch;
+    try {
+      const failure = await streamChat({ message: 'Q' }, 's', () => {}, new AbortController().signal).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(ApiError);
+      expect(failure).toMatchObject({ message: MESSAGES.modelFailed, reason: 'llm_failed', stored: true });
+    } finally {
+      globalThis.fetch = original;
+    }
+  });
+});
+
+describe('following a streamed answer', () => {
+  test('the app’s own scroll to the end, reported after the answer grew a lot, keeps following', () => {
+    // The audit's scroll event: the answer had grown by 3152 px since the scroll it reports.
+    expect(stillFollowing(true, 0, { scrollTop: 499, scrollHeight: 4175, clientHeight: 524 })).toBe(true);
+  });
+
+  test('the student scrolling up stops it; back at the end resumes it', () => {
+    expect(stillFollowing(true, 3000, { scrollTop: 2500, scrollHeight: 4175, clientHeight: 524 })).toBe(false);
+    expect(stillFollowing(false, 2500, { scrollTop: 2800, scrollHeight: 4175, clientHeight: 524 })).toBe(false);
+    expect(stillFollowing(false, 2800, { scrollTop: 3600, scrollHeight: 4175, clientHeight: 524 })).toBe(true);
   });
 });
 

@@ -43,7 +43,8 @@ export const ANSWER_PIECES = [
 
 /** The real nanobot's agent loop's reply when the model call throws. */
 export const NANOBOT_ERROR_REPLY = 'Sorry, I encountered an error: litellm.RateLimitError: rate limited';
-export const LLM_FAILED = 'The AI model did not answer.';
+/** The agent's own text for a failed model call, quoting the provider: for operators, never shown to students. */
+export const LLM_FAILED = 'The custom provider failed: 500 upstream exploded';
 
 /** A start as the gateway reports it (GET /agent/events): `{state}`, `{state: 'queued', position}`. */
 export type AgentState = { state: string; position?: number };

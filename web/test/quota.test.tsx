@@ -94,6 +94,8 @@ test('the browser client raises it as the error the chat view shows under the qu
       onSend={noop}
       onStop={noop}
       onReask={noop}
+      attachments={[]}
+      onAttachments={noop}
     />,
   );
   expect(html).toContain('role="alert"');
@@ -107,7 +109,7 @@ test('after a reload the stored session still shows the question and the sentenc
   expect(failed.length).toBeGreaterThan(0);
   for (const message of failed) expect(message.error).toContain("You have used today's tutoring allowance; it resets at");
   const html = renderToStaticMarkup(
-    <ChatView session={session} pending={undefined} disabled={false} capabilities={capabilities} onSend={noop} onStop={noop} onReask={noop} />,
+    <ChatView session={session} pending={undefined} disabled={false} capabilities={capabilities} onSend={noop} onStop={noop} onReask={noop} attachments={[]} onAttachments={noop} />,
   );
   expect(html).toContain('What is energy?');
   expect(html).toContain('You have used today&#x27;s tutoring allowance; it resets at');

@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { callGateway, sessionIdOf } from '../gateway.ts';
 import { fromGateway, jsonError } from './errors.ts';
 import type { ApiHandler } from './handler.ts';
+import { MAX_MESSAGE_CHARS, MESSAGES } from './shared.ts';
 
 const chatBody = z.object({
-  message: z.string().trim().min(1).max(100_000),
+  message: z.string().trim().min(1).max(MAX_MESSAGE_CHARS),
   /** Workspace paths of images the student uploaded first; the agent checks they are uploaded images. */
   images: z.array(z.string().min(1).max(1024)).max(8).optional(),
   replaceLastTurn: z.boolean().optional(),
@@ -27,7 +28,10 @@ function sse(event: string, data: unknown): string {
  */
 export const handleChat: ApiHandler = async (request, user, gateway) => {
   const body = chatBody.safeParse(await request.json().catch(() => null));
-  if (!body.success) return jsonError(400, { error: 'Type a message first.', code: 'bad_request' });
+  if (!body.success) {
+    const tooLong = body.error.issues.some((issue) => issue.path[0] === 'message' && issue.code === 'too_big');
+    return jsonError(400, { error: tooLong ? MESSAGES.tooLong : 'Type a message first.', code: 'bad_request' });
+  }
   const upstream = await callGateway(gateway, user, '/chat', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },

@@ -1,31 +1,9 @@
 /** Gateway failures turned into short sentences a student understands, as JSON. */
 import { withCookieCleared } from '../auth/local.ts';
-import { MAX_FILE_LABEL, type ErrorCode } from './shared.ts';
+import { MESSAGES, quotaMessage, type ErrorCode } from './shared.ts';
 
 /** `reason` carries the agent's or gateway's own code, so the browser knows e.g. whether the agent kept the question. */
 export type StudentError = { error: string; code: Exclude<ErrorCode, 'offline'>; retryAfter?: number; reason?: string };
-
-export const MESSAGES = {
-  starting: 'Your tutor is starting… This can take a few seconds the first time. Please try again.',
-  tooLarge: `That file is larger than ${MAX_FILE_LABEL}.`,
-  notFound: 'That item could not be found.',
-  badRequest: 'That request could not be understood.',
-  unavailable: 'Your tutor stopped responding. Please try again.',
-  paused: 'Your tutor is paused by your administrator for a moment. Please try again shortly.',
-  misconfigured: 'The tutor service refused this app. Please tell your administrator (check GATEWAY_TOKEN).',
-  unreachable: 'The tutor service cannot be reached right now. Please try again in a moment.',
-  noModel: 'Your tutor has no AI model configured yet. Please tell your administrator (config.json needs an LLM provider key).',
-  modelFailed: 'Your tutor’s AI model did not answer. Please try again.',
-  tooSlow: 'Your tutor took too long to answer. Please try again.',
-  tooFast: 'You are asking your tutor faster than your school allows. Please wait a minute and try again.',
-  noVision: 'Your tutor’s AI model cannot look at images. Describe the picture in words instead.',
-  cannotStart: 'Your tutor could not start. Your administrator has been told; please try again later.',
-  forbidden: 'Only your uploads and notes can be changed.',
-  conflict: 'A file with that name already exists.',
-  unsupported: 'Your tutor does not offer this.',
-  failed: 'Something went wrong. Please try again.',
-  unauthenticated: 'Please sign in again.',
-} as const;
 
 export function jsonError(status: number, body: StudentError, headers: Record<string, string> = {}): Response {
   return Response.json(body, { status, headers: { 'Cache-Control': 'no-store', ...headers } });
@@ -44,13 +22,6 @@ async function bodyOf(response: Response): Promise<{ code: string | undefined; r
     resetsAt: 'resetsAt' in body ? body.resetsAt : undefined,
     scope: 'scope' in body ? body.scope : undefined,
   };
-}
-
-/** The gateway's LLM relay refused: the student's own daily allowance is used up, or (scope `class`) the whole class's. */
-export function quotaMessage(resetsAt: unknown, scope?: unknown): string {
-  const when = typeof resetsAt === 'string' && !Number.isNaN(Date.parse(resetsAt)) ? new Date(resetsAt) : undefined;
-  const time = when ? `${when.toISOString().slice(11, 16)} UTC` : 'midnight UTC';
-  return `${scope === 'class' ? 'The class has' : 'You have'} used today's tutoring allowance; it resets at ${time}.`;
 }
 
 /** Maps a failed gateway response; the gateway's own wording is meant for operators, not students. */

@@ -1,6 +1,7 @@
 import type { User } from '../auth/user.ts';
 import { GatewayUnreachable, type Gateway } from '../gateway.ts';
-import { fromGateway, MESSAGES, jsonError, unauthenticated, unreachable } from './errors.ts';
+import { fromGateway, jsonError, unauthenticated, unreachable } from './errors.ts';
+import { MESSAGES } from './shared.ts';
 
 /** A route's logic, free of Next's request context so tests can call it with a fake gateway. */
 export type ApiHandler = (request: Request, user: User, gateway: Gateway) => Promise<Response>;

@@ -1,7 +1,7 @@
 import { callGateway } from '../gateway.ts';
-import { jsonError, MESSAGES } from './errors.ts';
+import { jsonError } from './errors.ts';
 import { relayJson, type ApiHandler } from './handler.ts';
-import { MAX_BATCH_BYTES, MAX_FILE_BYTES } from './shared.ts';
+import { MAX_BATCH_BYTES, MAX_FILE_BYTES, MESSAGES } from './shared.ts';
 
 /**
  * Takes a multipart form (field `files`, several allowed) and sends it in the agent's JSON upload

@@ -1,5 +1,5 @@
 /** The browser's side of the web app's own API (never the gateway's). */
-import { isErrorCode, type ErrorCode } from '@/lib/api/shared.ts';
+import { failedAnswerMessage, isErrorCode, type ErrorCode } from '@/lib/api/shared.ts';
 import { readSse } from './sse.ts';
 
 export type { ErrorCode };
@@ -87,7 +87,8 @@ export async function streamChat(request: ChatRequest, sessionId: string, onDelt
       return payload.response ?? whole;
     } else if (event === 'error') {
       // The agent itself reported the failure mid-answer, so it has stored the question.
-      throw new ApiError(payload.error ?? 'Your tutor ran into a problem. Please try again.', 'failed', undefined, payload.code ?? 'llm_failed');
+      const reason = payload.code ?? 'llm_failed';
+      throw new ApiError(failedAnswerMessage(reason, payload.error), 'failed', undefined, reason);
     }
   }
   if (whole) return whole;

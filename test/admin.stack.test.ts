@@ -217,6 +217,23 @@ describe('the admin page on the real stack', () => {
     expect(readdirSync(join(stack.dir, 'data', '.deleted')).some((name) => name.startsWith(`${id(BO)}-`))).toBe(true);
   }, 4 * MINUTE);
 
+  test('bun run students delete removes the account, the tutor and the folder, and signs the student out', async () => {
+    const out = await capture(['bun', 'scripts/students.ts', 'delete', ADA], { cwd: stack.dir });
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain(`${ADA}: deleted the account`);
+    expect(out.stdout).toContain('the folder (moved to data/.deleted/');
+    expect(existsSync(join(stack.dir, 'data', id(ADA)))).toBe(false);
+    expect(readdirSync(join(stack.dir, 'data', '.deleted')).some((name) => name.startsWith(`${id(ADA)}-`))).toBe(true);
+    await eventually(async () => expect(await row(ADA).count()).toBe(0), MINUTE);
+    expect((await capture(['bun', 'scripts/students.ts', 'list'], { cwd: stack.dir })).stdout).not.toContain(ADA);
+    // Her open tab is signed out: the web app's next call for her is refused, and starts no tutor.
+    expect((await pages.get(ADA)!.request.get(`${stack.webUrl}/api/sessions`)).status()).toBe(401);
+    expect(existsSync(join(stack.dir, 'data', id(ADA)))).toBe(false);
+    const again = await capture(['bun', 'scripts/students.ts', 'delete', ADA], { cwd: stack.dir });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`Neither an account nor a tutor or folder belongs to ${ADA}`);
+  }, 4 * MINUTE);
+
   test('the admin token reached no page, script, header or answer in the browser', () => {
     expect(adminToken.length).toBeGreaterThan(20);
     expect(seenByAdmin.length).toBeGreaterThan(20);

@@ -197,19 +197,26 @@ test('an agent busy answering is stopped too, and the next request starts it aga
   expect(containers.get(id)?.running).toBe(true);
 });
 
+/** Holds the fake runtime's next stops until `release`; `began` resolves when one has begun (the route is gone by then). */
+function holdStops(hooks: ReturnType<typeof fakeRuntime>['hooks']) {
+  const began = Promise.withResolvers<void>();
+  const held = Promise.withResolvers<void>();
+  hooks.beforeStop = () => (began.resolve(), held.promise);
+  return { began: began.promise, release: () => held.resolve() };
+}
+
 test('a request arriving while an admin stops a busy agent waits for the stop, then starts the agent again', async () => {
   const { app, admin, student, containers, hooks } = gateway();
   const id = await student('el@example.com');
   const busy = await app.request('/memory', { headers: authHeaders('el@example.com') });
-  const stopHeld = Promise.withResolvers<void>();
-  hooks.beforeStop = () => stopHeld.promise;
+  const stop = holdStops(hooks);
   const stopping = admin(`/admin/agents/${id}/stop`, { method: 'POST' });
-  await Bun.sleep(5);
+  await stop.began;
   let answered = false;
   const meanwhile = Promise.resolve(app.request('/memory', { headers: authHeaders('el@example.com') })).then((res) => ((answered = true), res));
   await Bun.sleep(20);
   expect(answered).toBe(false);
-  stopHeld.resolve();
+  stop.release();
   expect((await stopping).status).toBe(200);
   expect((await meanwhile).status).toBe(200);
   expect(containers.get(id)?.running).toBe(true);
@@ -221,13 +228,12 @@ test('removing a busy agent: requests meanwhile wait, then get a new container; 
   const id = await student('flo@example.com');
   const before = containers.get(id)!.instanceId;
   const busy = await app.request('/memory', { headers: authHeaders('flo@example.com') });
-  const stopHeld = Promise.withResolvers<void>();
-  hooks.beforeStop = () => stopHeld.promise;
+  const stop = holdStops(hooks);
   const removing = admin(`/admin/agents/${id}`, { method: 'DELETE' });
-  await Bun.sleep(5);
+  await stop.began;
   const meanwhile = app.request('/memory', { headers: authHeaders('flo@example.com') });
   await Bun.sleep(20);
-  stopHeld.resolve();
+  stop.release();
   expect(await (await removing).json()).toEqual({ userId: id, removed: true, dataKept: true });
   expect((await meanwhile).status).toBe(200);
   // Removed while nothing could start it, then made anew for the waiting request.
@@ -241,19 +247,41 @@ test('deleting a busy student: a request meanwhile waits, and its agent starts o
   const { app, admin, student, hooks, dataDir } = gateway();
   const id = await student('hal@example.com');
   const busy = await app.request('/memory', { headers: authHeaders('hal@example.com') });
-  const stopHeld = Promise.withResolvers<void>();
-  hooks.beforeStop = () => stopHeld.promise;
+  const stop = holdStops(hooks);
   const folderAtStart: boolean[] = [];
   hooks.beforeStart = async () => void folderAtStart.push(existsSync(join(dataDir, id)));
   const deleting = admin(`/admin/users/${id}?confirm=${id}`, { method: 'DELETE' });
-  await Bun.sleep(5);
+  await stop.began;
   const meanwhile = app.request('/memory', { headers: authHeaders('hal@example.com') });
   await Bun.sleep(20);
-  stopHeld.resolve();
+  stop.release();
   expect(((await (await deleting).json()) as { containerRemoved: boolean }).containerRemoved).toBe(true);
   expect((await meanwhile).status).toBe(200);
   expect(folderAtStart).toEqual([false]);
   await busy.text();
+});
+
+test('an admin stop queued behind a removal stops the container the waiting request made, not the removed one', async () => {
+  const { app, admin, student, containers, hooks } = gateway();
+  const id = await student('zed@example.com');
+  const first = containers.get(id)!.instanceId;
+  const stop = holdStops(hooks);
+  const removing = admin(`/admin/agents/${id}`, { method: 'DELETE' });
+  await stop.began;
+  // The student's request waits for the removal, then makes a new container; the second admin call
+  // listed the first one and waits behind both.
+  const meanwhile = app.request('/memory', { headers: authHeaders('zed@example.com') });
+  await Bun.sleep(20);
+  const stopping = admin(`/admin/agents/${id}/stop`, { method: 'POST' });
+  await Bun.sleep(20);
+  hooks.beforeStop = async () => {};
+  stop.release();
+  expect((await removing).status).toBe(200);
+  expect((await meanwhile).status).toBe(200);
+  expect(await (await stopping).json()).toEqual({ userId: id, state: 'stopped' });
+  const now = containers.get(id)!;
+  expect(now.instanceId).not.toBe(first);
+  expect(now.running).toBe(false);
 });
 
 test('restarting a busy agent ends with it running, its requests served and no failure recorded', async () => {

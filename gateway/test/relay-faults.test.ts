@@ -14,6 +14,8 @@ const SECRET = 'relay-faults-secret';
 const OPENAI_KEY = 'sk-proj-faults-0123456789abcdefXYZ';
 const ANTHROPIC_KEY = 'sk-ant-faults-0123456789abcdefXYZ';
 const GATEWAY_SECRET = 'Bearer cf-aig-faults-ZYXWVUTSRQPONMLK';
+/** OpenRouter's usual extra header: long, but not a secret, and it shares `https://` with every URL. */
+const REFERER = 'https://school.example.edu';
 const encoder = new TextEncoder();
 const sse = (data: object) => encoder.encode(`data: ${JSON.stringify(data)}\n\n`);
 
@@ -51,7 +53,10 @@ const provider = Bun.serve({
       case 'echo-key-error':
         return Response.json({ error: { message: 'nope' } }, { status: 400, headers: echo });
       case 'echo-gateway-secret':
-        return Response.json({ error: { message: `bad gateway auth: ${req.headers.get('cf-aig-authorization')}` } }, { status: 401 });
+        return Response.json(
+          { error: { message: `bad gateway auth: ${req.headers.get('cf-aig-authorization')}; see https://docs.example.com/auth` } },
+          { status: 401, headers: { link: '<https://docs.example.com/auth>; rel="help"' } },
+        );
       case 'endless-error': {
         const mib = encoder.encode('x'.repeat(256 * 1024));
         return new Response(new ReadableStream({ pull: (c) => c.enqueue(mib), cancel: () => endlessErrorCancelled.resolve() }, { highWaterMark: 0 }), { status: 500 });
@@ -124,7 +129,7 @@ beforeAll(async () => {
     providers: {
       openai: { apiKey: OPENAI_KEY, apiBase: `http://127.0.0.1:${provider.port}/v1` },
       anthropic: { apiKey: ANTHROPIC_KEY, apiBase: `http://127.0.0.1:${provider.port}` },
-      custom: { apiKey: 'sk-custom-0123456789abcdef', apiBase: `http://127.0.0.1:${provider.port}/v1`, extraHeaders: { 'cf-aig-authorization': GATEWAY_SECRET, 'x-team': 'a' } },
+      custom: { apiKey: 'sk-custom-0123456789abcdef', apiBase: `http://127.0.0.1:${provider.port}/v1`, extraHeaders: { 'cf-aig-authorization': GATEWAY_SECRET, 'x-team': 'a', 'http-referer': REFERER } },
       vllm: { apiKey: 'tok', apiBase: `http://127.0.0.1:${rawProvider.port}` },
     },
     secret: SECRET,
@@ -208,6 +213,9 @@ describe('the relay and its provider', () => {
     const text = await res.text();
     expect(text).toContain('bad gateway auth');
     expect(text).not.toContain('ZYXWVUTSRQPONMLK');
+    // Only whole values are secrets: a URL that shares its start with the referer stays, as does a header holding one.
+    expect(text).toContain('see https://docs.example.com/auth');
+    expect(res.headers.get('link')).toBe('<https://docs.example.com/auth>; rel="help"');
   });
 
   test('reads 64 KiB of an endless error body and cancels the rest', async () => {
@@ -256,6 +264,19 @@ describe('the relay and its provider', () => {
 });
 
 describe('the relay and a student who pushes', () => {
+  test('a Content-Length given twice does not get a body past RELAY_MAX_BODY_BYTES: it is counted as it comes, 413', async () => {
+    const before = forwarded.length;
+    const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x'.repeat(70 * 1024) }] });
+    const res = await rawRequest(
+      relay.port,
+      `POST /llm/openai/v1/chat/completions HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer ${relayKey(SECRET, 'twice-9')}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+      { body: [body] },
+    );
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).error.code).toBe('payload_too_large');
+    expect(forwarded.length).toBe(before);
+  });
+
   test('a stream the student stops early is counted, by estimate, not as nothing', async () => {
     const controller = new AbortController();
     const res = await call('stop-10', { model: 'hold', stream: true }, { signal: controller.signal });

@@ -1,5 +1,5 @@
 /** The chat's state: sessions (tabs) with their messages, changed only through these actions. */
-import { failedAnswerMessage, MESSAGES } from '@/lib/api/shared.ts';
+import { failedAnswerMessage } from '@/lib/api/shared.ts';
 
 export type Message = {
   id: string;
@@ -134,10 +134,6 @@ function fromStoredMessage(m: StoredMessage, id: string): Message | null {
 export function fromStored(stored: StoredSession): Session {
   const sessionId = stored.id ?? stored.session_id ?? '';
   const messages = (stored.messages ?? []).flatMap((m, index) => fromStoredMessage(m, `${sessionId}-${m.id ?? index}`) ?? []);
-  // The agent stores the question before answering; one left without an answer lost its tutor midway.
-  if (messages.at(-1)?.role === 'user') {
-    messages.push({ id: `${sessionId}-unanswered`, role: 'assistant', content: '', status: 'error', error: MESSAGES.unavailable, stored: true });
-  }
   const firstUser = messages.find((m) => m.role === 'user');
   return { id: sessionId, title: stored.title?.trim() || (firstUser ? titleFrom(firstUser.content) : NEW_SESSION_TITLE), messages };
 }

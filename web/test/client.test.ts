@@ -139,16 +139,14 @@ describe('session state', () => {
     expect(failed('llm_quota', quota)).toBe(quota);
   });
 
-  test('a question left without an answer (its tutor was lost midway) shows a note and Retry after a reload', () => {
+  test('a question without an answer yet is shown as it is after a reload, not as failed: the tutor may still be answering it', () => {
     const session = fromStored({ id: 's', messages: [{ role: 'user', content: 'Q1' }, { role: 'assistant', content: 'A1' }, { role: 'user', content: 'SLOWANSWER pause me' }] });
+    // A Retry here could ask a question twice that the tutor is answering in another tab.
     expect(session.messages.map((m) => [m.role, m.status])).toEqual([
       ['user', undefined],
       ['assistant', undefined],
       ['user', undefined],
-      ['assistant', 'error'],
     ]);
-    // The agent holds the question, so Retry replaces that turn instead of asking twice.
-    expect(session.messages[3]).toMatchObject({ content: '', error: MESSAGES.unavailable, stored: true });
   });
 
   test('clearing a renamed session leaves a new, empty tab, as the agent deleted the session with its title', () => {

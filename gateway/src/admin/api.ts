@@ -98,11 +98,16 @@ export function agentsAdminApi({ settings, runtime, inspector, lifecycle, activi
 
   /**
    * Through the lifecycle, busy or not (the operator asked; the agent drains what is in flight), so
-   * the student's requests meanwhile wait and then start it again; `then` (a removal) happens before.
+   * the student's requests meanwhile wait and then start it again; `then` (a removal) happens before,
+   * given the container actually stopped (a start may have replaced the listed one meanwhile).
    * A stopped agent goes through it too: a start may be under way that the listing did not show.
    */
-  const stop = <T>(agent: AgentDetails, then: () => Promise<T>): Promise<T> => lifecycle.stopForOperator(agent.userId, agent.instanceId, then);
+  const stop = <T>(agent: AgentDetails, then: (instanceId: string | undefined) => Promise<T>): Promise<T> =>
+    lifecycle.stopForOperator(agent.userId, agent.instanceId, then);
   const nothing = async () => {};
+  const remove = async (instanceId: string | undefined) => {
+    if (instanceId !== undefined) await runtime.remove(instanceId);
+  };
 
   api.get('/agents', async (c) => {
     const agents = await withUsage(await inspector.details());
@@ -135,7 +140,7 @@ export function agentsAdminApi({ settings, runtime, inspector, lifecycle, activi
 
   api.delete('/agents/:userId', async (c) => {
     const agent = await agentOf(userIdOf(c));
-    await stop(agent, () => runtime.remove(agent.instanceId));
+    await stop(agent, remove);
     log({ level: 'info', msg: 'admin removed an agent (data kept)', requestId: c.var.requestId, userId: agent.userId });
     return c.json({ userId: agent.userId, removed: true, dataKept: true });
   });
@@ -146,19 +151,17 @@ export function agentsAdminApi({ settings, runtime, inspector, lifecycle, activi
       throw new GatewayError(400, 'confirmation_required', 'Deleting a student needs ?confirm=<the same user id>.');
     }
     const [agent] = await inspector.details(userId);
-    const moveData = () => moveToDeleted(settings.dataDir, userId);
-    // Moved before anything may start the agent again: a new start gets a fresh folder, never the old one.
-    const movedTo = agent
-      ? await stop(agent, async () => {
-          await runtime.remove(agent.instanceId);
-          return moveData();
-        })
-      : await moveData();
-    if (!agent && !movedTo) throw new GatewayError(404, 'unknown_user', `Neither an agent nor a data folder belongs to ${userId}.`);
-    log({ level: 'info', msg: 'admin deleted a student', requestId: c.var.requestId, userId, containerRemoved: Boolean(agent), dataMoved: Boolean(movedTo) });
+    // Through the lifecycle even with no container listed (a start may be creating one), and the
+    // folder moved before anything may start the agent again: a new start gets a fresh folder.
+    const { removed, movedTo } = await lifecycle.stopForOperator(userId, agent?.instanceId, async (instanceId) => {
+      await remove(instanceId);
+      return { removed: instanceId !== undefined, movedTo: await moveToDeleted(settings.dataDir, userId) };
+    });
+    if (!removed && !movedTo) throw new GatewayError(404, 'unknown_user', `Neither an agent nor a data folder belongs to ${userId}.`);
+    log({ level: 'info', msg: 'admin deleted a student', requestId: c.var.requestId, userId, containerRemoved: removed, dataMoved: Boolean(movedTo) });
     return c.json({
       userId,
-      containerRemoved: Boolean(agent),
+      containerRemoved: removed,
       // Relative to DATA_DIR: the gateway's own path means nothing to an operator on the host.
       dataMovedTo: movedTo ? movedTo.slice(settings.dataDir.replace(/\/+$/, '').length + 1) : null,
       retentionMs: settings.deletedRetentionMs,

@@ -171,22 +171,25 @@ export class Lifecycle {
    * stop under way, the agent is stopped whatever is in flight (it still drains it), then `then`
    * runs (removing the container, moving the data aside) before anything may start it again.
    * Requests arriving meanwhile wait for all of it and then start the agent as after culling, so
-   * none of them adopts a draining container and counts its exit as a crash.
+   * none of them adopts a draining container and counts its exit as a crash. `instanceId` is the
+   * container the operator saw (none: no container was listed); a start that ran while this waited
+   * may have replaced it, so the one it routes to is stopped instead, and handed to `then`.
    */
-  async stopForOperator<T>(userId: string, instanceId: string, then: () => Promise<T>): Promise<T> {
+  async stopForOperator<T>(userId: string, instanceId: string | undefined, then: (instanceId: string | undefined) => Promise<T>): Promise<T> {
     for (;;) {
       const underWay = this.stops.get(userId) ?? this.starts.get(userId);
       // Checked and marked in the same turn, so no start slips in between.
-      if (!underWay) return this.stopping(userId, instanceId, undefined, then);
+      if (!underWay) return this.stopping(userId, this.routes.get(userId)?.instanceId ?? instanceId, undefined, then);
       await underWay.catch(() => {});
     }
   }
 
   /** Stops the agent and runs `then`; requests wait for both (`ensure`), and hear `stopped` once both are over. */
-  private stopping<T>(userId: string, instanceId: string, graceSeconds: number | undefined, then: () => Promise<T>): Promise<T> {
+  private stopping<T>(userId: string, instanceId: string | undefined, graceSeconds: number | undefined, then: (instanceId: string | undefined) => Promise<T>): Promise<T> {
     this.set(userId, { state: 'stopping' });
     this.routes.delete(userId, instanceId);
-    const work = this.runtime.stop(instanceId, graceSeconds).then(then);
+    const stopped = instanceId === undefined ? Promise.resolve() : this.runtime.stop(instanceId, graceSeconds);
+    const work = stopped.then(() => then(instanceId));
     const over = work.then(() => {}, () => {}).finally(() => {
       this.stops.delete(userId);
       this.states.delete(userId);

@@ -82,13 +82,21 @@ export function redactKey(text: string, key: string): string {
   return out;
 }
 
-/** What no agent may see: the provider key and the admin's extraHeaders values (an Azure `api-key`, an AI gateway's token). */
-const secretsOf = (upstream: Upstream): string[] =>
-  [upstream.apiKey, ...Object.values(upstream.headers).filter((value) => value.length >= MIN_SECRET_LENGTH)].filter(Boolean);
+/**
+ * The admin's extraHeaders values no agent may see (an Azure `api-key`, an AI gateway's token). Only
+ * whole values are looked for: pieces of a value such as `https://school.example.edu` (OpenRouter's
+ * HTTP-Referer) would match every URL.
+ */
+const extraSecretsOf = (upstream: Upstream): string[] => Object.values(upstream.headers).filter((value) => value.length >= MIN_SECRET_LENGTH);
+
+/** A provider's error body with the key (and words holding a piece of it) and the extraHeaders secrets taken out. */
+const redactSecrets = (text: string, upstream: Upstream): string =>
+  extraSecretsOf(upstream).reduce((out, secret) => out.split(secret).join('[redacted]'), redactKey(text, upstream.apiKey));
 
 /** The provider's response headers less those about the connection, and less any that holds a secret (a proxy echoing the key). */
-function responseHeaders(res: Response, secrets: string[]): Headers {
-  const needles = secrets.flatMap((secret) => [secret, ...piecesOf(secret)]);
+function responseHeaders(res: Response, upstream: Upstream): Headers {
+  const key = upstream.apiKey;
+  const needles = [...(key ? [key, ...piecesOf(key)] : []), ...extraSecretsOf(upstream)];
   const headers = new Headers();
   for (const [name, value] of res.headers) {
     if (!DROPPED_RESPONSE_HEADERS.includes(name) && !needles.some((needle) => value.includes(needle))) headers.append(name, value);
@@ -107,7 +115,8 @@ async function readBody(req: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = req.headers.get('content-length');
   if (Number(declared ?? 0) > maxBytes) throw new BodyTooLarge();
   if (!req.body) return new Uint8Array();
-  if (declared !== null) return req.bytes();
+  // Only a plain length: Bun passes one given twice as `n, n`, which no check above can hold to.
+  if (declared !== null && /^\d+$/.test(declared)) return req.bytes();
   const parts: Uint8Array[] = [];
   let size = 0;
   const reader = req.body.getReader();
@@ -309,13 +318,12 @@ export function createRelayApp(options: RelayAppOptions) {
         log({ level: 'warn', msg: 'llm relay provider error', userId, provider: name, status: res.status });
         return relayError(502, 'provider_error', `The ${name} provider answered with status ${res.status}, which the relay does not pass on.`);
       }
-      const secrets = secretsOf(upstream);
-      const headers = responseHeaders(res, secrets);
+      const headers = responseHeaders(res, upstream);
       if (!res.ok || !res.body) {
         log({ level: 'warn', msg: 'llm relay provider error', userId, provider: name, status: res.status });
         const text = await errorText(res.body);
         clearTimeout(timer);
-        return new Response(secrets.reduce((out, secret) => redactKey(out, secret), text), { status: res.status, headers });
+        return new Response(redactSecrets(text, upstream), { status: res.status, headers });
       }
       clearTimeout(timer);
 

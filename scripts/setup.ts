@@ -59,7 +59,6 @@ function writeConfiguration(images?: { bunImage: string; nodeImage: string }): v
     copyFileSync(join(REPO_ROOT, 'config.example.json'), configPath);
     say('Created config.json from config.example.json');
   }
-  mkdirSync(join(REPO_ROOT, 'data'), { recursive: true });
   const added = addMissing(ENV_PATH, {
     GATEWAY_TOKEN: secret(),
     AGENT_TOKEN_SECRET: secret(),
@@ -74,6 +73,8 @@ function writeConfiguration(images?: { bunImage: string; nodeImage: string }): v
     ...(images ? { BUN_IMAGE: images.bunImage, NODE_IMAGE: images.nodeImage } : {}),
   });
   if (added.length > 0) say(`Wrote ${added.join(', ')} to .env`);
+  // The folder compose mounts (HOST_DATA_DIR), made here so that Docker does not make it as root.
+  mkdirSync(stackSetting('HOST_DATA_DIR', join(REPO_ROOT, 'data')), { recursive: true });
 }
 
 /** Every build line goes here (ignored by git); setup itself prints one line per image. */

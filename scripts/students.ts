@@ -25,7 +25,7 @@ const USAGE = `usage: bun run students <command>
   invite <email>        a new invite link (also how a password is reset)
   disable <email>       refuse sign-in and end every session of the account
   enable <email>        allow sign-in again
-  delete <email>        delete the account and the tutor; the folder goes to data/.deleted/
+  delete <email>        delete the account and the tutor; the folder is moved to .deleted/ in the data folder
   list                  every account and its state`;
 
 function fail(message: string): never {
@@ -84,7 +84,7 @@ async function deleteStudent(email: string): Promise<void> {
   const removed = await adminIfFound<{ containerRemoved: boolean; dataMovedTo: string | null }>('DELETE', `/users/${id}?confirm=${id}`);
   if (disabled) await admin('POST', '/students/delete', { email });
   if (!disabled && !removed) fail(`Neither an account nor a tutor or folder belongs to ${email}.`);
-  const gone = [disabled && 'the account', removed?.containerRemoved && 'the tutor', removed?.dataMovedTo && `the folder (moved to data/${removed.dataMovedTo})`];
+  const gone = [disabled && 'the account', removed?.containerRemoved && 'the tutor', removed?.dataMovedTo && `the folder (moved to ${removed.dataMovedTo} in the data folder)`];
   console.log(`${email}: deleted ${gone.filter(Boolean).join(', ')}.`);
 }
 

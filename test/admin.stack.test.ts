@@ -221,7 +221,7 @@ describe('the admin page on the real stack', () => {
     const out = await capture(['bun', 'scripts/students.ts', 'delete', ADA], { cwd: stack.dir });
     expect(out.code).toBe(0);
     expect(out.stdout).toContain(`${ADA}: deleted the account`);
-    expect(out.stdout).toContain('the folder (moved to data/.deleted/');
+    expect(out.stdout).toContain('the folder (moved to .deleted/');
     expect(existsSync(join(stack.dir, 'data', id(ADA)))).toBe(false);
     expect(readdirSync(join(stack.dir, 'data', '.deleted')).some((name) => name.startsWith(`${id(ADA)}-`))).toBe(true);
     await eventually(async () => expect(await row(ADA).count()).toBe(0), MINUTE);

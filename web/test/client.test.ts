@@ -182,6 +182,29 @@ describe('an answer that fails midway', () => {
   });
 });
 
+test('an answer whose stream breaks off is a student sentence, and the question counts as held by the agent (Retry replaces it)', async () => {
+  const original = globalThis.fetch;
+  let pulls = 0;
+  const broken = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulls += 1;
+      if (pulls === 1) controller.enqueue(new TextEncoder().encode('event: delta\ndata: {"text":"Half"}\n\n'));
+      else controller.error(new TypeError('network error: ECONNRESET'));
+    },
+  });
+  globalThis.fetch = (async () => new Response(broken, { headers: { 'Content-Type': 'text/event-stream' } })) as unknown as typeof fetch;
+  try {
+    const seen: string[] = [];
+    const failure = await streamChat({ message: 'Q' }, 's', (text) => seen.push(text), new AbortController().signal).catch((error: unknown) => error);
+    expect(seen).toEqual(['Half']);
+    expect(failure).toBeInstanceOf(ApiError);
+    expect(failure).toMatchObject({ message: 'The answer was cut off. Please try again.', code: 'unavailable', stored: true });
+    expect((failure as Error).message).not.toContain('ECONNRESET');
+  } finally {
+    globalThis.fetch = original;
+  }
+});
+
 describe('following a streamed answer', () => {
   test('the app’s own scroll to the end, reported after the answer grew a lot, keeps following', () => {
     // The audit's scroll event: the answer had grown by 3152 px since the scroll it reports.

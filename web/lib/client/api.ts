@@ -5,7 +5,10 @@ import { readSse } from './sse.ts';
 export type { ErrorCode };
 
 /** Agent failures that happen after the agent stored the student's message (contract: it always stores it first). */
-const STORED_FAILURES = new Set(['llm_failed', 'llm_timeout', 'no_provider', 'no_vision', 'llm_quota', 'llm_rate_limited']);
+const STORED_FAILURES = new Set(['llm_failed', 'llm_timeout', 'no_provider', 'no_vision', 'llm_quota', 'llm_rate_limited', 'answer_cut_off']);
+
+/** An answer whose stream broke off or ended without `done`: the agent had begun it, so it holds the question. */
+const cutOff = () => new ApiError('The answer was cut off. Please try again.', 'unavailable', undefined, 'answer_cut_off');
 
 export class ApiError extends Error {
   constructor(
@@ -78,21 +81,27 @@ export async function streamChat(request: ChatRequest, sessionId: string, onDelt
   });
   if (!response.body) throw new ApiError('The answer was empty. Please try again.', 'failed');
   let whole = '';
-  for await (const { event, data } of readSse(response.body)) {
-    const payload = JSON.parse(data) as { text?: string; response?: string; error?: string; code?: string };
-    if (event === 'delta' && payload.text) {
-      whole += payload.text;
-      onDelta(payload.text);
-    } else if (event === 'done') {
-      return payload.response ?? whole;
-    } else if (event === 'error') {
-      // The agent itself reported the failure mid-answer, so it has stored the question.
-      const reason = payload.code ?? 'llm_failed';
-      throw new ApiError(failedAnswerMessage(reason, payload.error), 'failed', undefined, reason);
+  try {
+    for await (const { event, data } of readSse(response.body)) {
+      const payload = JSON.parse(data) as { text?: string; response?: string; error?: string; code?: string };
+      if (event === 'delta' && payload.text) {
+        whole += payload.text;
+        onDelta(payload.text);
+      } else if (event === 'done') {
+        return payload.response ?? whole;
+      } else if (event === 'error') {
+        // The agent itself reported the failure mid-answer, so it has stored the question.
+        const reason = payload.code ?? 'llm_failed';
+        throw new ApiError(failedAnswerMessage(reason, payload.error), 'failed', undefined, reason);
+      }
     }
+  } catch (error) {
+    // A stream that breaks (the tutor lost midway) throws the browser's own network error: not for students.
+    if (error instanceof ApiError || signal.aborted) throw error;
+    throw cutOff();
   }
   if (whole) return whole;
-  throw new ApiError('The answer was cut off. Please try again.', 'unavailable');
+  throw cutOff();
 }
 
 /** Multipart upload with progress (fetch cannot report upload progress; XMLHttpRequest can). */

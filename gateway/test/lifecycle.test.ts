@@ -3,6 +3,7 @@ import { describe, expect, test } from 'bun:test';
 import { Activity } from '../src/agents/activity.ts';
 import { Lifecycle, type AgentState } from '../src/agents/lifecycle.ts';
 import { RouteTable } from '../src/agents/route-table.ts';
+import { StartBackoff } from '../src/agents/start-backoff.ts';
 import { GatewayError } from '../src/errors.ts';
 import { identityFor } from '../src/identity.ts';
 import { AgentStartError } from '../src/runtime/types.ts';
@@ -29,6 +30,19 @@ function record(lifecycle: Lifecycle, userId: string) {
 }
 
 describe('the state machine', () => {
+  test('a user backed off after failed starts is started at once after forgetFailures (an operator\'s restart)', async () => {
+    const fake = fakeRuntime();
+    const backoff = new StartBackoff();
+    const lifecycle = new Lifecycle({ runtime: fake.runtime, routes: new RouteTable(), activity: new Activity(), settings: testSettings().lifecycle, startTimeoutMs: 1_000, fetch: healthyFetch, backoff });
+    const ada = user('ada');
+    backoff.fail(ada.id, await fake.runtime.revision(), 'exited with code 1');
+    expect(await lifecycle.ensure(ada).catch((err: unknown) => (err as GatewayError).code)).toBe('agent_exited');
+    expect(fake.calls).toEqual([]);
+    lifecycle.forgetFailures(ada.id);
+    await lifecycle.ensure(ada);
+    expect(fake.calls).toEqual([`ensure ${ada.id}`]);
+  });
+
   test('a first start goes creating, starting, waiting_for_health, running', async () => {
     const { lifecycle } = setup();
     const ada = user('ada');

@@ -133,6 +133,7 @@ export function agentsAdminApi({ settings, runtime, inspector, lifecycle, activi
     const agent = await agentOf(userIdOf(c));
     await stop(agent, nothing);
     const identity = identityFor(agent.email, settings.instance);
+    lifecycle.forgetFailures(agent.userId);
     lifecycle.startInBackground(identity);
     log({ level: 'info', msg: 'admin restarted an agent', requestId: c.var.requestId, userId: agent.userId });
     return c.json({ userId: agent.userId, ...(await lifecycle.state(identity)) }, 202);

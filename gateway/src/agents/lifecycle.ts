@@ -118,6 +118,11 @@ export class Lifecycle {
     });
   }
 
+  /** An operator's restart is a deliberate new try: earlier failed starts do not hold it back. */
+  forgetFailures(userId: string): void {
+    this.backoff.succeeded(userId);
+  }
+
   /** The state without starting anything; asks the runtime only about an agent the gateway does not know. */
   async state(identity: AgentIdentity): Promise<AgentState> {
     const known = this.current(identity.id);

@@ -12,6 +12,7 @@ import { filesRoutes } from './files-routes.ts';
 import { readImages } from './images.ts';
 import { DEFAULT_SESSION, isSafeId } from './sessions.ts';
 import type { Tutor } from './tutor.ts';
+import type { Uploads } from './uploads.ts';
 import type { Layout } from './workspace.ts';
 
 export type AppOptions = {
@@ -19,6 +20,8 @@ export type AppOptions = {
   layout: Layout;
   /** When set, every path but /health requires `Authorization: Bearer <token>`. */
   token?: string | undefined;
+  /** Shared with the tutor, whose notes count towards the same quota. */
+  uploads: Uploads;
 };
 
 type Env = { Variables: { userId: string; sessionId: string } };
@@ -64,7 +67,7 @@ async function readOrEmpty(path: string): Promise<string> {
   }
 }
 
-export function createApp({ tutor, layout, token }: AppOptions): Hono<Env> {
+export function createApp({ tutor, layout, token, uploads }: AppOptions): Hono<Env> {
   const app = new Hono<Env>();
 
   const methodNotAllowed = () => {
@@ -100,7 +103,7 @@ export function createApp({ tutor, layout, token }: AppOptions): Hono<Env> {
     return c.json({ response: await tutor.reply(request) });
   });
 
-  app.route('/', filesRoutes({ layout, sessions: (userId) => tutor.sessions.list(userId) }));
+  app.route('/', filesRoutes({ layout, sessions: (userId) => tutor.sessions.list(userId), uploads }));
 
   app.get('/memory', async (c) =>
     c.json({ memory: await readOrEmpty(layout.memoryFile), history: await readOrEmpty(layout.historyFile) }),

@@ -19,7 +19,8 @@ const { evaluate, parse, simplify, derivative } = math;
 const disabled = (name: string) => () => {
   throw new Error(`function ${name} is disabled in the calculator`);
 };
-const DISABLED = ['import', 'createUnit', 'evaluate', 'parse', 'simplify', 'derivative', 'resolve', 'reviver', 'compile', 'zeros', 'ones', 'identity', 'range', 'matrixFromFunction', 'random', 'randomInt', 'pickRandom'];
+// `config` would change the shared instance (number type, precision) for every later calculation.
+const DISABLED = ['import', 'createUnit', 'config', 'evaluate', 'parse', 'simplify', 'derivative', 'resolve', 'reviver', 'compile', 'zeros', 'ones', 'identity', 'range', 'matrixFromFunction', 'random', 'randomInt', 'pickRandom'];
 math.import(Object.fromEntries(DISABLED.map((name) => [name, disabled(name)])), { override: true });
 
 /** Plain digits from 1e-9 to 1e15 (students read 120000 more easily than 1.2e+5); 14 significant digits hide float noise. */

@@ -8,12 +8,19 @@ export const CALCULATION_TIMEOUT_MS = 3000;
 /** Loading mathjs into a new worker; slow only on a busy machine. */
 const LOAD_TIMEOUT_MS = 30_000;
 const MAX_RESULT_CHARS = 4000;
+/**
+ * A calculation that makes the process grow by more than this is stopped too: mathjs can build huge
+ * matrices (`resize([1], [3e8])`, nested `kron`) within the time limit, and the container's memory
+ * limit (1 GiB) would kill the whole agent. Bun's workers take no heap limit, so the process is watched.
+ */
+const MAX_MEMORY_GROWTH_BYTES = 256 * 1024 * 1024;
+const MEMORY_CHECK_MS = 20;
 /** mathjs takes about 100 MB; a worker unused this long is stopped to give it back. */
 const IDLE_MS = 5 * 60_000;
 
 export type CalculatorOperation = CalculatorRequest['operation'];
 
-type Pending = { resolve: (response: CalculatorResponse) => void; timer: Timer };
+type Pending = { resolve: (response: CalculatorResponse) => void; timer: Timer; watch: Timer };
 type Running = { worker: Worker; ready: Promise<boolean> };
 
 export class Calculator {
@@ -40,6 +47,7 @@ export class Calculator {
         const pending = this.#pending.get(data.id);
         if (!pending) return;
         clearTimeout(pending.timer);
+        clearInterval(pending.watch);
         this.#pending.delete(data.id);
         pending.resolve(data);
       };
@@ -54,6 +62,7 @@ export class Calculator {
     this.#running = undefined;
     for (const [id, pending] of this.#pending) {
       clearTimeout(pending.timer);
+      clearInterval(pending.watch);
       pending.resolve({ id, ok: false, error: reason });
     }
     this.#pending.clear();
@@ -70,7 +79,14 @@ export class Calculator {
     const id = ++this.#next;
     const response = await new Promise<CalculatorResponse>((resolve) => {
       const timer = setTimeout(() => this.#kill(`the calculation took longer than ${this.timeoutMs / 1000} s and was stopped`), this.timeoutMs);
-      this.#pending.set(id, { resolve, timer });
+      // Growth from the lowest point seen: memory of a worker stopped just before may still be on its way back.
+      let low = process.memoryUsage.rss();
+      const watch = setInterval(() => {
+        const rss = process.memoryUsage.rss();
+        low = Math.min(low, rss);
+        if (rss - low > MAX_MEMORY_GROWTH_BYTES) this.#kill('the calculation needed too much memory and was stopped');
+      }, MEMORY_CHECK_MS);
+      this.#pending.set(id, { resolve, timer, watch });
       running.worker.postMessage({ id, operation, expression, variable } satisfies CalculatorRequest);
     });
     clearTimeout(this.#idle);

@@ -29,6 +29,8 @@ export type FilesRoutesOptions = {
   quota?: Quota;
   /** Replaces the upload writer in tests (a full disk). */
   write?: FileWriter;
+  /** The agent's uploads, shared with the tool that writes notes; made from `quota` and `write` when absent. */
+  uploads?: Uploads;
 };
 
 /** A refusal with its status, machine code and any extra fields for the body. */
@@ -113,9 +115,9 @@ function downloadHeaders(name: string, type: string, size: number, inline: boole
 
 const renameSchema = z.object({ name: z.string().trim().min(1).max(4096) });
 
-export function filesRoutes({ layout, sessions, quota = quotaFromEnv(process.env), write }: FilesRoutesOptions): Hono<Env> {
+export function filesRoutes({ layout, sessions, quota, write, uploads: shared }: FilesRoutesOptions): Hono<Env> {
   const app = new Hono<Env>();
-  const uploads = new Uploads({ dir: layout.uploads, counted: [layout.uploads, layout.notes], quota, write });
+  const uploads = shared ?? new Uploads({ dir: layout.uploads, counted: [layout.uploads, layout.notes], quota: quota ?? quotaFromEnv(process.env), write });
 
   /** A regular workspace file the student asked for, or 404. */
   async function existingFile(relativePath: string): Promise<{ path: string; size: number }> {

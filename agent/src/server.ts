@@ -4,6 +4,7 @@ import type { Calculator } from './calculator.ts';
 import { loadConfig } from './config.ts';
 import { createProvider } from './llm/index.ts';
 import { Tutor } from './tutor.ts';
+import { quotaFromEnv, Uploads } from './uploads.ts';
 import { layoutOf, seedWorkspace } from './workspace.ts';
 
 export type AgentServerOptions = {
@@ -35,8 +36,10 @@ export async function startAgentServer({ home, port, hostname = '0.0.0.0', token
   const provider = config.provider ? createProvider(config.provider, config.defaults) : undefined;
   if (config.provider) console.log(`provider ${config.provider.name}, model ${config.provider.model}`);
   else console.warn('no LLM provider configured: /chat answers 503 until config.json has one');
-  const tutor = new Tutor({ layout, config, provider, calculator });
-  const app = createApp({ tutor, layout, token });
+  // One quota for the student's uploads and the notes the model writes, checked in one queue.
+  const uploads = new Uploads({ dir: layout.uploads, counted: [layout.uploads, layout.notes], quota: quotaFromEnv(process.env) });
+  const tutor = new Tutor({ layout, config, provider, calculator, uploads });
+  const app = createApp({ tutor, layout, token, uploads });
   // No idle timeout: a model may think for a long while before its first token.
   const server = Bun.serve({ port, hostname, idleTimeout: 0, fetch: app.fetch });
   const boundPort = server.port ?? port;

@@ -101,21 +101,28 @@ function parse(text: string, userId: string, sessionId: string, file: string): S
   const now = new Date().toISOString();
   const session: Session = { key: sessionKey(userId, sessionId), userId, sessionId, createdAt: now, updatedAt: now, title: '', lastConsolidated: 0, messages: [] };
   const skipped: number[] = [];
+  // nanobot's last_consolidated counts message lines, its tool steps too: how many kept messages precede each line maps it.
+  const keptBefore: number[] = [];
+  let consolidatedLines = 0;
   for (const [index, line] of text.split('\n').entries()) {
     if (!line.trim()) continue;
     const record = parseLine(line);
-    if (!record) {
-      skipped.push(index + 1);
-      continue;
-    }
-    if (record._type === 'metadata') {
+    if (record?._type === 'metadata') {
       const metadata = (record.metadata ?? {}) as Record<string, unknown>;
       session.key = String(record.key ?? session.key);
       session.createdAt = String(record.created_at ?? now);
       session.updatedAt = String(record.updated_at ?? now);
-      session.lastConsolidated = Number(record.last_consolidated ?? 0);
+      consolidatedLines = Math.max(0, Math.floor(Number(record.last_consolidated)) || 0);
       session.title = String(metadata.title ?? '');
-    } else if (record.role === 'user' || record.role === 'assistant') {
+      continue;
+    }
+    keptBefore.push(session.messages.length);
+    if (!record) {
+      skipped.push(index + 1);
+      continue;
+    }
+    // nanobot also stores its tool steps (an assistant's tool_calls, the tool results): not part of the conversation kept here.
+    if ((record.role === 'user' || record.role === 'assistant') && !record.tool_calls) {
       session.messages.push({
         id: String(record.id ?? randomUUID()),
         role: record.role,
@@ -125,6 +132,7 @@ function parse(text: string, userId: string, sessionId: string, file: string): S
       });
     }
   }
+  session.lastConsolidated = keptBefore[consolidatedLines] ?? session.messages.length;
   if (skipped.length) console.warn(`session file ${file}: skipped unreadable line ${skipped.join(', ')}`);
   return session;
 }

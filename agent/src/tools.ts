@@ -1,9 +1,10 @@
 /** The tools the model may call, all confined to the workspace (nanobot's file tools). */
 import { mkdir, readFile, realpath, stat } from 'node:fs/promises';
-import { dirname, extname, sep } from 'node:path';
+import { basename, dirname, extname, join, relative } from 'node:path';
 import { z } from 'zod';
 import { MAX_EXPRESSION_CHARS, type Calculator } from './calculator.ts';
 import type { ToolDefinition } from './llm/provider.ts';
+import type { Uploads } from './uploads.ts';
 import { listWorkspaceFiles, OutsideWorkspaceError, resolveInWorkspace, writeFileAtomic } from './workspace.ts';
 
 /** Long files are cut so one read cannot fill the model's context window. */
@@ -24,12 +25,12 @@ export const TOOL_DEFINITIONS: ToolDefinition[] = [
   },
   {
     name: 'write_file',
-    description: 'Create or replace a text file in the workspace, e.g. study notes (notes/<topic>.md) or memory/MEMORY.md.',
+    description: 'Create or replace a text file: study notes under notes/ (notes/<topic>.md), memory/MEMORY.md or USER.md. Other files are read-only.',
     parameters: { type: 'object', properties: { ...pathArg, content: { type: 'string' } }, required: ['path', 'content'] },
   },
   {
     name: 'edit_file',
-    description: 'Replace one exact occurrence of old_text with new_text in a workspace text file.',
+    description: 'Replace one exact occurrence of old_text with new_text in a file under notes/, memory/MEMORY.md or USER.md.',
     parameters: {
       type: 'object',
       properties: { ...pathArg, old_text: { type: 'string' }, new_text: { type: 'string' } },
@@ -86,19 +87,68 @@ function truncate(text: string): string {
 
 export type ToolContext = {
   workspace: string;
-  memoryDir: string;
   /**
    * Runs a change to memory/ in turn with memory consolidation, which reads MEMORY.md, waits for the
    * model and writes it back: an edit made in between would otherwise be overwritten.
    */
   inMemoryTurn: <T>(task: () => Promise<T>) => Promise<T>;
+  /** Notes count towards the student's quota, checked in turn with upload batches. */
+  uploads: Pick<Uploads, 'inTurn' | 'checkWrite'>;
   calculator: Calculator;
 };
 
-/** Runs `task` in the memory turn when `target` lies in memory/ (links followed; its folder must exist). */
-async function inTurnFor<T>({ memoryDir, inMemoryTurn }: ToolContext, target: string, task: () => Promise<T>): Promise<T> {
-  const [memory, folder] = await Promise.all([realpath(memoryDir), realpath(dirname(target))]);
-  return folder === memory || folder.startsWith(memory + sep) ? inMemoryTurn(task) : task();
+/** The parts of the workspace the model may change, by workspace-relative path. */
+type Area = 'notes' | 'memory' | 'profile';
+
+/**
+ * Its notes, long-term memory and the student's profile. Uploads (the student's originals), the tutor's
+ * instructions (AGENTS.md, SOUL.md) and the history log are not the model's to overwrite, whoever
+ * steers it; and a file anywhere else would escape the quota.
+ */
+function areaOf(relativePath: string): Area | undefined {
+  if (relativePath.startsWith('notes/')) return 'notes';
+  if (relativePath === 'memory/MEMORY.md') return 'memory';
+  if (relativePath === 'USER.md') return 'profile';
+  return undefined;
+}
+
+class ReadOnlyError extends Error {
+  constructor(path: string) {
+    super(`${path} is read-only: write notes under notes/, memory/MEMORY.md or USER.md`);
+  }
+}
+
+/** The file a write or edit may change, its folder created (notes/ need not exist yet); the area is decided where links lead. */
+async function writableTarget(workspace: string, path: string): Promise<{ target: string; area: Area }> {
+  const root = await realpath(workspace);
+  const target = await resolveInWorkspace(root, path);
+  if (!areaOf(relative(root, target))) throw new ReadOnlyError(path);
+  await mkdir(dirname(target), { recursive: true });
+  const area = areaOf(relative(root, join(await realpath(dirname(target)), basename(target))));
+  if (!area) throw new ReadOnlyError(path);
+  return { target, area };
+}
+
+/**
+ * Runs `task` with the write its area allows, in that area's turn: memory takes turns with
+ * consolidation; notes with upload batches, each write checked against the quota.
+ */
+async function inTurnFor<T>(
+  { inMemoryTurn, uploads }: ToolContext,
+  { target, area }: { target: string; area: Area },
+  task: (write: (content: string) => Promise<void>) => Promise<T>,
+): Promise<T> {
+  const write = (content: string) => writeFileAtomic(target, content);
+  if (area === 'memory') return inMemoryTurn(() => task(write));
+  if (area === 'notes') {
+    return uploads.inTurn(() =>
+      task(async (content) => {
+        await uploads.checkWrite(target, Buffer.byteLength(content));
+        await write(content);
+      }),
+    );
+  }
+  return task(write);
 }
 
 /** Runs one tool call; failures come back as text for the model to read, never as exceptions. */
@@ -120,21 +170,19 @@ export async function runTool(context: ToolContext, name: string, rawArguments: 
       }
       case 'write_file': {
         const { path, content } = argsSchemas.write_file.parse(args);
-        const target = await resolveInWorkspace(workspace, path);
-        await mkdir(dirname(target), { recursive: true });
-        await inTurnFor(context, target, () => writeFileAtomic(target, content));
+        await inTurnFor(context, await writableTarget(workspace, path), (write) => write(content));
         return `Wrote ${content.length} characters to ${path}`;
       }
       case 'edit_file': {
         const { path, old_text, new_text } = argsSchemas.edit_file.parse(args);
-        const target = await resolveInWorkspace(workspace, path);
+        const writable = await writableTarget(workspace, path);
         // Read and write in one turn, so the edit applies to the file as it is when written.
-        return await inTurnFor(context, target, async () => {
-          const text = await readFile(target, 'utf8');
+        return await inTurnFor(context, writable, async (write) => {
+          const text = await readFile(writable.target, 'utf8');
           const count = text.split(old_text).length - 1;
           if (count === 0) return `Error: old_text was not found in ${path}`;
           if (count > 1) return `Error: old_text occurs ${count} times in ${path}; give more context so it is unique`;
-          await writeFileAtomic(target, text.replace(old_text, () => new_text));
+          await write(text.replace(old_text, () => new_text));
           return `Edited ${path}`;
         });
       }
@@ -146,7 +194,7 @@ export async function runTool(context: ToolContext, name: string, rawArguments: 
         return `Error: unknown tool ${name}`;
     }
   } catch (error) {
-    if (error instanceof OutsideWorkspaceError) return `Error: access denied, ${error.message}`;
+    if (error instanceof OutsideWorkspaceError || error instanceof ReadOnlyError) return `Error: access denied, ${error.message}`;
     if (error instanceof z.ZodError) return `Error: invalid arguments for ${name}: ${z.prettifyError(error)}`;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return 'Error: no such file or folder';

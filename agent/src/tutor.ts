@@ -8,6 +8,7 @@ import { consolidate, type MemoryOptions } from './memory.ts';
 import { KeyedQueue } from './queue.ts';
 import { isComplete, newMessage, SessionStore, titleFrom, type Session, type StoredMessage } from './sessions.ts';
 import { runTool, TOOL_DEFINITIONS, type ToolContext } from './tools.ts';
+import type { Uploads } from './uploads.ts';
 import type { Layout } from './workspace.ts';
 
 export type ReplyOptions = {
@@ -29,11 +30,17 @@ export type TutorOptions = {
   provider: LlmProvider | undefined;
   /** The agent's own by default; a test passes one already loaded (mathjs costs about a second of CPU per load). */
   calculator?: Calculator;
+  /** The notes the model writes count towards the student's upload quota. */
+  uploads: Uploads;
 };
 
-/** The history the model sees: complete turns only, an image reduced to a note of its path. */
+/**
+ * The history the model sees: complete turns only, an image reduced to a note of its path. An empty
+ * answer (a model that returned no text) is left out: Anthropic refuses a request holding an empty
+ * message, which would make every later turn of the session fail.
+ */
 function contextOf(messages: StoredMessage[]): ChatMessage[] {
-  return messages.filter(isComplete).map(({ role, content, images }) => ({
+  return messages.filter((m) => isComplete(m) && (m.role === 'user' || m.content !== '')).map(({ role, content, images }) => ({
     role,
     content: images?.length ? `${content}\n\n[images sent with this message: ${images.join(', ')}]` : content,
   }));
@@ -58,8 +65,8 @@ export class Tutor {
     this.sessions = new SessionStore(options.layout.sessions);
     this.#tools = {
       workspace: options.layout.workspace,
-      memoryDir: options.layout.memoryDir,
       inMemoryTurn: (task) => this.#memoryQueue(task),
+      uploads: options.uploads,
       calculator: options.calculator ?? new Calculator(),
     };
     this.#memory = {

@@ -179,19 +179,30 @@ export class Uploads {
    */
   save(files: UploadFile[]): Promise<string[]> {
     const prepared = prepare(files);
-    return this.#queue.run('uploads', async () => {
-      await this.#checkQuota(prepared);
+    return this.inTurn(async () => {
+      await this.#checkQuota(prepared.reduce((sum, file) => sum + file.bytes.length, 0), prepared.length);
       return this.#writeAll(prepared);
     });
   }
 
-  async #checkQuota(prepared: Prepared[]): Promise<void> {
+  /** Runs `task` in turn with upload batches, so a note the model writes and a batch cannot both pass the quota. */
+  inTurn<T>(task: () => Promise<T>): Promise<T> {
+    return this.#queue.run('uploads', task);
+  }
+
+  /** Refuses (quota_exceeded) writing `bytes` to `path` in a counted folder, over what is there; call it in the turn. */
+  async checkWrite(path: string, bytes: number): Promise<void> {
+    const existing = await stat(path).catch(() => undefined);
+    const replaced = existing?.isFile() ? existing.size : undefined;
+    await this.#checkQuota(bytes - (replaced ?? 0), replaced === undefined ? 1 : 0);
+  }
+
+  async #checkQuota(adding: number, addingFiles: number): Promise<void> {
     const { quota, counted } = this.options;
     const used = await usageOf(counted);
-    const adding = prepared.reduce((sum, file) => sum + file.bytes.length, 0);
     const remaining_bytes = Math.max(0, quota.bytes - used.bytes);
     const remaining_files = Math.max(0, quota.files - used.files);
-    if (adding > remaining_bytes || prepared.length > remaining_files) {
+    if (adding > remaining_bytes || addingFiles > remaining_files) {
       const left = `${megabytes(remaining_bytes)} MB and ${remaining_files} file${remaining_files === 1 ? '' : 's'} left`;
       throw new UploadError(413, 'quota_exceeded', `upload quota exceeded: ${left}`, { remaining_bytes, remaining_files });
     }

@@ -39,6 +39,20 @@ describe('the calculator', () => {
     expect(await calculator.calculate('evaluate', '1+'.repeat(MAX_EXPRESSION_CHARS) + '1')).toContain(`longer than ${MAX_EXPRESSION_CHARS} characters`);
   });
 
+  test('refuses config(), which would change the shared instance for every later calculation', async () => {
+    expect(await calculator.calculate('evaluate', 'config({precision: 5})')).toMatch(/^Error: function config is disabled/);
+    expect(await calculator.calculate('evaluate', 'bignumber(1) / 3')).toBe('0.33333333333333');
+  });
+
+  test('stops a calculation that needs too much memory before the time limit, and keeps working after it', async () => {
+    // Its own long time limit, so only the memory watch can stop it: resize() builds 3e8 entries (over 2 GB) in a few seconds.
+    const patient = new Calculator(60_000);
+    const started = performance.now();
+    expect(await patient.calculate('evaluate', 'size(resize([1], [3e8]))')).toContain('needed too much memory');
+    expect(performance.now() - started).toBeLessThan(20_000);
+    expect(await patient.calculate('evaluate', '6 * 7')).toBe('42');
+  }, 60_000);
+
   test('stops a calculation that runs too long and keeps working after it', async () => {
     expect(await calculator.calculate('evaluate', 'isPrime(bignumber("170141183460469231731687303715884105727"))')).toContain('took longer than');
     expect(await calculator.calculate('evaluate', '6 * 7')).toBe('42');

@@ -136,6 +136,42 @@ describe('chat', () => {
     expect(saved.at(-2)?.content).toBe('Carry on');
   });
 
+  test('reads a session nanobot wrote with tool steps: its last_consolidated still marks the same message', async () => {
+    const headers = { 'X-User-ID': 'moved-1' };
+    // nanobot stores its tool steps as messages, and counts them in last_consolidated: 4 lines, 2 of them tool steps.
+    const lines = [
+      { _type: 'metadata', key: 'http:moved-1', created_at: '2026-01-01T10:00:00', updated_at: '2026-01-01T10:05:00', metadata: {}, last_consolidated: 4 },
+      { role: 'user', content: 'Old question, already in memory', timestamp: '2026-01-01T10:00:00' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'list_dir', arguments: '{}' } }], timestamp: '2026-01-01T10:00:01' },
+      { role: 'tool', tool_call_id: 'c1', name: 'list_dir', content: '(no files)', timestamp: '2026-01-01T10:00:02' },
+      { role: 'assistant', content: 'Old answer', timestamp: '2026-01-01T10:00:03' },
+      { role: 'user', content: 'What is a prime?', timestamp: '2026-01-01T10:04:00' },
+      { role: 'assistant', content: 'A number with exactly two divisors.', timestamp: '2026-01-01T10:04:05' },
+    ];
+    await writeFile(join(agent.home, 'sessions', 'http_moved-1.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+
+    await agent.fetch('/chat', postJson({ message: 'Is 7 one?' }, headers));
+    // The unconsolidated turn reaches the model; the consolidated one and the tool step (an empty assistant message) do not.
+    expect(llm.requests[0]?.messages.slice(1).map((m) => [m.role, m.content])).toEqual([
+      ['user', 'What is a prime?'],
+      ['assistant', 'A number with exactly two divisors.'],
+      ['user', 'Is 7 one?'],
+    ]);
+    const saved = (await readFile(join(agent.home, 'sessions', 'http_moved-1.jsonl'), 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(saved[0]?.last_consolidated).toBe(2);
+    expect(saved.slice(1, 3).map((m) => m.content)).toEqual(['Old question, already in memory', 'Old answer']);
+  });
+
+  test('does not send an empty answer back to the model (Anthropic refuses an empty message)', async () => {
+    script = [{ text: '' }];
+    await agent.fetch('/chat', postJson({ message: 'First' }, userHeaders('empty-answer')));
+    await agent.fetch('/chat', postJson({ message: 'Second' }, userHeaders('empty-answer')));
+    expect(llm.requests[1]?.messages.slice(1).map((m) => [m.role, m.content])).toEqual([
+      ['user', 'First'],
+      ['user', 'Second'],
+    ]);
+  });
+
   test('answers 502 with the provider’s message when the LLM fails', async () => {
     script = [{ error: { status: 401, message: 'Incorrect API key provided' } }];
     const response = await agent.fetch('/chat', postJson({ message: 'hi' }, userHeaders('fail')));

@@ -40,7 +40,7 @@ export type TutorOptions = {
  * message, which would make every later turn of the session fail.
  */
 function contextOf(messages: StoredMessage[]): ChatMessage[] {
-  return messages.filter((m) => isComplete(m) && (m.role === 'user' || m.content !== '')).map(({ role, content, images }) => ({
+  return messages.filter((m) => isComplete(m) && (m.role === 'user' || m.content.trim() !== '')).map(({ role, content, images }) => ({
     role,
     content: images?.length ? `${content}\n\n[images sent with this message: ${images.join(', ')}]` : content,
   }));

@@ -47,11 +47,14 @@ describe('the calculator', () => {
   test('stops a calculation that needs too much memory before the time limit, and keeps working after it', async () => {
     // Its own long time limit, so only the memory watch can stop it: resize() builds 3e8 entries (over 2 GB) in a few seconds.
     const patient = new Calculator(60_000);
-    const started = performance.now();
     expect(await patient.calculate('evaluate', 'size(resize([1], [3e8]))')).toContain('needed too much memory');
-    expect(performance.now() - started).toBeLessThan(20_000);
     expect(await patient.calculate('evaluate', '6 * 7')).toBe('42');
   }, 60_000);
+
+  test('a big but allowed calculation succeeds again and again: what one leaves behind is not counted against the next', async () => {
+    const patient = new Calculator(60_000);
+    for (let i = 0; i < 4; i += 1) expect(await patient.calculate('evaluate', 'size(resize([1], [9e6]))')).toBe('[9000000]');
+  }, 120_000);
 
   test('stops a calculation that runs too long and keeps working after it', async () => {
     expect(await calculator.calculate('evaluate', 'isPrime(bignumber("170141183460469231731687303715884105727"))')).toContain('took longer than');

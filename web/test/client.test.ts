@@ -205,6 +205,20 @@ test('an answer whose stream breaks off is a student sentence, and the question 
   }
 });
 
+test('an `error` event mid-answer means the agent holds the question whatever its code; the gateway losing the agent reads "cut off"', async () => {
+  const original = globalThis.fetch;
+  try {
+    for (const [code, sentence] of [['agent_lost', MESSAGES.cutOff], ['agent_paused', MESSAGES.failed], ['internal_error', MESSAGES.failed]] as const) {
+      const events = `event: delta\ndata: {"text":"Half"}\n\nevent: error\ndata: {"error":"The agent stopped answering. Your message was kept.","code":"${code}"}\n\n`;
+      globalThis.fetch = (async () => new Response(streamOf(events), { headers: { 'Content-Type': 'text/event-stream' } })) as unknown as typeof fetch;
+      const failure = await streamChat({ message: 'Q' }, 's', () => {}, new AbortController().signal).catch((error: unknown) => error);
+      expect(failure).toMatchObject({ message: sentence, reason: code, stored: true });
+    }
+  } finally {
+    globalThis.fetch = original;
+  }
+});
+
 describe('following a streamed answer', () => {
   test('the app’s own scroll to the end, reported after the answer grew a lot, keeps following', () => {
     // The audit's scroll event: the answer had grown by 3152 px since the scroll it reports.

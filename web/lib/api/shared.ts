@@ -44,6 +44,7 @@ export const MESSAGES = {
   badRequest: 'That request could not be understood.',
   tooLong: `Your message is too long (at most ${MAX_MESSAGE_LABEL} characters).`,
   unavailable: 'Your tutor stopped responding. Please try again.',
+  cutOff: 'The answer was cut off. Please try again.',
   paused: 'Your tutor is paused by your administrator for a moment. Please try again shortly.',
   misconfigured: 'The tutor service refused this app. Please tell your administrator (check GATEWAY_TOKEN).',
   unreachable: 'The tutor service cannot be reached right now. Please try again in a moment.',
@@ -85,6 +86,8 @@ export function failedAnswerMessage(code: unknown, text: unknown): string {
       return MESSAGES.noVision;
     case 'llm_rate_limited':
       return MESSAGES.tooFast;
+    case 'agent_lost':
+      return MESSAGES.cutOff;
     case 'llm_quota':
       return typeof text === 'string' && text ? text : quotaMessage(undefined);
     default:

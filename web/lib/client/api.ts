@@ -1,14 +1,14 @@
 /** The browser's side of the web app's own API (never the gateway's). */
-import { failedAnswerMessage, isErrorCode, type ErrorCode } from '@/lib/api/shared.ts';
+import { failedAnswerMessage, isErrorCode, MESSAGES, type ErrorCode } from '@/lib/api/shared.ts';
 import { readSse } from './sse.ts';
 
 export type { ErrorCode };
 
 /** Agent failures that happen after the agent stored the student's message (contract: it always stores it first). */
-const STORED_FAILURES = new Set(['llm_failed', 'llm_timeout', 'no_provider', 'no_vision', 'llm_quota', 'llm_rate_limited', 'answer_cut_off']);
+const STORED_FAILURES = new Set(['llm_failed', 'llm_timeout', 'no_provider', 'no_vision', 'llm_quota', 'llm_rate_limited']);
 
 /** An answer whose stream broke off or ended without `done`: the agent had begun it, so it holds the question. */
-const cutOff = () => new ApiError('The answer was cut off. Please try again.', 'unavailable', undefined, 'answer_cut_off');
+const cutOff = () => new ApiError(MESSAGES.cutOff, 'unavailable', undefined, 'answer_cut_off', true);
 
 export class ApiError extends Error {
   constructor(
@@ -17,13 +17,15 @@ export class ApiError extends Error {
     readonly retryAfter?: number,
     /** The agent's own code, when it answered (e.g. `llm_failed`). */
     readonly reason?: string,
+    /** Known to be held by the agent whatever the code: the answer had begun streaming. */
+    private readonly begun = false,
   ) {
     super(message);
   }
 
   /** Whether the agent kept the question in the session, so a retry must replace that turn, not add one. */
   get stored(): boolean {
-    return this.reason !== undefined && STORED_FAILURES.has(this.reason);
+    return this.begun || (this.reason !== undefined && STORED_FAILURES.has(this.reason));
   }
 }
 
@@ -90,9 +92,10 @@ export async function streamChat(request: ChatRequest, sessionId: string, onDelt
       } else if (event === 'done') {
         return payload.response ?? whole;
       } else if (event === 'error') {
-        // The agent itself reported the failure mid-answer, so it has stored the question.
+        // Mid-answer, from the agent or from the gateway when it lost the agent (agent_lost): the
+        // answer had begun, so the agent holds the question, whatever the code.
         const reason = payload.code ?? 'llm_failed';
-        throw new ApiError(failedAnswerMessage(reason, payload.error), 'failed', undefined, reason);
+        throw new ApiError(failedAnswerMessage(reason, payload.error), 'failed', undefined, reason, true);
       }
     }
   } catch (error) {

@@ -1,27 +1,11 @@
 /** What the chat shows, rendered with react-dom/server: maths and money, the composer's limits and photos. */
 import { describe, expect, test } from 'bun:test';
 import { renderToStaticMarkup } from 'react-dom/server';
-import { ChatView, type Attachment } from '../components/ChatView.tsx';
+import type { Attachment } from '../components/ChatView.tsx';
 import { Markdown } from '../components/Markdown.tsx';
-import type { Capabilities } from '../lib/api/shared.ts';
+import { renderChat } from './render-chat.tsx';
 
-const capabilities: Capabilities = { downloads: true, manageFiles: true, renameSessions: true, chatOptions: true, export: true };
-const noop = () => {};
-
-const chat = (attachments: Attachment[] = []) =>
-  renderToStaticMarkup(
-    <ChatView
-      session={{ id: 's', title: 'New session', messages: [] }}
-      pending={undefined}
-      disabled={false}
-      capabilities={capabilities}
-      onSend={noop}
-      onStop={noop}
-      onReask={noop}
-      attachments={attachments}
-      onAttachments={noop}
-    />,
-  );
+const chat = (attachments: Attachment[] = []) => renderChat({ id: 's', title: 'New session', messages: [] }, attachments);
 
 describe('answers with maths and money', () => {
   test('"Price is $5 and $10" keeps its dollar signs and is no formula', () => {

@@ -4,17 +4,15 @@
  * into the sentence, and the chat view shows it, also after a reload from the stored session.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { renderToStaticMarkup } from 'react-dom/server';
 import { startFakeLlm, type FakeLlm } from '../../agent/test/fake-llm.ts';
 import { fakeConfig, startTestAgent, type TestAgent } from '../../agent/test/helpers.ts';
 import { relayKey } from '../../gateway/src/relay/keys.ts';
 import { startTestRelay, type TestRelay } from '../../gateway/test/test-relay.ts';
-import { ChatView } from '../components/ChatView.tsx';
 import { fromStored } from '../components/sessions.ts';
 import { handleChat } from '../lib/api/chat.ts';
-import type { Capabilities } from '../lib/api/shared.ts';
 import type { ApiHandler } from '../lib/api/handler.ts';
 import { agentRoute } from './agent-route.ts';
+import { renderChat } from './render-chat.tsx';
 import { handleListSessions } from '../lib/api/sessions.ts';
 import { ApiError, streamChat } from '../lib/client/api.ts';
 
@@ -59,7 +57,6 @@ const chatRequest = (init: RequestInit = {}) =>
     body: init.body ?? JSON.stringify({ message: 'What is energy?' }),
   });
 
-const capabilities: Capabilities = { downloads: true, manageFiles: true, renameSessions: true, chatOptions: true, export: true };
 const noop = () => {};
 
 test('the chat route answers 429 with the sentence and when the allowance resets; the provider is never called', async () => {
@@ -85,19 +82,11 @@ test('the browser client raises it as the error the chat view shows under the qu
   expect(error).toMatchObject({ message: SENTENCE, code: 'quota', reason: 'llm_quota', stored: true });
 
   // What useTutor makes of it: the answer marked failed with the error's message.
-  const html = renderToStaticMarkup(
-    <ChatView
-      session={{ id: SESSION, title: 'Energy', messages: [{ id: 'q', role: 'user', content: 'And what is power?' }, { id: 'a', role: 'assistant', content: '', status: 'error', error: (error as ApiError).message, stored: true }] }}
-      pending={undefined}
-      disabled={false}
-      capabilities={capabilities}
-      onSend={noop}
-      onStop={noop}
-      onReask={noop}
-      attachments={[]}
-      onAttachments={noop}
-    />,
-  );
+  const html = renderChat({
+    id: SESSION,
+    title: 'Energy',
+    messages: [{ id: 'q', role: 'user', content: 'And what is power?' }, { id: 'a', role: 'assistant', content: '', status: 'error', error: (error as ApiError).message, stored: true }],
+  });
   expect(html).toContain('role="alert"');
   expect(html).toContain('You have used today&#x27;s tutoring allowance; it resets at 00:00 UTC.');
 });
@@ -108,9 +97,7 @@ test('after a reload the stored session still shows the question and the sentenc
   const failed = session.messages.filter((m) => m.status === 'error');
   expect(failed.length).toBeGreaterThan(0);
   for (const message of failed) expect(message.error).toContain("You have used today's tutoring allowance; it resets at");
-  const html = renderToStaticMarkup(
-    <ChatView session={session} pending={undefined} disabled={false} capabilities={capabilities} onSend={noop} onStop={noop} onReask={noop} attachments={[]} onAttachments={noop} />,
-  );
+  const html = renderChat(session);
   expect(html).toContain('What is energy?');
   expect(html).toContain('You have used today&#x27;s tutoring allowance; it resets at');
 });

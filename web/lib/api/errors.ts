@@ -1,6 +1,6 @@
 /** Gateway failures turned into short sentences a student understands, as JSON. */
 import { withCookieCleared } from '../auth/local.ts';
-import { MESSAGES, quotaMessage, type ErrorCode } from './shared.ts';
+import { failedAnswerMessage, MESSAGES, quotaMessage, type ErrorCode } from './shared.ts';
 
 /** `reason` carries the agent's or gateway's own code, so the browser knows e.g. whether the agent kept the question. */
 export type StudentError = { error: string; code: Exclude<ErrorCode, 'offline'>; retryAfter?: number; reason?: string };
@@ -24,19 +24,27 @@ async function bodyOf(response: Response): Promise<{ code: string | undefined; r
   };
 }
 
+/**
+ * The agent answered with one of its failures, so it is not starting and waiting would not help: the
+ * status and code the browser gets (the sentence is failedAnswerMessage's). At the per-minute limit a
+ * retry at once would be refused again, so the student is told to wait.
+ */
+const AGENT_FAILURES: Record<string, [number, StudentError['code']]> = {
+  llm_rate_limited: [429, 'quota'],
+  no_provider: [503, 'misconfigured'],
+  llm_failed: [502, 'failed'],
+  llm_timeout: [504, 'failed'],
+  no_vision: [400, 'bad_request'],
+};
+
 /** Maps a failed gateway response; the gateway's own wording is meant for operators, not students. */
 export async function fromGateway(response: Response): Promise<Response> {
   const retryAfter = Number(response.headers.get('retry-after')) || undefined;
   const { code, resetsAt, scope } = await bodyOf(response);
   const reply = (status: number, body: StudentError, headers?: Record<string, string>) => jsonError(status, code ? { ...body, reason: code } : body, headers);
   if (code === 'llm_quota') return reply(429, { error: quotaMessage(resetsAt, scope), code: 'quota' });
-  // Not "starting": retrying at once would be refused again, so the student is told to wait.
-  if (code === 'llm_rate_limited') return reply(429, { error: MESSAGES.tooFast, code: 'quota' });
-  // The agent answered, so it is not starting: waiting would not help.
-  if (code === 'no_provider') return reply(503, { error: MESSAGES.noModel, code: 'misconfigured' });
-  if (code === 'llm_failed') return reply(502, { error: MESSAGES.modelFailed, code: 'failed' });
-  if (code === 'llm_timeout') return reply(504, { error: MESSAGES.tooSlow, code: 'failed' });
-  if (code === 'no_vision') return reply(400, { error: MESSAGES.noVision, code: 'bad_request' });
+  const failure = code !== undefined && Object.hasOwn(AGENT_FAILURES, code) ? AGENT_FAILURES[code] : undefined;
+  if (failure) return reply(failure[0], { error: failedAnswerMessage(code), code: failure[1] });
   // The agent got the message and may still be working on it: resending would ask it twice.
   if (code === 'upstream_timeout') return reply(504, { error: MESSAGES.tooSlow, code: 'failed' });
   // It missed a deadline and does not answer its health check either: not starting, so no retry by itself.

@@ -68,31 +68,25 @@ export function quotaMessage(resetsAt: unknown, scope?: unknown): string {
   return `${scope === 'class' ? 'The class has' : 'You have'} used today's tutoring allowance; it resets at ${time}.`;
 }
 
+/** The sentence for each code an answer can fail with (the agent's, and the gateway's `agent_lost`). */
+const ANSWER_FAILURES: Record<string, string> = {
+  llm_failed: MESSAGES.modelFailed,
+  llm_timeout: MESSAGES.tooSlow,
+  no_provider: MESSAGES.noModel,
+  no_vision: MESSAGES.noVision,
+  llm_rate_limited: MESSAGES.tooFast,
+  agent_lost: MESSAGES.cutOff,
+};
+
 /**
- * The sentence for an answer the agent reports as failed (stored with the turn, or an `error` event
- * mid-answer), by its code: the same as when the failure is the chat's response, never the agent's
- * own text, which quotes the provider's error. The relay's quota refusal is the exception: the
- * agent passes on the relay's own sentence, written for students, with when it resets.
+ * The sentence for an answer that failed, by its code, whether the failure is the chat's response,
+ * an `error` event mid-answer or stored with the turn: never the agent's own text, which quotes the
+ * provider's error. The relay's quota refusal is the exception: the agent passes on the relay's own
+ * sentence, written for students, with when it resets.
  */
-export function failedAnswerMessage(code: unknown, text: unknown): string {
-  switch (code) {
-    case 'llm_failed':
-      return MESSAGES.modelFailed;
-    case 'llm_timeout':
-      return MESSAGES.tooSlow;
-    case 'no_provider':
-      return MESSAGES.noModel;
-    case 'no_vision':
-      return MESSAGES.noVision;
-    case 'llm_rate_limited':
-      return MESSAGES.tooFast;
-    case 'agent_lost':
-      return MESSAGES.cutOff;
-    case 'llm_quota':
-      return typeof text === 'string' && text ? text : quotaMessage(undefined);
-    default:
-      return MESSAGES.failed;
-  }
+export function failedAnswerMessage(code: unknown, text?: unknown): string {
+  if (code === 'llm_quota') return typeof text === 'string' && text ? text : quotaMessage(undefined);
+  return (typeof code === 'string' && Object.hasOwn(ANSWER_FAILURES, code) && ANSWER_FAILURES[code]) || MESSAGES.failed;
 }
 
 /** What the student's agent offers beyond the base contract (the real nanobot image offers none of it). */

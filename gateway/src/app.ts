@@ -78,13 +78,15 @@ export function createApp({ settings, runtime, users, routes, fetch: fetchImpl =
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', readyz({ runtime, routes, settings }));
 
-  // Before the GATEWAY_TOKEN check: the admin routes take ADMIN_TOKEN instead.
+  // Before the GATEWAY_TOKEN check: every admin route takes ADMIN_TOKEN instead, checked here once.
   const { adminToken } = settings.users;
-  if (usage && adminToken) app.route('/admin/usage', usageRoutes(usage, settings.relay, adminToken));
-  if (users.admin) app.route('/admin', users.admin);
+  if (adminToken) app.use('/admin/*', tokenAuth([adminToken], 'ADMIN_TOKEN'));
+  if (usage && adminToken) app.route('/admin/usage', usageRoutes(usage, settings.relay));
+  // Only behind that check: never mounted open, whatever settings the accounts were made with.
+  if (users.admin && adminToken) app.route('/admin', users.admin);
   app.route('/', operatorRoutes({ settings: settings.admin, metrics, inspector: shared.inspector, runtime, lifecycle, activity, observer, log }));
   // An admin's call that no admin route takes is a 404, not the GATEWAY_TOKEN refusal below.
-  if (adminToken) app.all('/admin/*', tokenAuth([adminToken], 'ADMIN_TOKEN'), notFoundResponse);
+  if (adminToken) app.all('/admin/*', notFoundResponse);
   app.use(auth({ token: settings.server.gatewayToken }));
   if (users.auth) app.route('/auth', users.auth);
 

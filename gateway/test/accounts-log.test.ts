@@ -22,7 +22,7 @@ test('every accounts line names the user id, never the email address', async () 
   const settings = userSettings({ USER_ASSERTION_SECRET: 'a-user-assertion-secret-of-32-chars!', ADMIN_TOKEN: 'an-admin-token-for-tests' });
   const store = new AccountStore({ db: openStateDb(dir), inviteTtlMs: 60_000, argon2: { memoryCost: 1024, timeCost: 1 } });
   const users = createUsers({ settings, store, log: (line) => lines.push(line) });
-  const app = createApp({ settings: testSettings(), runtime, users, routes: new RouteTable(), log: () => {} });
+  const app = createApp({ settings: testSettings({ ADMIN_TOKEN: 'an-admin-token-for-tests' }), runtime, users, routes: new RouteTable(), log: () => {} });
   const post = (path: string, body: unknown, token = TOKEN) =>
     app.request(path, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   const admin = (path: string, body: unknown) => post(path, body, 'an-admin-token-for-tests');

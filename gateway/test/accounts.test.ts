@@ -49,7 +49,7 @@ function gateway(dir = dataDir(), env: Record<string, string> = {}, clock?: Cloc
   const store = new AccountStore({ db: openStateDb(dir), inviteTtlMs: settings.inviteTtlMs, now, argon2 });
   const limiter = new FailureLimiter({ now });
   const users = createUsers({ settings, store, limiter, log: () => {} });
-  const app = createApp({ settings: testSettings({ START_TIMEOUT_MS: '300' }), runtime, users, routes: new RouteTable(), fetch: agentFetch, log: () => {} });
+  const app = createApp({ settings: testSettings({ START_TIMEOUT_MS: '300', ADMIN_TOKEN: ADMIN, ...env }), runtime, users, routes: new RouteTable(), fetch: agentFetch, log: () => {} });
   return { app, store, dir };
 }
 

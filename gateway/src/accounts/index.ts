@@ -18,7 +18,7 @@ export type Users = {
   identity: MiddlewareHandler<Env>;
   /** `/auth/*` for the web app, behind GATEWAY_TOKEN. */
   auth?: Hono<Env>;
-  /** `/admin/*` for the CLI; checks ADMIN_TOKEN itself, so it is mounted before GATEWAY_TOKEN's check. */
+  /** `/admin/*` for the CLI, behind ADMIN_TOKEN (checked by the app), so mounted before GATEWAY_TOKEN's check. */
   admin?: Hono<Env>;
 };
 
@@ -36,7 +36,7 @@ export function createUsers({ settings, store, limiter, jwks, log = jsonLog }: U
   return {
     identity: verifiedIdentity({ verify, trustEmailHeader: settings.trustEmailHeader }),
     auth: store && authApi({ store, limiter, log }),
-    admin: store && settings.adminToken ? adminApi({ store, adminToken: settings.adminToken, log }) : undefined,
+    admin: store && settings.adminToken ? adminApi({ store, log }) : undefined,
   };
 }
 

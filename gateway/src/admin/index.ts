@@ -27,7 +27,6 @@ export function operatorRoutes({ metrics, inspector, ...options }: OperatorOptio
     );
   }
   if (adminToken !== undefined && inspector) {
-    routes.use('/admin/*', tokenAuth([adminToken], 'ADMIN_TOKEN'));
     routes.route('/admin', agentsAdminApi({ ...options, inspector }));
     routes.route('/admin', systemAdminApi({ settings: options.settings, inspector }));
   }

@@ -9,7 +9,7 @@ import type { AdminConfig } from './admin-config.ts';
 import { presentedKey, relayKeyVerifier } from './keys.ts';
 import type { RelayLimits } from './limits.ts';
 import type { UsageCounter } from './metrics.ts';
-import { agentSuffix, ALLOWED_PATHS, kindOf, upstreamOf, type Upstream } from './providers.ts';
+import { agentSuffix, ALLOWED_PATHS, kindOf, upstreamOf, type ProviderKind, type Upstream } from './providers.ts';
 import type { UsageStore } from './store.ts';
 import { UsageMeter } from './usage.ts';
 import { splitUrl } from '../target.ts';
@@ -153,6 +153,34 @@ async function errorText(body: ReadableStream<Uint8Array> | null): Promise<strin
   return new TextDecoder().decode(Buffer.concat(parts).subarray(0, MAX_ERROR_BYTES));
 }
 
+/**
+ * A POST's JSON object as it will be forwarded, or the relay's answer to a body it will not forward.
+ * An OpenAI-compatible stream (any truthy `stream`: lenient servers such as vLLM and LiteLLM stream
+ * for `1` or `"true"` too) is asked to report its usage, without which it reports none.
+ */
+async function readPayload(req: Request, kind: ProviderKind, maxBytes: number): Promise<{ payload: Record<string, unknown>; body: string } | Response> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readBody(req, maxBytes);
+  } catch (err) {
+    if (err instanceof BodyTooLarge) return relayError(413, 'payload_too_large', `The request body is larger than ${maxBytes} bytes.`);
+    throw err;
+  }
+  try {
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    const payload = parsed as Record<string, unknown>;
+    if (payload.stream && kind === 'openai') {
+      const given = payload.stream_options;
+      payload.stream_options = { ...(given && typeof given === 'object' ? given : {}), include_usage: true };
+    }
+    // Written out here, not in the fetch: JSON nested too deep to write out again is the caller's fault.
+    return { payload, body: JSON.stringify(payload) };
+  } catch {
+    return relayError(400, 'invalid_json', 'The request body must be a JSON object.');
+  }
+}
+
 function outgoingHeaders(incoming: Headers, upstream: Upstream): Headers {
   const headers = new Headers();
   for (const name of FORWARDED_HEADERS) {
@@ -169,10 +197,10 @@ function outgoingHeaders(incoming: Headers, upstream: Upstream): Headers {
 const errorName = (err: unknown): string => (err instanceof Error ? String((err as Error & { code?: unknown }).code ?? err.name) : 'unknown error');
 
 /**
- * Passes the body through chunk by chunk, showing each chunk to the meter; `done` runs once at the
- * end, given the error when the provider's side broke off.
+ * Passes the body through chunk by chunk, showing each chunk to the meter (if any); `done` runs once
+ * at the end, given the error when the provider's side broke off.
  */
-function metered(body: ReadableStream<Uint8Array>, meter: UsageMeter, done: (err?: unknown) => void): ReadableStream<Uint8Array> {
+function metered(body: ReadableStream<Uint8Array>, meter: UsageMeter | undefined, done: (err?: unknown) => void): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let finished = false;
   const finish = (err?: unknown) => {
@@ -190,7 +218,7 @@ function metered(body: ReadableStream<Uint8Array>, meter: UsageMeter, done: (err
             controller.close();
             return;
           }
-          meter.push(value);
+          meter?.push(value);
           controller.enqueue(value);
         } catch (err) {
           finish(err);
@@ -260,32 +288,9 @@ export function createRelayApp(options: RelayAppOptions) {
     let forwarded = false;
     let streaming = false;
     try {
-      let payload: Record<string, unknown> | undefined;
-      let body: string | undefined;
-      if (c.req.method === 'POST') {
-        let bytes: Uint8Array;
-        try {
-          bytes = await readBody(c.req.raw, maxBodyBytes);
-        } catch (err) {
-          if (err instanceof BodyTooLarge) return relayError(413, 'payload_too_large', `The request body is larger than ${maxBodyBytes} bytes.`);
-          throw err;
-        }
-        try {
-          const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
-          if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-          payload = parsed as Record<string, unknown>;
-          if (payload.stream && kind === 'openai') {
-            // Without it an OpenAI-compatible stream reports no usage at all. Any truthy `stream`:
-            // lenient servers (vLLM, LiteLLM) stream for `1` or `"true"` too.
-            const given = payload.stream_options;
-            payload.stream_options = { ...(given && typeof given === 'object' ? given : {}), include_usage: true };
-          }
-          // Here, not in the fetch: JSON nested too deep to write out again is the caller's fault.
-          body = JSON.stringify(payload);
-        } catch {
-          return relayError(400, 'invalid_json', 'The request body must be a JSON object.');
-        }
-      }
+      const read = c.req.method === 'POST' ? await readPayload(c.req.raw, kind, maxBodyBytes) : undefined;
+      if (read instanceof Response) return read;
+      const { payload, body } = read ?? {};
 
       forwarded = true;
       const controller = new AbortController();
@@ -295,43 +300,40 @@ export function createRelayApp(options: RelayAppOptions) {
       const timer = setTimeout(abort, upstreamTimeoutMs);
       let res: Response;
       try {
-        res = await fetchImpl(`${upstream.base}${rest}${search}`, {
-          method: c.req.method,
-          headers: outgoingHeaders(c.req.raw.headers, upstream),
-          ...(body === undefined ? {} : { body }),
-          signal: controller.signal,
-          // A redirect would carry the real key (x-api-key, extraHeaders) to wherever it points.
-          redirect: 'manual',
-        });
-      } catch (err) {
+        try {
+          res = await fetchImpl(`${upstream.base}${rest}${search}`, {
+            method: c.req.method,
+            headers: outgoingHeaders(c.req.raw.headers, upstream),
+            ...(body === undefined ? {} : { body }),
+            signal: controller.signal,
+            // A redirect would carry the real key (x-api-key, extraHeaders) to wherever it points.
+            redirect: 'manual',
+          });
+        } catch (err) {
+          if (c.req.raw.signal.aborted) return new Response(null, { status: 499 });
+          onError(err);
+          return relayError(502, 'provider_unreachable', `The ${name} provider could not be reached.`);
+        }
+        if (!res.ok || !res.body) {
+          log({ level: 'warn', msg: 'llm relay provider error', userId, provider: name, status: res.status });
+          // A redirect is not followed (above) nor passed on (its Location is not the agent's business);
+          // a status outside 200-599 cannot be answered with.
+          if (res.status < 200 || res.status > 599 || (res.status >= 300 && res.status < 400)) {
+            res.body?.cancel().catch(() => {});
+            return relayError(502, 'provider_error', `The ${name} provider answered with status ${res.status}, which the relay does not pass on.`);
+          }
+          return new Response(redactSecrets(await errorText(res.body), upstream), { status: res.status, headers: responseHeaders(res, upstream) });
+        }
+      } finally {
         clearTimeout(timer);
-        if (c.req.raw.signal.aborted) return new Response(null, { status: 499 });
-        onError(err);
-        return relayError(502, 'provider_unreachable', `The ${name} provider could not be reached.`);
       }
 
-      // A redirect is not followed (above) nor passed on (its Location is not the agent's business);
-      // a status outside 200-599 cannot be answered with.
-      if (res.status < 200 || res.status > 599 || (res.status >= 300 && res.status < 400)) {
-        clearTimeout(timer);
-        res.body?.cancel().catch(() => {});
-        log({ level: 'warn', msg: 'llm relay provider error', userId, provider: name, status: res.status });
-        return relayError(502, 'provider_error', `The ${name} provider answered with status ${res.status}, which the relay does not pass on.`);
-      }
-      const headers = responseHeaders(res, upstream);
-      if (!res.ok || !res.body) {
-        log({ level: 'warn', msg: 'llm relay provider error', userId, provider: name, status: res.status });
-        const text = await errorText(res.body);
-        clearTimeout(timer);
-        return new Response(redactSecrets(text, upstream), { status: res.status, headers });
-      }
-      clearTimeout(timer);
-
-      const meter = new UsageMeter(kind, res.headers.get('content-type')?.includes('text/event-stream') ?? false, typeof payload?.model === 'string' ? payload.model : '', body ?? '');
+      // Only answers to a POST are usage (a GET of the models list is not).
+      const meter = payload && body !== undefined ? new UsageMeter(kind, res.headers.get('content-type')?.includes('text/event-stream') ?? false, typeof payload.model === 'string' ? payload.model : '', body) : undefined;
       const end = (err?: unknown) => {
         limits.release(userId, true);
         if (err !== undefined && !c.req.raw.signal.aborted) onError(new Error(`The ${name} provider's answer broke off: ${errorName(err)}`));
-        if (c.req.method !== 'POST') return;
+        if (!meter) return;
         try {
           const usage = meter.end();
           store.record(userId, name, usage);
@@ -342,7 +344,7 @@ export function createRelayApp(options: RelayAppOptions) {
         }
       };
       streaming = true;
-      return new Response(metered(res.body, meter, end), { status: res.status, headers });
+      return new Response(metered(res.body, meter, end), { status: res.status, headers: responseHeaders(res, upstream) });
     } finally {
       if (!streaming) limits.release(userId, forwarded);
     }

@@ -91,28 +91,32 @@ test('stop, restart and remove act on the container; the data folder stays', asy
   expect(existsSync(join(bed.dataDir, cy.id, 'marker.txt'))).toBe(true);
 }, 120_000);
 
-test('restarting or removing an agent busy answering: requests meanwhile wait and are served, and nothing counts as a crash', async () => {
-  for (const action of ['restart', 'remove'] as const) {
+test('restarting, removing or deleting a student busy answering: requests meanwhile wait and are served, and nothing counts as a crash', async () => {
+  const acts = { restart: (id: string) => admin(`/admin/agents/${id}/restart`, 'POST'), remove: (id: string) => admin(`/admin/agents/${id}`, 'DELETE'), delete: (id: string) => admin(`/admin/users/${id}?confirm=${id}`, 'DELETE') };
+  for (const action of ['restart', 'remove', 'delete'] as const) {
     const user = email(`busy-${action}`);
     const { id } = identityFor(user);
-    expect((await call(gateway, '/memory', user)).status).toBe(200);
+    expect((await call(gateway, '/memory', user, { 'x-test-write': 'before' })).status).toBe(200);
     const [before] = await bed.containers([`${LABELS.userId}=${id}`]);
     const answer = await call(gateway, '/chat', user, { 'x-test-mode': 'sse', 'x-test-events': '8', 'x-test-gap-ms': '250' });
     expect(answer.status).toBe(200);
     const streamed = answer.text();
-    const acting = action === 'restart' ? admin(`/admin/agents/${id}/restart`, 'POST') : admin(`/admin/agents/${id}`, 'DELETE');
+    const acting = acts[action](id);
     // The stop has begun and waits for the answer in flight.
     await Bun.sleep(300);
     const meanwhile = await Promise.all(Array.from({ length: 4 }, () => call(gateway, '/files', user)));
     expect(meanwhile.map((res) => res.status)).toEqual([200, 200, 200, 200]);
     const acted = await acting;
     if (action === 'restart') expect(acted.status).toBe(202);
-    else expect(await acted.json()).toEqual({ userId: id, removed: true, dataKept: true });
+    else if (action === 'remove') expect(await acted.json()).toEqual({ userId: id, removed: true, dataKept: true });
+    else expect(await acted.json()).toMatchObject({ userId: id, containerRemoved: true, dataMovedTo: expect.stringMatching(/^\.deleted\//) });
     // The agent finished the answer in flight before it stopped.
     expect(await streamed).toContain('"i":7');
     await eventually(async () => expect(await running(id)).toBe(true), 30_000, 100);
     const [after] = await bed.containers([`${LABELS.userId}=${id}`]);
-    if (action === 'remove') expect(after!.Id).not.toBe(before!.Id);
+    if (action !== 'restart') expect(after!.Id).not.toBe(before!.Id);
+    // The folder was moved before the waiting requests started the agent again: they got a fresh one.
+    expect(existsSync(join(bed.dataDir, id, 'marker.txt'))).toBe(action !== 'delete');
     const { agent } = (await (await admin(`/admin/agents/${id}`)).json()) as { agent: Agent & { lastFailure: unknown } };
     expect(agent).toMatchObject({ state: 'running', lastFailure: null });
   }

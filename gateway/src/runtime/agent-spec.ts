@@ -27,7 +27,7 @@ export const tokenOf = (settings: AgentSettings, name: string): string => agentT
  * command or network counts as outdated and is replaced (its data is in the bind mount), so a
  * changed .env reaches every tutor, not only new ones.
  */
-export function specFingerprint(settings: AgentSettings): string {
+function specFingerprint(settings: AgentSettings): string {
   const { memoryBytes, cpus, pids, quotaBytes, quotaFiles, command, readOnly, networkName, port, hostDataDir } = settings;
   const shape = [memoryBytes, cpus, pids, quotaBytes, quotaFiles, command, readOnly, networkName, port, hostDataDir];
   return createHash('sha256').update(JSON.stringify(shape)).digest('hex').slice(0, 16);

@@ -1,6 +1,6 @@
 'use client';
 
-import { useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 
 async function post(path: string, body: unknown): Promise<{ ok: boolean; json: { error?: string; confirm?: boolean } }> {
   const response = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }).catch(() => null);
@@ -8,14 +8,23 @@ async function post(path: string, body: unknown): Promise<{ ok: boolean; json: {
   return { ok: response.ok, json: (await response.json().catch(() => ({}))) as { error?: string; confirm?: boolean } };
 }
 
-/** One small form: fields, a submit button, the error or the success note. */
-function Form({ onSubmit, busy, error, done, submit, children }: { onSubmit: () => Promise<void>; busy: boolean; error?: string; done?: string; submit: string; children: ReactNode }) {
+/** A field's text from the submitted form. */
+const field = (data: FormData, name: string): string => String(data.get(name) ?? '');
+
+/**
+ * One small form: fields, a submit button, the error or the success note. The fields are read from
+ * the form when it is sent, not from state, so what was typed before the page's script ran counts;
+ * the button waits for that script, since a form sent before it would only reload the page.
+ */
+function Form({ onSubmit, busy, error, done, submit, children }: { onSubmit: (data: FormData) => Promise<void>; busy: boolean; error?: string; done?: string; submit: string; children: ReactNode }) {
+  const [ready, setReady] = useState(false);
+  useEffect(() => setReady(true), []);
   return (
     <form
       className="login-form"
-      onSubmit={(event: FormEvent) => {
+      onSubmit={(event: FormEvent<HTMLFormElement>) => {
         event.preventDefault();
-        void onSubmit();
+        void onSubmit(new FormData(event.currentTarget));
       }}
     >
       {children}
@@ -29,7 +38,7 @@ function Form({ onSubmit, busy, error, done, submit, children }: { onSubmit: () 
           {done}
         </p>
       )}
-      <button type="submit" className="button button-primary" disabled={busy || Boolean(done)}>
+      <button type="submit" className="button button-primary" disabled={!ready || busy || Boolean(done)}>
         {submit}
       </button>
     </form>
@@ -51,25 +60,30 @@ function useSubmit() {
   return { busy, error, done, setDone, setError, run };
 }
 
-function PasswordFields({ password, setPassword, repeated, setRepeated, minLength }: { password: string; setPassword: (v: string) => void; repeated: string; setRepeated: (v: string) => void; minLength: number }) {
+function PasswordFields({ minLength }: { minLength: number }) {
   return (
     <>
       <label htmlFor="new-password">New password</label>
-      <input id="new-password" type="password" autoComplete="new-password" required minLength={minLength} value={password} onChange={(e) => setPassword(e.target.value)} />
+      <input id="new-password" name="password" type="password" autoComplete="new-password" required minLength={minLength} />
       <p className="field-hint">At least {minLength} characters.</p>
       <label htmlFor="repeat-password">Repeat the password</label>
-      <input id="repeat-password" type="password" autoComplete="new-password" required value={repeated} onChange={(e) => setRepeated(e.target.value)} />
+      <input id="repeat-password" name="repeated" type="password" autoComplete="new-password" required />
     </>
   );
 }
 
+const EmailField = () => (
+  <>
+    <label htmlFor="email">Email</label>
+    <input id="email" name="email" type="email" autoComplete="email" required autoFocus />
+  </>
+);
+
 export function SignUpForm({ minLength }: { minLength: number }) {
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [repeated, setRepeated] = useState('');
   const form = useSubmit();
-  async function submit() {
-    if (password !== repeated) return form.setError('The two passwords are not the same.');
+  async function submit(data: FormData) {
+    const [email, password] = [field(data, 'email'), field(data, 'password')];
+    if (password !== field(data, 'repeated')) return form.setError('The two passwords are not the same.');
     await form.run('/api/auth/signup', { email, password }, (json) => {
       if (json.confirm) form.setDone(`Check your inbox: we sent a confirmation link to ${email}.`);
       else window.location.assign('/');
@@ -77,41 +91,35 @@ export function SignUpForm({ minLength }: { minLength: number }) {
   }
   return (
     <Form onSubmit={submit} busy={form.busy} error={form.error} done={form.done} submit="Create account">
-      <label htmlFor="email">Email</label>
-      <input id="email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
-      <PasswordFields password={password} setPassword={setPassword} repeated={repeated} setRepeated={setRepeated} minLength={minLength} />
+      <EmailField />
+      <PasswordFields minLength={minLength} />
     </Form>
   );
 }
 
 export function ForgotPasswordForm() {
-  const [email, setEmail] = useState('');
   const form = useSubmit();
+  async function submit(data: FormData) {
+    const email = field(data, 'email');
+    await form.run('/api/auth/password-reset', { email }, () => form.setDone(`If there is an account for ${email}, a reset link is on its way.`));
+  }
   return (
-    <Form
-      onSubmit={() => form.run('/api/auth/password-reset', { email }, () => form.setDone(`If there is an account for ${email}, a reset link is on its way.`))}
-      busy={form.busy}
-      error={form.error}
-      done={form.done}
-      submit="Email me a reset link"
-    >
-      <label htmlFor="email">Email</label>
-      <input id="email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
+    <Form onSubmit={submit} busy={form.busy} error={form.error} done={form.done} submit="Email me a reset link">
+      <EmailField />
     </Form>
   );
 }
 
 export function NewPasswordForm({ minLength }: { minLength: number }) {
-  const [password, setPassword] = useState('');
-  const [repeated, setRepeated] = useState('');
   const form = useSubmit();
-  async function submit() {
-    if (password !== repeated) return form.setError('The two passwords are not the same.');
+  async function submit(data: FormData) {
+    const password = field(data, 'password');
+    if (password !== field(data, 'repeated')) return form.setError('The two passwords are not the same.');
     await form.run('/api/auth/password', { password }, () => window.location.assign('/'));
   }
   return (
     <Form onSubmit={submit} busy={form.busy} error={form.error} submit="Save the new password">
-      <PasswordFields password={password} setPassword={setPassword} repeated={repeated} setRepeated={setRepeated} minLength={minLength} />
+      <PasswordFields minLength={minLength} />
     </Form>
   );
 }

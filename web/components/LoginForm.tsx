@@ -1,7 +1,7 @@
 'use client';
 
 import { useRouter } from 'next/navigation';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 
 type Props = { mode: 'accounts' | 'shared' | 'supabase'; initialError?: string };
 
@@ -14,16 +14,24 @@ async function post(path: string, body: unknown): Promise<{ ok: boolean; error?:
 export function LoginForm({ mode, initialError }: Props) {
   const router = useRouter();
   const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(initialError);
   const [linkSent, setLinkSent] = useState(false);
+  // Until the page's script runs, sending would submit the form natively: a GET with the password in
+  // the address. The buttons wait for it, and what was typed before it is read from the fields.
+  const [ready, setReady] = useState(false);
+  const emailField = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    setEmail(emailField.current?.value ?? '');
+    setReady(true);
+  }, []);
 
-  async function submit(event: FormEvent) {
+  async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
+    const data = new FormData(event.currentTarget);
     setBusy(true);
     setError(undefined);
-    const result = await post('/api/auth/login', { email, password }).catch(() => ({ ok: false, error: 'The app cannot be reached. Check your connection.' }));
+    const result = await post('/api/auth/login', { email: String(data.get('email') ?? ''), password: String(data.get('password') ?? '') }).catch(() => ({ ok: false, error: 'The app cannot be reached. Check your connection.' }));
     if (result.ok) {
       router.replace('/');
       router.refresh();
@@ -45,7 +53,7 @@ export function LoginForm({ mode, initialError }: Props) {
   return (
     <form className="login-form" onSubmit={submit} aria-describedby={error ? 'login-error' : undefined}>
       <label htmlFor="email">Email</label>
-      <input id="email" name="email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
+      <input id="email" name="email" type="email" autoComplete="email" required ref={emailField} onChange={(e) => setEmail(e.target.value)} autoFocus />
       <label htmlFor="password">Password</label>
       <input
         id="password"
@@ -53,8 +61,6 @@ export function LoginForm({ mode, initialError }: Props) {
         type="password"
         autoComplete="current-password"
         required
-        value={password}
-        onChange={(e) => setPassword(e.target.value)}
       />
       {error && (
         <p className="form-error" id="login-error" role="alert">
@@ -66,12 +72,12 @@ export function LoginForm({ mode, initialError }: Props) {
           Check your inbox: we sent a sign-in link to {email}.
         </p>
       )}
-      <button type="submit" className="button button-primary" disabled={busy}>
+      <button type="submit" className="button button-primary" disabled={!ready || busy}>
         {busy ? 'Signing in…' : 'Sign in'}
       </button>
       {mode === 'supabase' && (
         <>
-          <button type="button" className="button button-ghost" disabled={busy || !email} onClick={sendLink}>
+          <button type="button" className="button button-ghost" disabled={!ready || busy || !email} onClick={sendLink}>
             Email me a sign-in link
           </button>
           <a className="button button-ghost" href="/api/auth/oauth?provider=google">
